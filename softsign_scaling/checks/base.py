@@ -1,0 +1,211 @@
+"""Check values.  Each reads the step it belongs to and returns a :class:`CheckResult`.
+
+* :class:`MatchesPrinted`: the derived result equals the article's printed form
+  (symbolic proof where SymPy finds one, else mpmath at 30 digits on >= 50 points).
+* :class:`ZeroIdentity`: an expression built from the step is identically zero.
+* :class:`NumericIdentity`: two evaluators agree to 30 digits on a domain
+  (for example a closed form against quadrature of its defining integral).
+* :class:`LimitValue`: a SymPy limit of an expression built from the step.
+* :class:`ApproximationError`: the measured max error of an approximation on its
+  domain, within a stated acceptance bound.
+* :class:`Claim`: one of the article's claims, confirmed or refuted with evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import sympy as sp
+
+from .domain import Domain
+from .evaluate import DIGITS, compare, measure_error, mp_function
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..steps import CheckKind, CheckResult, Step
+
+
+def _result(step: "Step", **kw) -> "CheckResult":
+    from ..steps import CheckResult
+
+    return CheckResult(label=step.label, **kw)
+
+
+def _as_expr(value: sp.Basic) -> sp.Expr:
+    """An Eq a = b becomes a - b; an Expr stays as it is."""
+    if isinstance(value, sp.Equality):
+        return value.lhs - value.rhs
+    return value
+
+
+def symbolic_zero(expr: sp.Expr) -> bool:
+    """True when SymPy proves ``expr`` == 0; False means "not proved", never "nonzero"."""
+    expr = sp.sympify(expr)
+    if expr == 0:
+        return True
+    for attempt in (
+        lambda e: sp.simplify(e),
+        lambda e: sp.simplify(sp.expand(e)),
+        lambda e: sp.simplify(e.rewrite(sp.exp)),
+        lambda e: sp.powsimp(sp.expand(sp.powdenest(e, force=False))),
+        # sign(t) = t/|t| away from t = 0 (the sign's value at 0 has measure zero everywhere here)
+        lambda e: sp.simplify(e.replace(sp.sign, lambda t: t / sp.Abs(t))),
+    ):
+        try:
+            if attempt(expr) == 0:
+                return True
+        except (TypeError, ValueError, NotImplementedError, RecursionError):  # pragma: no cover
+            continue
+    return False
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+
+    def run(self, step: "Step") -> "CheckResult":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _identity_result(step, name, kind, difference, domain: Domain | None, digits: int) -> "CheckResult":
+    """Prove difference == 0 symbolically, or fall back to mpmath at ``digits`` on ``domain``."""
+    if symbolic_zero(difference):
+        return _result(step, name=name, kind=kind, method="symbolic", verdict="pass", max_abs_error=0.0)
+    if domain is None:
+        return _result(step, name=name, kind=kind, method="symbolic", verdict="fail",
+                       detail=f"SymPy could not prove {sp.sstr(difference)[:200]} == 0 and no numeric domain is set")
+    f = mp_function(difference, domain.symbols)
+    zero = lambda *args: 0  # noqa: E731
+    cmp = compare(f, zero, domain.points(), digits)
+    return _result(
+        step, name=name, kind=kind, method="numeric",
+        verdict="pass" if cmp.failures == 0 else "fail",
+        max_abs_error=cmp.max_abs_error, max_rel_error=None, digits=digits, points=cmp.points,
+        where=f"worst at {dict(zip(map(str, domain.symbols), cmp.worst_point))}",
+        detail=f"{cmp.failures} of {cmp.points} points outside 1e-{digits}",
+    )
+
+
+@dataclass(frozen=True)
+class MatchesPrinted(Check):
+    """Derived result == article's printed form."""
+
+    domain: Domain | None = None
+    digits: int = DIGITS
+    name: str = "derived == printed"
+
+    def run(self, step: "Step") -> "CheckResult":
+        if step.printed is None:
+            raise ValueError(f"step {step.label} has no printed form to compare with")
+        difference = _as_expr(step.result) - _as_expr(step.printed)
+        return _identity_result(step, self.name, "identity", difference, self.domain, self.digits)
+
+
+@dataclass(frozen=True)
+class ZeroIdentity(Check):
+    """``build(step)`` is identically zero (symbolic, else numeric on ``domain``)."""
+
+    build: Callable[["Step"], sp.Expr] = None  # type: ignore[assignment]
+    domain: Domain | None = None
+    digits: int = DIGITS
+    kind: "CheckKind" = "identity"
+
+    def run(self, step: "Step") -> "CheckResult":
+        return _identity_result(step, self.name, self.kind, _as_expr(self.build(step)), self.domain, self.digits)
+
+
+@dataclass(frozen=True)
+class NumericIdentity(Check):
+    """``build(step)`` (an Expr in domain.symbols) agrees with ``reference`` (an mpmath callable)."""
+
+    build: Callable[["Step"], sp.Expr] = None  # type: ignore[assignment]
+    reference: Callable[..., object] = None  # type: ignore[assignment]
+    domain: Domain = None  # type: ignore[assignment]
+    digits: int = DIGITS
+    kind: "CheckKind" = "identity"
+
+    def run(self, step: "Step") -> "CheckResult":
+        f = mp_function(_as_expr(self.build(step)), self.domain.symbols)
+        cmp = compare(f, self.reference, self.domain.points(), self.digits)
+        return _result(
+            step, name=self.name, kind=self.kind, method="numeric",
+            verdict="pass" if cmp.failures == 0 else "fail",
+            max_abs_error=cmp.max_abs_error, max_rel_error=cmp.max_rel_error,
+            digits=self.digits, points=cmp.points,
+            where=f"worst at {dict(zip(map(str, self.domain.symbols), cmp.worst_point))}",
+            detail=f"{cmp.failures} of {cmp.points} points outside 1e-{self.digits} (relative)",
+        )
+
+
+@dataclass(frozen=True)
+class LimitValue(Check):
+    """``limit(build(step), var, point) == expected(step)``, proved by SymPy."""
+
+    build: Callable[["Step"], sp.Expr] = None  # type: ignore[assignment]
+    var: sp.Symbol = None  # type: ignore[assignment]
+    point: sp.Expr = sp.oo
+    expected: Callable[["Step"], sp.Expr] = None  # type: ignore[assignment]
+    direction: str = "+"
+
+    def run(self, step: "Step") -> "CheckResult":
+        value = sp.limit(self.build(step), self.var, self.point, self.direction)
+        ok = symbolic_zero(value - self.expected(step))
+        return _result(step, name=self.name, kind="limit", method="symbolic",
+                       verdict="pass" if ok else "fail",
+                       max_abs_error=0.0 if ok else None,
+                       detail=f"limit as {self.var} -> {self.point}: {sp.sstr(value)}")
+
+
+@dataclass(frozen=True)
+class ApproximationError(Check):
+    """Max |approx - exact| over the domain's points; pass when within ``bound``.
+
+    ``bound`` is the stated acceptance bound of the approximation (documented with
+    the step); the measured number is the result that is reported.
+    """
+
+    approx: Callable[["Step"], Callable[..., object]] = None  # type: ignore[assignment]
+    exact: Callable[..., object] = None  # type: ignore[assignment]
+    domain: Domain = None  # type: ignore[assignment]
+    bound: float = 0.0
+    digits: int = 20
+
+    def run(self, step: "Step") -> "CheckResult":
+        m = measure_error(self.approx(step), self.exact, self.domain.points(), self.digits)
+        return _result(
+            step, name=self.name, kind="approximation", method="numeric",
+            verdict="pass" if m.max_abs_error <= self.bound else "fail",
+            max_abs_error=m.max_abs_error, max_rel_error=m.max_rel_error, digits=self.digits, points=m.points,
+            where=f"worst at {dict(zip(map(str, self.domain.symbols), m.argmax_abs))}; {self.domain.describe()}",
+            detail=f"acceptance bound {self.bound:g}",
+        )
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    holds: bool
+    method: Literal["symbolic", "numeric"]
+    evidence: str
+    max_abs_error: float | None = None
+    digits: int | None = None
+    points: int | None = None
+
+
+@dataclass(frozen=True)
+class Claim(Check):
+    """A claim of the article: ``test(step)`` confirms it or refutes it with evidence.
+
+    ``broken`` says whether a refutation is a finding ("refuted") or a failure of
+    the pipeline ("fail"): claims the project itself makes use "fail".
+    """
+
+    test: Callable[["Step"], ClaimOutcome] = None  # type: ignore[assignment]
+    article_claim: bool = True
+
+    def run(self, step: "Step") -> "CheckResult":
+        out = self.test(step)
+        verdict = "pass" if out.holds else ("refuted" if self.article_claim else "fail")
+        return _result(step, name=self.name, kind="claim", method=out.method, verdict=verdict,
+                       max_abs_error=out.max_abs_error, digits=out.digits, points=out.points,
+                       detail=out.evidence)

@@ -1,0 +1,50 @@
+"""Gaussian expectations of piecewise-polynomial functions, by SymPy integration.
+
+E[f(z)] for z ~ N(0, 1) and f polynomial on each piece is a sum of integrals
+of z^k phi(z).  The antiderivatives of z^k phi(z) come from ``sympy.integrate``
+once each; a piece's integral is the antiderivative at its ends (a limit at
++-oo).  This is the same computation as integrating every piece from scratch,
+an order of magnitude faster, and the result reads as erf and exp terms.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from .symbols import z
+
+phi = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)  # standard normal density
+
+
+@lru_cache(maxsize=None)
+def antiderivative(power: int) -> sp.Expr:
+    """An antiderivative of z**power * phi(z), found by sympy.integrate."""
+    return sp.integrate(z**power * phi, z)
+
+
+def _at(expr: sp.Expr, end: sp.Expr) -> sp.Expr:
+    if end in (sp.oo, -sp.oo):
+        return sp.limit(expr, z, end)
+    return expr.subs(z, end)
+
+
+def piece(poly: sp.Expr, low: sp.Expr, high: sp.Expr) -> sp.Expr:
+    """Integral over z in [low, high] of poly(z) phi(z), poly a polynomial in z."""
+    p = sp.Poly(sp.expand(poly), z)
+    total = sp.Integer(0)
+    for (power,), coefficient in p.terms():
+        F = antiderivative(power)
+        total += coefficient * (_at(F, high) - _at(F, low))
+    return total
+
+
+def expectation(pieces: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    """E[f(z)] for f given as (poly, low, high) pieces covering the real line."""
+    return sp.Add(*[piece(p, lo, hi) for p, lo, hi in pieces])
+
+
+def defining_integral(pieces: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
+    """The unevaluated sum of Integrals that ``expectation`` evaluates (for display)."""
+    return sp.Add(*[sp.Integral(p * phi, (z, lo, hi)) for p, lo, hi in pieces], evaluate=False)
