@@ -42,10 +42,13 @@ def compare(
     right: Evaluator,
     points: Sequence[tuple[str, ...]],
     digits: int = DIGITS,
+    guard: int = GUARD,
 ) -> Comparison:
-    """|left - right| <= 10^-digits * max(1, |left|, |right|) at every point (worst point reported)."""
+    """|left - right| <= 10^-digits * max(1, |left|, |right|) at every point (worst point reported).
+
+    Both sides are evaluated at ``digits + guard`` working digits."""
     worst_abs, worst_rel, worst_at, failures = 0.0, 0.0, (), 0
-    with mp.workdps(digits + GUARD):
+    with mp.workdps(digits + guard):
         tol = mp.mpf(10) ** (-digits)
         for point in points:
             args = [mp.mpf(p) for p in point]
@@ -75,9 +78,11 @@ def measure_error(
     points: Sequence[tuple[str, ...]],
     digits: int = 20,
 ) -> ErrorMeasure:
-    """Largest absolute and relative error of ``approx`` against ``exact`` over ``points``."""
+    """Largest absolute and relative error of ``approx`` against ``exact`` over ``points``.
+
+    Evaluated at ``digits`` working digits: an error measure needs a few correct digits, not 30."""
     worst_abs, worst_rel, where = -1.0, 0.0, ()
-    with mp.workdps(digits + GUARD):
+    with mp.workdps(digits):
         for point in points:
             args = [mp.mpf(p) for p in point]
             e, x = exact(*args), approx(*args)

@@ -44,7 +44,7 @@ def gaussian_expectation(f: Callable[[mp.mpf], mp.mpf], kinks: Iterable[mp.mpf],
         return f(z) * mp.exp(-z * z / 2) * norm
 
     value, error = mp.quad(integrand, nodes, method="tanh-sinh", error=True)
-    tol = mp.mpf(10) ** (-mp.mp.dps + 8)
+    tol = mp.mpf(10) ** (-mp.mp.dps + 10)
     scale = max(abs(value), mp.mpf(1))
     if error > tol * scale:
         # tanh-sinh's own estimate is pessimistic at times: let the second rule decide.

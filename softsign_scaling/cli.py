@@ -1,0 +1,74 @@
+"""Command line: ``softsign-scaling derive`` / ``verify [--json]`` (also ``python -m softsign_scaling``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _table(results) -> str:
+    header = f"{'label':<7} {'kind':<13} {'method':<8} {'max abs err':>12} {'digits':>6}  {'verdict':<8} check"
+    rows = [header, "-" * len(header)]
+    for r in results:
+        err = "-" if r.max_abs_error is None else f"{r.max_abs_error:.3g}"
+        digits = "-" if r.digits is None else str(r.digits)
+        rows.append(f"{r.label:<7} {r.kind:<13} {r.method:<8} {err:>12} {digits:>6}  {r.verdict:<8} {r.name}")
+    return "\n".join(rows)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    from .artifacts import repository_root, write_derivation_artifacts
+    from .pipeline import derive
+
+    start = time.perf_counter()
+    derivation = derive()
+    root = Path(args.out) if args.out else repository_root()
+    written = write_derivation_artifacts(derivation, root)
+    for extra in _EXTRA_WRITERS:
+        written += extra(derivation, root)
+    elapsed = time.perf_counter() - start
+    print(f"derived {len(derivation)} steps in {elapsed:.1f} s; {len(written)} files changed under {root}")
+    for path in written:
+        print(f"  wrote {path}")
+    return 0
+
+
+# Later exports (numeric module, appendix) register writers here: f(derivation, root) -> list[Path].
+_EXTRA_WRITERS: list = []
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .pipeline import verify
+
+    results = verify(workers=args.workers, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=1))
+    else:
+        print(_table(results))
+        counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "refuted", "fail")}
+        print(f"\n{len(results)} checks: {counts['pass']} pass, {counts['refuted']} refuted (findings), {counts['fail']} fail")
+        for r in results:
+            if r.verdict != "pass":
+                print(f"  {r.label} {r.name}: {r.verdict}: {r.detail} {r.where}")
+    return 1 if any(r.verdict == "fail" for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="softsign-scaling", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("derive", help="derive every step and write the generated artifacts")
+    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+    p.set_defaults(func=cmd_derive)
+    p = sub.add_parser("verify", help="run every check and print a table (or --json)")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per check")
+    p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
+    p.set_defaults(func=cmd_verify)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

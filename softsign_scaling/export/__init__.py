@@ -1,0 +1,1 @@
+"""Exports of the derivation: per-step LaTeX snippets and a machine-readable manifest."""

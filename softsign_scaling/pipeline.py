@@ -1,0 +1,83 @@
+"""Run the sections in the article's order; run every check.
+
+``derive()`` returns a :class:`~softsign_scaling.steps.Derivation`: every step,
+in order, indexable by label.  ``verify()`` runs every check of every step and
+returns the results in the same order (optionally on a process pool).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from functools import lru_cache
+import multiprocessing
+
+from .sections import ORDER
+from .steps import CheckResult, Derivation
+
+
+def derive(sections: tuple[str, ...] = ORDER) -> Derivation:
+    """Derive every step of the named sections (each may use the steps before it)."""
+    derivation = Derivation()
+    for name in sections:
+        module = importlib.import_module(f"softsign_scaling.sections.{name}")
+        derivation = derivation.extended(module.steps(derivation))
+    return derivation
+
+
+@lru_cache(maxsize=1)
+def derivation() -> Derivation:
+    """The full derivation, derived once per process."""
+    return derive()
+
+
+# Work items for the pool are (label, check index); the forked workers inherit _POOL_DERIVATION.
+_POOL_DERIVATION: Derivation | None = None
+
+
+def _run_one(item: tuple[str, int]) -> CheckResult:
+    label, index = item
+    assert _POOL_DERIVATION is not None
+    step = _POOL_DERIVATION[label]
+    return step.checks[index].run(step)
+
+
+def verify(derived: Derivation | None = None, workers: int | None = None, executor: Executor | None = None,
+           progress: bool = False) -> list[CheckResult]:
+    """Every check's result, in step order.  ``workers`` > 1 runs checks in forked processes."""
+    global _POOL_DERIVATION
+    derived = derived if derived is not None else derivation()
+    items = [(step.label, i) for step in derived.steps for i in range(len(step.checks))]
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    bar = _progress(len(items)) if progress else None
+    results: list[CheckResult] = []
+    if executor is None and workers <= 1:
+        for label, i in items:
+            step = derived[label]
+            results.append(step.checks[i].run(step))
+            if bar:
+                bar.update(1)
+    else:
+        _POOL_DERIVATION = derived
+        own = executor is None
+        pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            # Costly checks first (numeric ones are listed after symbolic ones within steps).
+            for result in pool.map(_run_one, items, chunksize=1):
+                results.append(result)
+                if bar:
+                    bar.update(1)
+        finally:
+            if own:
+                pool.shutdown()
+            _POOL_DERIVATION = None
+    if bar:
+        bar.close()
+    return results
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="checks", unit="check", leave=False)
