@@ -51,6 +51,8 @@ class Var:
         raise ValueError(f"unknown range kind {self.kind!r}")
 
     def random(self, rng: np.random.Generator) -> str:
+        if self.values:
+            return str(rng.choice(self.values))
         if self.kind in ("positive", "nonnegative"):
             return repr(float(10 ** rng.uniform(-6, 4)))
         if self.kind in ("real", "nonzero"):
