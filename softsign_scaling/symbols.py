@@ -77,3 +77,14 @@ LATEX_NAMES = {
     Delta_L: r"\Delta\mathcal{L}",
     L0: r"\mathcal{L}(w)",
 }
+
+# eps-scaled aggregates of E-16: G_eps = sum (eps nu_i) g_i, S_eps = sum (eps nu_i)(eps nu_j) H_ij,
+# Q_eps = eps^2 (1 - beta^2).
+G_eps = sp.Symbol("G_eps", positive=True)
+S_eps = sp.Symbol("S_eps", positive=True)
+Q_eps = sp.Symbol("Q_eps", positive=True)
+LATEX_NAMES.update({
+    G_eps: r"\textstyle\sum_i (\epsilon\nu_i) g_i",
+    S_eps: r"\textstyle\sum_{i,j} (\epsilon\nu_i)(\epsilon\nu_j) H_{ij}",
+    Q_eps: r"\epsilon^{2}(1-\beta^{2})",
+})
