@@ -1,0 +1,187 @@
+"""The pipeline: every label present, every check passing or a documented refutation, every kind of check able to fail."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from softsign_scaling.checks.base import (ApproximationError, Claim, ClaimOutcome, LimitValue, MatchesPrinted,
+                                          NumericIdentity, SupError1D, ZeroIdentity, symbolic_zero)
+from softsign_scaling.steps import Derivation, Relation, Step
+from softsign_scaling.symbols import a, b
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "ARTICLE.md"
+
+REQUIRED = ([f"E-{n}" for n in range(1, 19)] + [f"P-{n}" for n in range(9, 16)] + [f"P-{n}" for n in range(17, 30)]
+            + [f"P-{n}" for n in range(31, 36)])
+
+
+def test_every_required_label_is_derived_in_order(derivation):
+    assert set(REQUIRED) <= set(derivation.labels)
+    # E-labels appear in the article's order.
+    e_labels = [label for label in derivation.labels if label.startswith("E-")]
+    assert e_labels == sorted(e_labels, key=lambda s: int(s[2:]))
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="shared/spec not beside the checkout")
+def test_required_labels_match_the_spec():
+    text = SPEC.read_text()
+    for label in ("E-8", "E-18", "P-9", "P-35"):
+        assert label in text
+
+
+def test_steps_are_immutable_records(derivation):
+    step = derivation["E-8"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.result = sp.Integer(0)  # type: ignore[misc]
+    assert step.relation.kind in ("identity", "limit", "approximation")
+    assert isinstance(step.definition, sp.Basic)
+    with pytest.raises(KeyError, match="E-99"):
+        derivation["E-99"]
+
+
+def test_relation_kind_is_validated():
+    with pytest.raises(ValueError, match="identity, limit or approximation"):
+        Relation("roughly", "no")
+
+
+def test_no_check_fails_and_every_label_has_a_check(verified):
+    failures = [(r.label, r.name, r.detail) for r in verified if r.verdict == "fail"]
+    assert failures == []
+    assert set(REQUIRED) <= {r.label for r in verified}
+
+
+def test_numeric_checks_use_enough_points_and_digits(verified):
+    for r in verified:
+        if r.method == "numeric" and r.kind == "identity":
+            assert r.digits is not None and r.digits >= 30, r
+            assert r.points is not None and r.points >= 50, r
+
+
+def test_every_printed_form_is_compared(derivation):
+    for step in derivation.steps:
+        if step.printed is not None:
+            assert any(isinstance(c, MatchesPrinted) for c in step.checks) or step.label == "E-13", step.label
+
+
+def _perturb(expr: sp.Basic) -> sp.Basic:
+    tiny = sp.Rational(1, 10**20)
+    if isinstance(expr, sp.Tuple):
+        return sp.Tuple(*[_perturb(e) for e in expr])
+    if isinstance(expr, sp.Equality):
+        return sp.Eq(expr.lhs, expr.rhs + tiny * (1 + sum(expr.free_symbols, sp.Integer(0))))
+    symbols = sorted(expr.free_symbols, key=str)
+    return expr + tiny * (1 + (symbols[0] if symbols else 0))
+
+
+def _form_checks(step):
+    return [c for c in step.checks if isinstance(c, MatchesPrinted)
+            or (isinstance(c, ZeroIdentity) and "printed" in c.name)]
+
+
+def test_a_tiny_perturbation_of_any_result_fails_its_comparison(derivation):
+    """Perturb each derived result by 1e-20 (times a symbol): its derived-vs-printed check must fail."""
+    for step in derivation.steps:
+        checks = _form_checks(step)
+        if not checks:
+            continue
+        perturbed = step.with_result(_perturb(step.result))
+        verdicts = [c.run(perturbed).verdict for c in checks]
+        assert "fail" in verdicts, (step.label, verdicts)
+
+
+def test_symbolic_identity_check_can_fail(derivation):
+    step = derivation["E-5"]
+    check = next(c for c in step.checks if isinstance(c, MatchesPrinted))
+    assert check.run(step).verdict == "pass"
+    result = check.run(_with_tiny(step))
+    assert result.verdict == "fail"
+
+
+def _with_tiny(step: Step) -> Step:
+    return step.with_result(_perturb(step.result))
+
+
+def test_numeric_identity_against_quadrature_can_fail(derivation):
+    step = derivation["E-8"]
+    check = next(c for c in step.checks if isinstance(c, NumericIdentity))
+    good = check.run(step)
+    assert good.verdict == "pass" and good.method == "numeric" and good.digits >= 30
+    bad = check.run(step.with_result(step.result + sp.Rational(1, 10**25) * b))
+    assert bad.verdict == "fail"
+
+
+def test_limit_check_can_fail(derivation):
+    step = derivation["E-2"]
+    check = next(c for c in step.checks if isinstance(c, LimitValue))
+    assert check.run(step).verdict == "pass"
+    assert check.run(_with_tiny(step)).verdict == "fail"
+
+
+def test_approximation_check_fails_below_its_measured_error(derivation):
+    step = derivation["E-3"]
+    check = next(c for c in step.checks if isinstance(c, SupError1D))
+    measured = check.run(step)
+    assert measured.verdict == "pass"
+    assert 0.1 < measured.max_abs_error < 0.12  # erf vs x/sqrt(x^2 + pi/4): about 0.108 near x = 1.33
+    tighter = dataclasses.replace(check, bound=measured.max_abs_error / 2)
+    assert tighter.run(step).verdict == "fail"
+    # And a wrong constant (pi/2 instead of pi/4, i.e. slope sqrt(2/pi)) is measurably worse.
+    wrong = step.with_result(step.result.subs(sp.Symbol("k", positive=True), sp.sqrt(2 / sp.pi)))
+    assert check.run(wrong).max_abs_error > 2 * measured.max_abs_error
+
+
+def test_approximation_error_check_on_a_grid_can_fail(derivation):
+    step = derivation["E-12"]
+    check = next(c for c in step.checks if isinstance(c, ApproximationError) and "E-11" in c.name)
+    ok = check.run(step)
+    assert ok.verdict == "pass"
+    assert dataclasses.replace(check, bound=ok.max_abs_error * 0.9).run(step).verdict == "fail"
+
+
+def test_claims_can_be_refuted_or_fail():
+    step = Step(label="X-1", section="test", statement="", definition=sp.Integer(0), result=sp.Integer(0),
+                relation=Relation("identity", "exact"))
+    article = Claim(name="c", test=lambda s: ClaimOutcome(False, "symbolic", "counterexample"))
+    own = Claim(name="c", test=lambda s: ClaimOutcome(False, "symbolic", "counterexample"), article_claim=False)
+    assert article.run(step).verdict == "refuted"
+    assert own.run(step).verdict == "fail"
+
+
+def test_symbolic_zero_does_not_prove_false_identities():
+    assert symbolic_zero(sp.erf(a) + sp.erf(-a))
+    assert not symbolic_zero(sp.erf(a) - a / sp.sqrt(a**2 + sp.pi / 4))
+    assert not symbolic_zero(sp.Rational(1, 10**30) * a)
+
+
+def test_duplicate_labels_are_rejected(derivation):
+    step = derivation["E-1"]
+    with pytest.raises(ValueError, match="duplicate"):
+        Derivation((step, step))
+
+
+def test_findings_the_article_gets_wrong(verified):
+    """The refutations are findings with evidence: they must stay reported, not silently pass."""
+    refuted = {(r.label, r.name): r.detail for r in verified if r.verdict == "refuted"}
+    names = " | ".join(name for _, name in refuted)
+    assert "decreases as eps grows" in names
+    assert "never creates a surge" in names
+    assert "limit of the Gaussian SoftSign model" in names
+    assert all(detail for detail in refuted.values())
+
+
+def test_e18_pi_over_two_is_an_artefact(derivation):
+    """The naive reading (E-18's noise equals the exact model's) is wrong by exactly pi/2."""
+    e18 = derivation["E-18"]
+    gHg, gg, T, s2, B = (sp.Symbol(n, positive=True) for n in ("gHg", "gg", "T_H", "sigma2_bar", "B"))
+    exact_limit = gg / (gHg + s2 * T / B)
+    assert not symbolic_zero(e18.result - exact_limit)
+    assert symbolic_zero(e18.result - exact_limit.subs(s2, sp.pi * s2 / 2))
+
+
+def test_e11_closed_form_is_printed(derivation):
+    e11 = derivation["E-11"]
+    assert e11.printed is not None and e11.result.has(sp.erf)
+    assert re.search("E-11", e11.label)
