@@ -17,8 +17,12 @@ def repository_root() -> Path:
 
 def write_text(path: Path, text: str) -> bool:
     """Write ``text`` to ``path`` unless it already holds exactly that; True when written."""
+    return write_text_bytes(path, text.encode("utf-8"))
+
+
+def write_text_bytes(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly those bytes; True when written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
     if path.is_file() and path.read_bytes() == data:
         return False
     path.write_bytes(data)

@@ -1,4 +1,4 @@
-"""Command line: ``softsign-scaling derive`` / ``verify [--json]`` (also ``python -m softsign_scaling``)."""
+"""Command line: ``softsign-scaling derive`` / ``verify [--json]`` / ``appendix`` (also ``python -m softsign_scaling``)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if any(r.verdict == "fail" for r in results) else 0
 
 
+def cmd_appendix(args: argparse.Namespace) -> int:
+    from .artifacts import repository_root
+    from .export.appendix_build import build_appendix
+
+    root = Path(args.out) if args.out else repository_root()
+    return build_appendix(root, workers=args.workers, compile_wanted=not args.no_pdf)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="softsign-scaling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per check")
     p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("appendix", help="write docs/appendix.tex, docs/derivation.md and the figures; compile the PDF")
+    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+    p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
+    p.add_argument("--no-pdf", action="store_true", help="write the .tex only, do not run pdflatex")
+    p.set_defaults(func=cmd_appendix)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,115 @@
+"""Figures for the appendix and docs, drawn from the derived expressions (matplotlib, Agg, byte-stable PNG).
+
+* scurves.png: erf with its two S-curve approximations E-3 and E-4 (the article's figure).
+* mean.png: E-8 (clipped mean), E-9 and the exact SoftSign mean against a, for three b.
+* second_moment.png: E-11, E-12 and the exact SoftSign second moment against a, for three b.
+* surge.png: E-14's eta*(B) with and without a surge (S > 2T), and its peak B_peak (E-15).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mpmath as mp
+import numpy as np
+import sympy as sp
+
+from ..steps import Derivation
+from ..symbols import B, G_nu, S_nu, T_H, a, b, k, kappa2, x
+
+FIGURES = ("scurves.png", "mean.png", "second_moment.png", "surge.png")
+B_VALUES = (0.3, 1.0, 3.0)
+
+
+def _numpy(expr: sp.Expr, symbols) -> callable:
+    return sp.lambdify(symbols, expr, modules=["scipy", "numpy"])
+
+
+def _exact(reference, a_values: np.ndarray, b_value: float) -> np.ndarray:
+    with mp.workdps(15):
+        return np.array([float(reference(mp.mpf(float(av)), mp.mpf(b_value))) for av in a_values])
+
+
+def _save(fig, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    from ..artifacts import write_text_bytes
+
+    write_text_bytes(path, buffer.getvalue())
+
+
+def draw(derivation: Derivation, out_dir: Path) -> list[Path]:
+    """Draw every figure into ``out_dir``; returns the paths (written only when their bytes change)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..checks import reference
+
+    plt.rcParams.update({"figure.figsize": (6.4, 3.6), "font.size": 9, "svg.hashsalt": "softsign"})
+    paths = []
+
+    # The article's figure: erf, E-3 and E-4 with k = 2/sqrt(pi).
+    k_erf = derivation["E-3"].extra("k_erf")
+    xs = np.linspace(-3, 3, 601)
+    fig, ax = plt.subplots()
+    from scipy.special import erf
+
+    ax.plot(xs, erf(xs), "k", label="erf(x)")
+    ax.plot(xs, _numpy(derivation["E-3"].result.subs(k, k_erf), (x,))(xs), "--", label=r"E-3: $x/\sqrt{x^2+\pi/4}$")
+    e4 = _numpy(derivation["E-4"].printed.subs(k, k_erf), (x,))
+    ax.plot(xs, [float(e4(v)) for v in xs], ":", label=r"E-4: clip$(2x/\sqrt{\pi}, -1, 1)$")
+    ax.set_xlabel("x")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out_dir / "scurves.png")
+    _save(fig, paths[-1])
+    plt.close(fig)
+
+    a_values = np.linspace(-4, 4, 41)
+    for name, clip_label, approx_label, ref in (
+        ("mean.png", "E-8", "E-9", reference.softsign_mean),
+        ("second_moment.png", "E-11", "E-12", reference.softsign_second_moment),
+    ):
+        clip_f = _numpy(derivation[clip_label].result, (a, b))
+        approx_f = _numpy(derivation[approx_label].result, (a, b))
+        fig, axes = plt.subplots(1, len(B_VALUES), sharey=True, figsize=(7.2, 2.8))
+        for ax, bv in zip(axes, B_VALUES):
+            ax.plot(a_values, _exact(ref, a_values, bv), "k", label="exact (quadrature)")
+            ax.plot(a_values, clip_f(a_values, bv), "--", label=f"{clip_label} (clip)")
+            ax.plot(a_values, np.broadcast_to(approx_f(a_values, bv), a_values.shape), ":", label=approx_label)
+            ax.set_title(f"b = {bv:g}")
+            ax.set_xlabel("a")
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        paths.append(out_dir / name)
+        _save(fig, paths[-1])
+        plt.close(fig)
+
+    # E-14 against B, with and without a surge; kappa^2 = 1, T = 1, G = 1.
+    eta = derivation["E-14"].result.subs(sp.Symbol("beta", positive=True), derivation["E-14"].extra("beta(B)"))
+    eta_f = _numpy(eta.subs({kappa2: 1, T_H: 1, G_nu: 1}), (B, S_nu))
+    b_peak = derivation["E-15"].extra("B_peak")
+    Bs = np.geomspace(1e-2, 1e3, 400)
+    fig, ax = plt.subplots()
+    for S_value in (0.5, 1.5, 3.0, 6.0):
+        ax.plot(Bs, eta_f(Bs, S_value), label=f"S = {S_value:g} T")
+        if S_value > 2:
+            peak = float(b_peak.subs({kappa2: 1, T_H: 1, S_nu: S_value}))
+            ax.plot([peak], [eta_f(peak, S_value)], "ko", ms=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("batch size B  (kappa^2 = 1)")
+    ax.set_ylabel("eta* (E-14)")
+    ax.set_title("surge iff S > 2T (dots: B_peak of E-15)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out_dir / "surge.png")
+    _save(fig, paths[-1])
+    plt.close(fig)
+    return paths
