@@ -88,3 +88,14 @@ LATEX_NAMES.update({
     S_eps: r"\textstyle\sum_{i,j} (\epsilon\nu_i)(\epsilon\nu_j) H_{ij}",
     Q_eps: r"\epsilon^{2}(1-\beta^{2})",
 })
+
+# SignSGD (predecessor article): mu_i = E[sign(g~_i)] and its aggregates
+mu = sp.Symbol("mu", real=True)
+G_mu = sp.Symbol("G_mu", positive=True)  # sum_i mu_i g_i  (> 0: mu_i has the sign of g_i)
+U_mu = sp.Symbol("U_mu", real=True)  # sum_{i != j} mu_i mu_j H_ij
+
+LATEX_NAMES.update({
+    mu: r"\mu",
+    G_mu: r"\textstyle\sum_i \mu_i g_i",
+    U_mu: r"\textstyle\sum_{i\neq j} \mu_i \mu_j H_{ij}",
+})
