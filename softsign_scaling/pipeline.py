@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from functools import lru_cache
 import multiprocessing
 
@@ -63,11 +63,15 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
         own = executor is None
         pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         try:
-            # Costly checks first (numeric ones are listed after symbolic ones within steps).
-            for result in pool.map(_run_one, items, chunksize=1):
-                results.append(result)
+            # Costly checks first, so the last to finish is a cheap one; results keep the step order.
+            order = sorted(range(len(items)), key=lambda i: _cost_rank(derived[items[i][0]].checks[items[i][1]]))
+            futures = {pool.submit(_run_one, items[i]): i for i in order}
+            done: dict[int, CheckResult] = {}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
                 if bar:
                     bar.update(1)
+            results = [done[i] for i in range(len(items))]
         finally:
             if own:
                 pool.shutdown()
@@ -75,6 +79,16 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     if bar:
         bar.close()
     return results
+
+
+def _cost_rank(check) -> int:
+    """Checks against quadrature first, then other numeric ones, symbolic ones last."""
+    from .checks.base import ApproximationError, NumericIdentity, SupError1D
+
+    for rank, kind in enumerate((NumericIdentity, ApproximationError, SupError1D)):
+        if isinstance(check, kind):
+            return rank
+    return 3
 
 
 def _progress(total: int):
