@@ -217,15 +217,26 @@ def _truncate(series: sp.Expr, var: sp.Symbol, degree: int) -> sp.Expr:
     return sp.Add(*[term for term in sp.Add.make_args(series) if sp.degree(term, var) <= degree])
 
 
-def _relative_error_at(form: sp.Expr, exact: sp.Expr, points: list[tuple[str, str]], dps: int = 50) -> float:
-    f, e = mp_function(to_elementary(form), (a, b)), mp_function(exact, (a, b))
+def _relative_error_at(form: sp.Expr, exact: sp.Expr, points: list[tuple[str, str]], dps: int = 50,
+                       cancels: bool = True) -> float:
+    """max |form - exact|/|exact| over ``points``, with ``dps`` digits to spare.
+
+    ``cancels``: ``exact`` is a difference of terms near 1 (E-11 - E-8^2), so the working
+    precision grows with the value's smallness (a variance of 1e-80 needs 80 more digits)."""
+    f, e = mp_function(to_elementary(form), (a, b)), mp_function(to_elementary(exact), (a, b))
     worst = mp.mpf(0)
-    with mp.workdps(dps):
-        for av, bv in points:
-            A, Bv = mp.mpf(av), mp.mpf(bv)
-            reference = e(A, Bv)
-            error = abs(f(A, Bv) - reference)
-            worst = max(worst, error / abs(reference) if reference != 0 else error)
+    for av, bv in points:
+        work = dps + 30
+        while True:
+            with mp.workdps(work):
+                A, Bv = mp.mpf(av), mp.mpf(bv)
+                reference = e(A, Bv)
+                lost = int(-mp.log10(abs(reference))) if (reference != 0 and cancels) else 0
+                if lost + dps + 30 <= work:
+                    error = abs(f(A, Bv) - reference)
+                    worst = max(worst, error / abs(reference) if reference != 0 else error)
+                    break
+            work = lost + dps + 60
     return float(worst)
 
 
@@ -318,8 +329,20 @@ def _derive(derivation: Derivation) -> StableForms:
     mean_series_a, deg, err = _choose_truncation(mean_a_full, e8, a, series_a_points(), 2)
     degrees.append(("mean_clip series_a", deg, err))
     # Variance from the series: (1 - m)(1 + m) - (1 - s), with 1 - m in erfc (no cancellation near m = 1).
-    complement = sp.expand(_erf_to_erfc(1 - mean_series_b))
-    variance_series_b = complement * (1 + mean_series_b) - sp.expand(1 - square_series_b)
+    # Its truncation is measured against E-11 - E-8^2 itself: 1 - m and 1 - s are small where m is near 1.
+    start = max(d for name, d, _ in degrees if name.endswith("series_b"))
+    for degree in range(start, GENEROUS_ORDER_B):
+        mean_part, square_part = _truncate(mean_b_full, b, degree), _truncate(square_b_full, b, degree)
+        complement = sp.expand(_erf_to_erfc(1 - mean_part))
+        variance_series_b = complement * (1 + mean_part) - sp.expand(1 - square_part)
+        # Reference: the upper tail form, proved equal to E-11 - E-8^2 (prove_tail_forms) and free of
+        # cancellation near m = 1, so that 50 digits resolve even a variance of 1e-300.
+        error = _relative_error_at(variance_series_b, variance_upper, series_b_points(), cancels=False)
+        if error <= SERIES_TOLERANCE:
+            break
+    else:
+        raise ArithmeticError(f"variance b-series misses {SERIES_TOLERANCE} (error {error:.3g})")
+    degrees.append(("variance_clip series_b", degree, error))
 
     small_b = sp.And(b <= B0, a * b <= P0, a <= A_SAT)
     regions = (
@@ -385,7 +408,7 @@ def closure_forms(derivation: Derivation, e14: sp.Expr, b_peak: sp.Expr, peak_co
 # rho_{CF_DEPTH + 1} = 0.  Every factor is positive: no cancellation, where the Q/phi form of
 # psi_k loses ~ t^(2k) eps.
 CF_FROM = 4
-CF_DEPTH = 40
+CF_DEPTH = 48
 
 
 def tail_recurrence(k: int) -> sp.Expr:
