@@ -49,7 +49,10 @@ def sweep(fn: Callable[..., Any], tasks: Sequence[tuple], executor: Executor | N
         futures = {pool.submit(fn, *tasks[i]): i for i in todo}
         for future in as_completed(futures):
             i = futures[future]
-            results[i] = future.result()
+            try:
+                results[i] = future.result()
+            except Exception as error:
+                raise RuntimeError(f"{fn.__qualname__}{tasks[i]!r} failed: {error}") from error
             if cache is not None:
                 cache.mkdir(parents=True, exist_ok=True)
                 tmp = cache / f".{_key(fn, tasks[i])}.tmp"

@@ -24,6 +24,7 @@ SECTION_TITLES = {
     "mean": "The mean of the update",
     "second_moment": "The second moment of the update",
     "results": "The optimal learning rate with epsilon",
+    "anchored": "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0",
 }
 FIGURE_CAPTIONS = {
     "scurves.png": r"erf and its two S-curve approximations, E-3 and E-4 ($k = 2/\sqrt{\pi}$).",

@@ -9,6 +9,7 @@ signsgd         P-17 .. P-35    predecessor: SignSGD, the surge
 mean            E-6 .. E-10     the mean of the SoftSign update
 second_moment   E-11 .. E-13    its second moment
 results         E-14 .. E-18    the optimal learning rate, surge, eps -> oo
+anchored        A-1 .. A-3      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
 """
 
-ORDER = ("softsign", "scurves", "quadratic", "sgd", "signsgd", "mean", "second_moment", "results")
+ORDER = ("softsign", "scurves", "quadratic", "sgd", "signsgd", "mean", "second_moment", "results", "anchored")
