@@ -65,6 +65,29 @@ def cmd_appendix(args: argparse.Namespace) -> int:
     return build_appendix(root, workers=args.workers, compile_wanted=not args.no_pdf)
 
 
+def cmd_atlas(args: argparse.Namespace) -> int:
+    from .artifacts import repository_root
+    from .atlas.report import run_atlas
+
+    root = Path(args.out) if args.out else repository_root()
+    cache = None if args.no_cache else root / ".cache" / "atlas"
+    executor = None
+    if args.workers is not None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        if args.workers < 1:
+            raise SystemExit("--workers must be >= 1")
+        executor = ProcessPoolExecutor(max_workers=args.workers)
+    start = time.perf_counter()
+    try:
+        path = run_atlas(root, full=args.full, executor=executor, cache=cache, progress=sys.stderr.isatty())
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="softsign-scaling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only, do not run pdflatex")
     p.set_defaults(func=cmd_appendix)
+    p = sub.add_parser("atlas", help="measure every approximation layer against exact references; write docs/atlas.md")
+    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+    p.add_argument("--full", action="store_true", help="denser grids and more random problems")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every sweep task (default: resume from .cache/atlas)")
+    p.set_defaults(func=cmd_atlas)
     args = parser.parse_args(argv)
     return args.func(args)
 

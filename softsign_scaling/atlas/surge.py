@@ -1,0 +1,82 @@
+"""Layer 5: the surge.  eta*(B) for several eps under each model against exact, and the peak batch sizes.
+
+Two problems from the layer-4 family: one with a surge ("aligned" couplings, rho = 0.9: S_nu > 2 T_H at
+small eps) and one without ("random" couplings, rho = 0.3).  Peaks: ``numeric.surge_peak`` (E-15's
+closed form for the mean-field models; a bracketed maximum of eta*(B) for exact, clip, approx, anchored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import numeric
+from .meanfield import problem
+
+CASES = {"with surge": (7, 16, 0.9, "aligned"), "without surge": (11, 16, 0.3, "random")}
+EPS_REL = (0.0, 0.3, 3.0)
+
+
+def models() -> tuple[str, ...]:
+    return tuple(m for m in numeric.MODELS)
+
+
+@dataclass(frozen=True)
+class PeakRow:
+    case: str
+    eps_rel: float
+    model: str
+    peak: float  # B at the peak (inf: no surge)
+    exact_peak: float
+
+    @property
+    def ratio(self) -> float:
+        if np.isinf(self.peak) and np.isinf(self.exact_peak):
+            return 1.0
+        return self.peak / self.exact_peak
+
+
+def peaks() -> list[PeakRow]:
+    rows = []
+    for case, (seed, n, rho, coupling) in CASES.items():
+        for eps_rel in EPS_REL:
+            p = problem(seed, n, rho, eps_rel, coupling)
+            exact = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+            for model in models():
+                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model=model),
+                                    exact))
+    return rows
+
+
+def plot(path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .layers import _save
+
+    fig, axes = plt.subplots(len(CASES), len(EPS_REL), figsize=(10, 5.6), sharex=True)
+    for row, (case, (seed, n, rho, coupling)) in enumerate(CASES.items()):
+        for col, eps_rel in enumerate(EPS_REL):
+            p = problem(seed, n, rho, eps_rel, coupling)
+            Bs = np.geomspace(p.B[0] / 10, p.B[-1] * 10, 160)
+            ax = axes[row, col]
+            for model in models():
+                style = {"exact": dict(color="k", lw=2.2)}.get(model, dict(lw=1.1, ls="--"))
+                ax.plot(Bs, numeric.eta_star(Bs, p.g, p.sigma, p.H, p.eps, model=model), label=model, **style)
+            peak = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+            if np.isfinite(peak):
+                ax.axvline(peak, color="k", lw=0.6, ls=":")
+            ax.set_xscale("log")
+            ax.set_title(f"{case}, eps = {eps_rel:g} median|g|", fontsize=8)
+            ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("B")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("eta*")
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
