@@ -1,0 +1,70 @@
+"""The error atlas: its layers, the sweep runner (executor, cache, resume) and the reproducible report."""
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from softsign_scaling.atlas import meanfield, scurve
+from softsign_scaling.atlas.run import sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_scurve_layer_numbers():
+    rows = {r.curve: r for r in scurve.table()}
+    assert rows["softsign x/sqrt(x^2+1)"].e3_sup < 1e-15  # E-3 is exact for softsign itself
+    assert abs(rows["erf"].e3_sup - 0.1078) < 1e-3 and abs(rows["erf"].e4_sup - 0.2101) < 1e-3
+    assert abs(rows["PyTorch form x/(|x|+1)"].e4_sup - 0.5) < 1e-9  # at x = 1: 1/2 vs 1
+
+
+def test_problem_family_is_seeded_and_spd():
+    p, q = meanfield.problem(3, 16, 0.7, 0.3, "aligned"), meanfield.problem(3, 16, 0.7, 0.3, "aligned")
+    assert np.array_equal(p.H, q.H) and np.array_equal(p.g, q.g)
+    assert np.linalg.eigvalsh(p.H).min() > 0
+    # aligned couplings follow the gradient signs off the diagonal
+    off = ~np.eye(16, dtype=bool)
+    assert np.all(np.sign(p.H[off]) == np.outer(np.sign(p.g), np.sign(p.g))[off])
+
+
+def _square(x):
+    return x * x
+
+
+def _record(path, x):
+    with open(path, "a") as f:
+        f.write(f"{x}\n")
+    return x + 1
+
+
+def test_sweep_keeps_order_with_a_process_pool():
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        assert sweep(_square, [(k,) for k in range(20)], executor=pool, progress=False) == [k * k for k in range(20)]
+
+
+def test_sweep_resumes_from_its_cache(tmp_path):
+    log = tmp_path / "calls.txt"
+    tasks = [(str(log), k) for k in range(6)]
+    cache = tmp_path / "cache"
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        first = sweep(_record, tasks[:3], executor=pool, cache=cache, progress=False)
+        both = sweep(_record, tasks, executor=pool, cache=cache, progress=False)
+    assert first == [1, 2, 3] and both == [1, 2, 3, 4, 5, 6]
+    assert sorted(int(x) for x in log.read_text().split()) == [0, 1, 2, 3, 4, 5]  # each task ran once
+
+
+def test_sweep_names_the_failing_task():
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        with pytest.raises(RuntimeError, match=r"_square\('x',\)"):
+            sweep(_square, [("x",)], executor=pool, progress=False)
+
+
+def test_atlas_report_is_reproducible(tmp_path):
+    from softsign_scaling.atlas.report import run_atlas
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        path = run_atlas(tmp_path, executor=pool, cache=tmp_path / "cache", progress=False)
+    assert path.read_text() == (ROOT / "docs" / "atlas.md").read_text()
+    for name in ("atlas_error_maps.png", "atlas_surge.png"):
+        assert (tmp_path / "docs" / "figures" / name).read_bytes() == (ROOT / "docs" / "figures" / name).read_bytes()
