@@ -39,6 +39,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
 # Later exports (numeric module, appendix) register writers here: f(derivation, root) -> list[Path].
 _EXTRA_WRITERS: list = []
 _EXTRA_WRITERS.append(lambda derivation, root: __import__("softsign_scaling.export.numeric_code", fromlist=["_"]).write_numeric_module(derivation, root))  # numeric/_generated.py
+_EXTRA_WRITERS.append(lambda derivation, root: __import__("softsign_scaling.export.anchored_code", fromlist=["_"]).write_anchored_module(derivation, root))  # numeric/_anchored.py
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

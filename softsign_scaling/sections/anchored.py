@@ -120,7 +120,99 @@ def steps(previous: Derivation) -> list[Step]:
         extras=(("k0", BESSEL_FORM), ("s0", a2.printed)),
         depends=("A-1", "A-2", "E-3", "E-12"),
     )
-    return [a1, a2, a3]
+    a4 = _large_b_series(a1, a2, a3, k0_sym, s0_sym)
+    return [a1, a2, a3, a4]
+
+
+W = sp.Symbol("w", positive=True)  # w = 1/b
+SERIES_TERMS = 20  # at b >= B_SWITCH the first omitted term is below 1e-15 relative
+B_SWITCH = 10
+
+
+def gaussian_moments(poly: sp.Expr) -> sp.Expr:
+    """E[poly(z)] for z ~ N(0, 1), termwise: E[z^(2j)] = (2j - 1)!!, odd moments 0."""
+    p = sp.Poly(sp.expand(poly), z)
+    return sp.Add(*[c * (sp.factorial2(k - 1) if k % 2 == 0 else 0) if k > 0 else c for (k,), c in p.terms()])
+
+
+def _large_b_series(a1: Step, a2: Step, a3: Step, k0_sym, s0_sym) -> Step:
+    """A-4: asymptotic series in w = 1/b of b k0, 1 - s0 and C = 1/k0^2 - (1 - s0)(b^2 + pi/2).
+
+    Termwise Gaussian moments of the integrands' expansions in w (asymptotic, not convergent: kept to
+    SERIES_TERMS terms, used only for b >= B_SWITCH, where float64 evaluation of the closed forms would
+    lose up to log10(b^2) digits to cancellation).  C > 0 makes the anchored variance a sum of positive terms:
+    s - m^2 = [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)).
+    """
+    t = sp.Symbol("t", positive=True)
+    n = SERIES_TERMS
+    # b k0 = E[(1 + z^2 w^2)^(-3/2)], 1 - s0 = E[1/(1 + z^2 w^2)]
+    bk0 = gaussian_moments(sp.series((1 + t) ** sp.Rational(-3, 2), t, 0, n + 1).removeO().subs(t, z**2 * W**2))
+    one_minus_s0 = gaussian_moments(sp.series(1 / (1 + t), t, 0, n + 1).removeO().subs(t, z**2 * W**2))
+    inverse_sq = sp.series(1 / bk0**2, W, 0, 2 * n + 1).removeO()
+    c_full = sp.expand((inverse_sq - one_minus_s0 * (1 + sp.pi / 2 * W**2)) / W**2)
+    c_series = sp.Add(*[c_full.coeff(W, j) * W**j for j in range(0, 2 * n - 1)])
+    m, second = a3.result
+    stable_variance = ((a**2 * sp.Symbol("C") + s0_sym * (b**2 + sp.pi / 2) / k0_sym**2)
+                       / ((a**2 + b**2 + sp.pi / 2) * (a**2 + 1 / k0_sym**2)))
+    c_closed = 1 / k0_sym**2 - (1 - s0_sym) * (b**2 + sp.pi / 2)
+    k0_closed, s0_closed = a1.printed, a2.printed
+    big_b = Domain((Var(b, "big", values=tuple(f"{v:.6g}" for v in np.geomspace(B_SWITCH, 1e4, 50))),),
+                   f"b in [{B_SWITCH}, 1e4]")
+
+    def series_error(which: str):
+        closed = {"b k0": b * k0_closed, "1 - s0": 1 - s0_closed,
+                  "C": c_closed.subs({k0_sym: k0_closed, s0_sym: s0_closed})}[which]
+        return lambda s: (sp.lambdify(b, s.extra(which).subs(W, 1 / b), modules="mpmath"),
+                          sp.lambdify(b, closed, modules="mpmath"))
+
+    return Step(
+        label="A-4",
+        section=SECTION,
+        statement="for b >= 10: b k0, 1 - s0 and C = 1/k0^2 - (1 - s0)(b^2 + pi/2) as series in 1/b^2 (termwise"
+        " Gaussian moments); the anchored variance as a sum of positive terms",
+        definition=sp.Tuple(sp.Eq(sp.Symbol("b k0"), sp.Integral((1 + z**2 * W**2) ** sp.Rational(-3, 2) * phi,
+                                                                   (z, -sp.oo, sp.oo))),
+                            sp.Eq(sp.Symbol("1 - s0"), sp.Integral(phi / (1 + z**2 * W**2), (z, -sp.oo, sp.oo)))),
+        result=sp.Tuple(bk0, one_minus_s0, c_series),
+        relation=approximation(f"asymptotic in w = 1/b, {SERIES_TERMS} terms, used for b >= {B_SWITCH}: relative "
+                               "error measured against the closed forms at 30 digits"),
+        checks=(
+            ZeroIdentity(name="anchored variance s - m^2 == the sum-of-positive-terms form",
+                         build=lambda s: (second - m**2) - stable_variance.subs(sp.Symbol("C"), c_closed)),
+            *[Claim(name=f"series of {which} within 1e-14 (relative) of the closed form on b in [10, 1e4]",
+                    test=lambda s, which=which: _series_accuracy(series_error(which)(s), big_b),
+                    article_claim=False) for which in ("b k0", "1 - s0", "C")],
+            Claim(name="C(b) > 0 for all b (so the anchored variance is positive)",
+                  test=lambda s: _c_positive(s, c_closed.subs({k0_sym: k0_closed, s0_sym: s0_closed})),
+                  article_claim=False),
+        ),
+        extras=(("b k0", bk0), ("1 - s0", one_minus_s0), ("C", c_series), ("variance", stable_variance)),
+        depends=("A-1", "A-2", "A-3"),
+    )
+
+
+def _series_accuracy(pair, dom: Domain) -> ClaimOutcome:
+    series, closed = pair
+    worst = mp.mpf(0)
+    with mp.workdps(40):
+        for (bv,) in dom.points():
+            x = closed(mp.mpf(bv))
+            worst = max(worst, abs(series(mp.mpf(bv)) - x) / abs(x))
+    return ClaimOutcome(worst < 1e-14, "numeric", f"max relative error {mp.nstr(worst, 3)} over {dom.describe()}",
+                        max_abs_error=float(worst), digits=30, points=len(dom.points()))
+
+
+def _c_positive(step: Step, c_expr: sp.Expr) -> ClaimOutcome:
+    f = sp.lambdify(b, c_expr, modules="mpmath")
+    values = []
+    with mp.workdps(60):
+        for v in np.geomspace(1e-4, 30, 60):
+            values.append((v, f(mp.mpf(float(v)))))
+    low = min(values, key=lambda p: p[1])
+    tail = step.extra("C").subs(W, 0)
+    return ClaimOutcome(low[1] > 0 and tail > 0, "numeric",
+                        f"min C on b in [1e-4, 30] (60 points, 60 digits) = {mp.nstr(low[1], 6)} at b = {low[0]:.3g};"
+                        f" C -> {tail} = {float(tail):.4f} as b -> oo (A-4's series)", digits=60, points=60)
 
 
 def _k0_large_b(step: Step) -> ClaimOutcome:
