@@ -87,7 +87,7 @@ def ratios(seed: int, n: int, rho: float, eps_rel: float, coupling: str) -> dict
     p = problem(seed, n, rho, eps_rel, coupling)
     exact = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model="exact")
     out = {}
-    for model in ("clip", "approx", "mean_field_bsimple"):
+    for model in ("anchored", "clip", "approx", "mean_field_bsimple"):
         out[model] = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model=model) / exact
     for name, value in kappa2_candidates(p).items():
         out[f"mean_field[kappa2={name}]"] = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model="mean_field",
