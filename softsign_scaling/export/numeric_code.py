@@ -287,6 +287,7 @@ Imports numpy and scipy.special only.  Arguments are float64 arrays; the
 region functions take a >= 0 (E-8 is odd in a, E-11 and the variance even).
 
 Sources: {sources}.
+Inputs fingerprint: {fingerprint}
 Series truncations (degree kept, measured 50-digit truncation error on the region's edges):
 {series}
 """
@@ -307,7 +308,7 @@ def generate(derivation: Derivation) -> str:
     sources = "E-7, E-8, E-9, E-10, E-11, E-12 (pipeline); E-14, E-15, P-10 " + (
         "(provisional formulas for: " + ", ".join(provisional) + ")" if provisional else "(pipeline)")
     series = "\n".join(f"    {name}: degree {degree}, error {error:.2e}" for name, degree, error in forms.series_degrees)
-    parts = [HEADER.format(sources=sources, series=series)]
+    parts = [HEADER.format(sources=sources, series=series, fingerprint=fingerprint(derivation))]
 
     docs = {
         "mean_clip": "E-8, E[clip((a + z)/b, -1, 1)], for a >= 0",
@@ -349,9 +350,33 @@ def generate(derivation: Derivation) -> str:
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
-def write_numeric_module(derivation: Derivation, root: Path) -> list[Path]:
-    """Write softsign_scaling/numeric/_generated.py under ``root``; the paths written (empty when unchanged)."""
+def fingerprint(derivation: Derivation) -> str:
+    """sha256 of everything the generated module depends on: every step's derived result (srepr) and the
+    source of the generator and of the stable forms.  Equal fingerprints give byte-identical modules."""
+    import hashlib
+
+    from .. import stable
+
+    digest = hashlib.sha256()
+    for step in derivation.steps:
+        digest.update(f"{step.label}\n{sp.srepr(step.result)}\n".encode())
+        for name, value in step.extras:
+            digest.update(f"{name}\n{sp.srepr(value)}\n".encode())
+    for module in (stable, __import__(__name__, fromlist=["_"])):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def write_numeric_module(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
+    """Write softsign_scaling/numeric/_generated.py under ``root``; the paths written (empty when unchanged).
+
+    Deriving the stable forms takes ~40 s, so like ``make`` the module is regenerated only when its
+    inputs' fingerprint (in its header) changed, or with ``force``; tests regenerate it from scratch and
+    compare the bytes.
+    """
     path = Path(root) / GENERATED_PATH
+    if not force and path.is_file() and f"Inputs fingerprint: {fingerprint(derivation)}\n" in path.read_text():
+        return []
     return [path] if write_text(path, generate(derivation)) else []
 
 
@@ -361,4 +386,8 @@ def derivation_for_numeric() -> Derivation:
     from ..sections import ORDER
 
     present = tuple(s for s in ORDER if importlib.util.find_spec(f"softsign_scaling.sections.{s}") is not None)
+    if present == ORDER:
+        from ..pipeline import derivation
+
+        return derivation()  # derived once per process
     return derive(present)
