@@ -61,7 +61,7 @@ B_SAT = sp.Integer(40)  # b > 40 with a <= A0: E-8 = a/b to float64
 C_LOWER = sp.Integer(2)  # lower (bulk in the linear piece) tail forms for a <= b - C_LOWER
 SERIES_TOLERANCE = 2.0**-60  # truncation error of a series form, relative, on its region
 
-GENEROUS_ORDER_B = 18  # the b-series is computed to O(b^18), then truncated (measured)
+GENEROUS_ORDER_B = 17  # the b-series is computed to O(b^17), then truncated (measured; degree 15 is used)
 GENEROUS_ORDER_A = 14  # the a-series to O(a^14)
 
 
@@ -210,7 +210,14 @@ def _clip_pieces(derivation: Derivation, power: int):
 
 
 def _series(expr: sp.Expr, var: sp.Symbol, order: int) -> sp.Expr:
-    return sp.expand(sp.series(expr, var, 0, order).removeO())
+    """sympy.series of ``expr`` in ``var`` at 0 to O(var^order).
+
+    E-8 and E-11 carry removable poles 1/b, 1/b^2 in their terms; the series of var^p expr (no
+    pole, term by term) divided by var^p is the same series, found ~3x faster."""
+    expanded = sp.expand(expr)
+    pole = max([0] + [-int(term.as_powers_dict().get(var, 0)) for term in sp.Add.make_args(expanded)])
+    regular = sp.expand(expanded * var**pole)
+    return sp.expand(sp.series(regular, var, 0, order + pole).removeO() / var**pole)
 
 
 def _truncate(series: sp.Expr, var: sp.Symbol, degree: int) -> sp.Expr:
@@ -320,7 +327,7 @@ def _derive(derivation: Derivation) -> StableForms:
     # Series in b (b -> 0) and in a (a -> 0), truncated where the measured error is below tolerance.
     degrees = []
     mean_b_full = _series(e8, b, GENEROUS_ORDER_B)
-    square_b_full = _series(e11, b, GENEROUS_ORDER_B - 1)
+    square_b_full = _series(e11, b, GENEROUS_ORDER_B)
     mean_series_b, deg, err = _choose_truncation(mean_b_full, e8, b, series_b_points(), 2)
     degrees.append(("mean_clip series_b", deg, err))
     square_series_b, deg, err = _choose_truncation(square_b_full, e11, b, series_b_points(), 1)

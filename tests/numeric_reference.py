@@ -7,6 +7,7 @@ near 1e-300), until two evaluations 30 digits apart agree to 1e-25.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import mpmath as mp
@@ -32,8 +33,9 @@ def _function(name: str):
         # the cancellation that makes E-11 - E-8^2 need ~1000 digits for a variance of 1e-1000.
         from softsign_scaling import stable
 
-        region = [r for r in stable.derive_stable_forms(d).regions if (r.function, r.name) == ("variance_clip", "upper")]
-        return mp_function(stable.to_elementary(region[0].form), (a, b))
+        mean = stable.tail_form(stable._clip_pieces(d, 1), bulk=2)
+        square = stable.tail_form(stable._clip_pieces(d, 2), bulk=2)
+        return mp_function(stable.to_elementary(stable.canonical(square - mean**2)), (a, b))
     return mp_function(exprs[name], (a, b))
 
 
@@ -85,7 +87,8 @@ def softsign_moments_s_integral(av: float, bv: float, dps: int = 25) -> tuple[mp
     split at the integrand's scales), second moment = 1 - b sqrt(pi/2) Re w((a + ib)/sqrt2) with
     w(z) = exp(-z^2) erfc(-iz) in mpmath's complex erfc.
     """
-    with mp.workdps(dps + 5):
+    # 1 - (b sqrt(pi/2) Re w) cancels ~2 log10(b) digits when b is large (the second moment ~ (a^2 + 1)/b^2).
+    with mp.workdps(dps + 5 + 2 * max(0, int(math.log10(bv)) + 1 if bv > 0 else 0)):
         A, Bv = mp.mpf(av), mp.mpf(bv)
         c = mp.sqrt(2 + A * A + Bv * Bv)
 

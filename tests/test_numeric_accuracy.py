@@ -70,14 +70,14 @@ def test_variance_clip_keeps_its_digits():
     worst, where, direct = 0.0, None, 0
     for k, ((av, bv), value) in enumerate(zip(POINTS, values)):
         reference = evaluate("variance upper form", av, bv)
-        if k % 3 == 0 and abs(reference) > 1e-60:  # cross-check the reference on a third of the grid
+        if k % 5 == 0 and abs(reference) > 1e-60:  # cross-check the reference on a fifth of the grid
             direct_reference = evaluate("variance", av, bv)
             assert abs(direct_reference - reference) <= abs(reference) * 1e-30, (av, bv)
             direct += 1
         error = relative_error(value, reference, floor=1e-290)
         if error > worst:
             worst, where = error, (av, bv)
-    assert direct > 150
+    assert direct > 90
     assert worst <= TOLERANCE, f"variance_clip: relative error {worst:.3g} at (a, b) = {where}"
 
 
