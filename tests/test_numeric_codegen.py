@@ -99,3 +99,16 @@ def test_cli_registers_the_writer(tmp_path, regenerated):
     written = [path for writer in cli._EXTRA_WRITERS for path in writer(derivation_for_numeric(), tmp_path)]
     assert tmp_path / GENERATED_PATH in written
     assert (tmp_path / GENERATED_PATH).read_bytes() == regenerated.read_bytes()
+
+
+def test_fingerprint_covers_only_the_inputs():
+    """Steps the module is not printed from do not touch its fingerprint; its input steps do."""
+    from softsign_scaling.export.numeric_code import fingerprint
+    from softsign_scaling.steps import Derivation
+
+    full = derivation_for_numeric()
+    without_e1 = Derivation(tuple(step for step in full.steps if step.label != "E-1"))
+    assert fingerprint(without_e1) == fingerprint(full)
+    changed = Derivation(tuple(step.with_result(step.result + 1) if step.label == "E-8" else step
+                               for step in full.steps))
+    assert fingerprint(changed) != fingerprint(full)

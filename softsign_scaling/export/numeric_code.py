@@ -350,20 +350,29 @@ def generate(derivation: Derivation) -> str:
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
+# The steps the generated module is printed from, and the code that turns them into it.
+INPUT_LABELS = ("E-7", "E-8", "E-9", "E-10", "E-11", "E-12", "E-14", "E-15", "P-10")
+INPUT_MODULES = ("softsign_scaling.stable", "softsign_scaling.export.numeric_code", "softsign_scaling.gaussian",
+                 "softsign_scaling.sections.mean")
+
+
 def fingerprint(derivation: Derivation) -> str:
-    """sha256 of everything the generated module depends on: every step's derived result (srepr) and the
-    source of the generator and of the stable forms.  Equal fingerprints give byte-identical modules."""
+    """sha256 of everything the generated module depends on: the input steps' results and extras (srepr)
+    and the source of the code that derives and prints the forms.  Equal fingerprints give byte-identical
+    modules; a change elsewhere in the derivation does not touch the module."""
     import hashlib
 
-    from .. import stable
-
     digest = hashlib.sha256()
-    for step in derivation.steps:
+    for label in INPUT_LABELS:
+        if label not in derivation:
+            digest.update(f"{label}\nmissing\n".encode())
+            continue
+        step = derivation[label]
         digest.update(f"{step.label}\n{sp.srepr(step.result)}\n".encode())
         for name, value in step.extras:
             digest.update(f"{name}\n{sp.srepr(value)}\n".encode())
-    for module in (stable, __import__(__name__, fromlist=["_"])):
-        digest.update(Path(module.__file__).read_bytes())
+    for name in INPUT_MODULES:
+        digest.update(Path(importlib.util.find_spec(name).origin).read_bytes())
     return digest.hexdigest()
 
 
