@@ -392,17 +392,23 @@ def _full_batch_mean(problem: _Problem, model: str) -> np.ndarray:
     return problem.nu  # exact, approx and anchored (E-10 and A-3 -> softsign(g, eps))
 
 
+_CHUNK = 1 << 20  # batch sizes x components per block (bounds memory for long B arrays)
+
+
 def _eta_per_component(problem: _Problem, model: str, B: np.ndarray) -> np.ndarray:
     flat = B.reshape(-1)
     out = np.empty(flat.shape)
     finite = np.isfinite(flat)
-    if finite.any():
-        root = np.sqrt(flat[finite])[:, None]
+    index = np.flatnonzero(finite)
+    step = max(1, _CHUNK // problem.n)
+    for start in range(0, index.size, step):
+        block = index[start:start + step]
+        root = np.sqrt(flat[block])[:, None]
         a = problem.g * root / problem.sigma
         b = problem.eps * root / problem.sigma
         m, v = _moments(model, a.reshape(-1), b.reshape(-1), problem.eps)
         m, v = m.reshape(a.shape), v.reshape(a.shape)
-        out[finite] = (m @ problem.g) / (problem.quadratic(m) + v @ problem.diagonal)
+        out[block] = (m @ problem.g) / (problem.quadratic(m) + v @ problem.diagonal)
     if not finite.all():
         m = _full_batch_mean(problem, model)
         out[~finite] = (m @ problem.g) / problem.quadratic(m)
