@@ -258,7 +258,7 @@ def series_b_points() -> list[tuple[str, str]]:
     for bv in ("1e-12", "1e-6", "1e-3", "0.03", "0.06"):
         for av in ("0.3", "1", "2.5"):
             pts.append((av, bv))
-    return [(av, bv) for av, bv in pts if float(av) > 0 or True]
+    return pts
 
 
 def series_a_points() -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ Imports numpy and scipy.special only.  Arguments are float64 arrays; the
 region functions take a >= 0 (E-8 is odd in a, E-11 and the variance even).
 
 Sources: E-7, E-8, E-9, E-10, E-11, E-12 (pipeline); E-14, E-15, P-10 (pipeline).
-Inputs fingerprint: ea081548a3421c385f4c02d555d02171fee150d2d05c0fcda787e3045d1fb9b4
+Inputs fingerprint: 7df4f47da24830b5ac87bf129e63847f8bae56827b845e1cd4a06dc53add7b00
 Series truncations (degree kept, measured 50-digit truncation error on the region's edges):
     mean_clip series_b: degree 12, error 1.03e-21
     second_moment_clip series_b: degree 11, error 1.87e-20
