@@ -43,6 +43,19 @@ def _run_one(item: tuple[str, int]) -> CheckResult:
     return step.checks[index].run(step)
 
 
+def _run_group(name: str) -> list[CheckResult]:
+    """A check group that is not attached to one step: the stable forms' equivalence proofs (issue 3)."""
+    assert _POOL_DERIVATION is not None
+    if name == "stable forms":
+        from .stable import proofs
+
+        return proofs(_POOL_DERIVATION)
+    raise KeyError(name)
+
+
+GROUPS = ("stable forms",)  # run after the steps' own checks, reported after them
+
+
 def verify(derived: Derivation | None = None, workers: int | None = None, executor: Executor | None = None,
            progress: bool = False) -> list[CheckResult]:
     """Every check's result, in step order.  ``workers`` > 1 runs checks in forked processes."""
@@ -53,11 +66,15 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     bar = _progress(len(items)) if progress else None
     results: list[CheckResult] = []
     if executor is None and workers <= 1:
+        _POOL_DERIVATION = derived
         for label, i in items:
             step = derived[label]
             results.append(step.checks[i].run(step))
             if bar:
                 bar.update(1)
+        for group in GROUPS:
+            results.extend(_run_group(group))
+        _POOL_DERIVATION = None
     else:
         _POOL_DERIVATION = derived
         own = executor is None
@@ -65,6 +82,7 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
         try:
             # Costly checks first, so the last to finish is a cheap one; results keep the step order.
             order = sorted(range(len(items)), key=lambda i: _cost_rank(derived[items[i][0]].checks[items[i][1]]))
+            groups = [pool.submit(_run_group, group) for group in GROUPS]  # the longest work: first
             futures = {pool.submit(_run_one, items[i]): i for i in order}
             done: dict[int, CheckResult] = {}
             for future in as_completed(futures):
@@ -72,6 +90,8 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
                 if bar:
                     bar.update(1)
             results = [done[i] for i in range(len(items))]
+            for future in groups:
+                results.extend(future.result())
         finally:
             if own:
                 pool.shutdown()
