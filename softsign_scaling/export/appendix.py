@@ -141,7 +141,20 @@ def _claims_tex(results: list[CheckResult]) -> str:
     return "\n".join(rows)
 
 
-def appendix_tex(derivation: Derivation, results: list[CheckResult], figures: tuple[str, ...]) -> str:
+def _atlas_tex(rows) -> str:
+    """The atlas's mean-field table (docs/atlas.md, layer 4): eta*_model / eta*_exact on random problems."""
+    out = [r"{\small\begin{longtable}{@{}lrrrrr@{}}",
+           r"\textbf{model} & \textbf{median} & \textbf{p10} & \textbf{p90} & \textbf{worst} & "
+           r"\textbf{within 10\%}\\ \hline"]
+    for r in rows:
+        out.append(f"{_escape(r.name)} & {r.median:.3f} & {r.p10:.3f} & {r.p90:.3f} & {r.worst:.3f} & "
+                   f"{100 * r.within_10pct:.1f}\\%\\\\")
+    out.append(r"\end{longtable}}")
+    return "\n".join(out)
+
+
+def appendix_tex(derivation: Derivation, results: list[CheckResult], figures: tuple[str, ...],
+                 atlas_rows: list | None = None) -> str:
     by_label: dict[str, list[CheckResult]] = {}
     for r in results:
         by_label.setdefault(r.label, []).append(r)
@@ -179,6 +192,12 @@ def appendix_tex(derivation: Derivation, results: list[CheckResult], figures: tu
             out.append(_step_tex(step, by_label.get(step.label, [])))
     out.append(r"\section{The article's claims and their verdicts}")
     out.append(_claims_tex(results))
+    if atlas_rows:
+        out.append(r"\section{What the approximations cost: the error atlas}")
+        out.append("Ratio $\\eta^*_{\\text{model}}/\\eta^*_{\\text{exact}}$ over the atlas's random problems "
+                   "and batch sizes (\\texttt{softsign-scaling atlas}, docs/atlas.md, layer 4); exact = the "
+                   "per-component exact SoftSign moments under the Gaussian model.")
+        out.append(_atlas_tex(atlas_rows))
     if figures:
         out.append(r"\section{Figures}")
         for name in figures:

@@ -39,6 +39,15 @@ def compile_pdf(tex_path: Path) -> tuple[bool, str]:
         return True, log
 
 
+def atlas_rows() -> list:
+    """The atlas's layer-4 summary (the same sweep as `softsign-scaling atlas`, seeded)."""
+    from ..atlas import meanfield
+    from ..atlas.report import REPEATS
+    from ..atlas.run import sweep
+
+    return meanfield.summarise(sweep(meanfield.ratios, meanfield.settings(REPEATS[False]), progress=False))
+
+
 def build_appendix(root: Path, workers: int | None, compile_wanted: bool) -> int:
     """Write everything under root/docs; compile when asked and pdflatex exists.  Exit code 1 on a LaTeX error."""
     derived = derivation()
@@ -47,7 +56,7 @@ def build_appendix(root: Path, workers: int | None, compile_wanted: bool) -> int
     docs = root / "docs"
     draw(derived, docs / "figures")
     tex = docs / "appendix.tex"
-    write_text(tex, appendix_tex(derived, results, FIGURES))
+    write_text(tex, appendix_tex(derived, results, FIGURES, atlas_rows()))
     write_text(docs / "derivation.md", derivation_md(derived, results, FIGURES))
     print(f"wrote {tex} and {docs / 'derivation.md'}")
     if not compile_wanted:
