@@ -49,7 +49,12 @@ def draw(derivation: Derivation, out_dir: Path) -> list[Path]:
 
     from ..checks import reference
 
-    plt.rcParams.update({"figure.figsize": (6.4, 3.6), "font.size": 9, "svg.hashsalt": "softsign"})
+    # Local style: a global rcParams update would leak into later figures (the atlas's) in the same process.
+    with plt.rc_context({"figure.figsize": (6.4, 3.6), "font.size": 9}):
+        return _draw(derivation, out_dir, plt, reference)
+
+
+def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     paths = []
 
     # The article's figure: erf, E-3 and E-4 with k = 2/sqrt(pi).
