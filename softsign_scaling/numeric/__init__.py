@@ -112,6 +112,17 @@ def _shaped(values: np.ndarray, shape: tuple[int, ...], what: str):
     return float(values[0]) if shape == () else values.reshape(shape)
 
 
+def _closed_form(function: Callable, a, b, name: str):
+    """A closed form of (a, b) that is defined at b = 0 too (E-9/E-12): a finite, b finite and >= 0."""
+    a, b = _real(a, "a"), _real(b, "b")
+    _finite(a, "a"), _finite(b, "b")
+    if (b < 0).any():
+        raise ValueError("b must be >= 0")
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    values = np.broadcast_to(np.asarray(function(a, b), dtype=float), shape)
+    return _shaped(values.reshape(-1), shape, name)
+
+
 def _odd(function: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.copysign(function(np.abs(a), b), a)
 
@@ -211,12 +222,7 @@ def mean_approx(a, b):
     >>> round(mean_approx(1.0, 0.0), 12)  # 1/sqrt(1 + pi/2)
     0.623686242953
     """
-    a, b = _real(a, "a"), _real(b, "b")
-    _finite(a, "a"), _finite(b, "b")
-    if (b < 0).any():
-        raise ValueError("b must be >= 0")
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    return _shaped(np.asarray(_g.mean_approx(a, b), dtype=float).reshape(-1), shape, "mean_approx")
+    return _closed_form(_g.mean_approx, a, b, "mean_approx")
 
 
 def second_moment_approx(a, b):
@@ -225,12 +231,7 @@ def second_moment_approx(a, b):
     >>> second_moment_approx(1.0, 0.0)
     1.0
     """
-    a, b = _real(a, "a"), _real(b, "b")
-    _finite(a, "a"), _finite(b, "b")
-    if (b < 0).any():
-        raise ValueError("b must be >= 0")
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    return _shaped(np.asarray(_g.second_moment_approx(a, b), dtype=float).reshape(-1), shape, "second_moment_approx")
+    return _closed_form(_g.second_moment_approx, a, b, "second_moment_approx")
 
 
 def variance_approx(a, b):
@@ -239,12 +240,7 @@ def variance_approx(a, b):
     >>> round(variance_approx(0.0, 0.0), 12)
     1.0
     """
-    a, b = _real(a, "a"), _real(b, "b")
-    _finite(a, "a"), _finite(b, "b")
-    if (b < 0).any():
-        raise ValueError("b must be >= 0")
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    return _shaped(np.asarray(_g.variance_approx(a, b), dtype=float).reshape(-1), shape, "variance_approx")
+    return _closed_form(_g.variance_approx, a, b, "variance_approx")
 
 
 # --------------------------------------------------------------------------------------------
