@@ -141,13 +141,21 @@ def test_approximation_error_check_on_a_grid_can_fail(derivation):
     assert dataclasses.replace(check, bound=ok.max_abs_error * 0.9).run(step).verdict == "fail"
 
 
-def test_claims_can_be_refuted_or_fail():
+def test_claim_verdicts_follow_the_findings_record():
     step = Step(label="X-1", section="test", statement="", definition=sp.Integer(0), result=sp.Integer(0),
                 relation=Relation("identity", "exact"))
-    article = Claim(name="c", test=lambda s: ClaimOutcome(False, "symbolic", "counterexample"))
-    own = Claim(name="c", test=lambda s: ClaimOutcome(False, "symbolic", "counterexample"), article_claim=False)
-    assert article.run(step).verdict == "refuted"
-    assert own.run(step).verdict == "fail"
+    refuted = lambda s: ClaimOutcome(False, "symbolic", "counterexample")  # noqa: E731
+    holds = lambda s: ClaimOutcome(True, "symbolic", "proof")  # noqa: E731
+    assert Claim(name="c", test=holds).run(step).verdict == "pass"
+    # a new refutation is a failure until it is recorded as a finding, whoever made the claim
+    assert Claim(name="c", test=refuted).run(step).verdict == "fail"
+    assert Claim(name="c", test=refuted, article_claim=False).run(step).verdict == "fail"
+    assert Claim(name="c", test=refuted, finding="e18-pi-over-2").run(step).verdict == "refuted"
+    # a recorded finding that the evidence no longer shows is a failure too
+    lost = Claim(name="c", test=holds, finding="e18-pi-over-2").run(step)
+    assert lost.verdict == "fail" and "not reproduced" in lost.detail
+    with pytest.raises(KeyError, match="recorded"):
+        Claim(name="c", test=refuted, finding="no-such-finding")
 
 
 def test_symbolic_zero_does_not_prove_false_identities():

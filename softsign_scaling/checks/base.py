@@ -49,11 +49,56 @@ def _difference(left: sp.Basic, right: sp.Basic) -> sp.Basic:
     return left - right
 
 
+# Probe values for every free symbol (positive, irrational-looking, distinct): a value at one of them far
+# from zero proves the expression is not identically zero, so no proof is attempted (simplify can take
+# minutes on a wrong, non-simplifying expression; a mutated step must fail fast).
+_PROBES = ("0.3719", "0.6183", "1.2917", "2.1377")
+_PROBE_DIGITS = 40
+
+
+def visibly_nonzero(expr: sp.Expr) -> bool:
+    """True when ``expr`` is clearly nonzero at a probe point (|value| > 1e-20 at 40 digits).
+
+    The probes assign every free symbol a positive value (the symbols here are positive or real,
+    with a few on (0, 1)); an expression that cannot be evaluated there is not judged (False)."""
+    expr = sp.sympify(expr)
+    symbols = sorted(expr.free_symbols, key=sp.default_sort_key)
+    if any(s.is_positive is False or s.is_nonnegative is False for s in symbols):
+        return False
+    try:
+        f = sp.lambdify(symbols, expr, modules="mpmath")
+    except Exception:  # noqa: BLE001 - unprintable objects: no probe
+        return False
+    import mpmath as mp
+
+    with mp.workdps(_PROBE_DIGITS):
+        for shift in range(len(_PROBES)):
+            values = [mp.mpf(_PROBES[(i + shift) % len(_PROBES)]) for i in range(len(symbols))]
+            if any(s.is_integer for s in symbols):
+                return False
+            if any(_bounded_unit(s) for s in symbols):
+                values = [v / 3 if _bounded_unit(s) else v for s, v in zip(symbols, values)]
+            try:
+                value = f(*values)
+                value = mp.mpc(value) if isinstance(value, mp.mpc) else mp.mpf(value)
+            except Exception:  # noqa: BLE001 - singular or unevaluable at this point: try the next
+                continue
+            if mp.isfinite(value) and abs(value) > mp.mpf("1e-20"):
+                return True
+    return False
+
+
+def _bounded_unit(symbol: sp.Symbol) -> bool:
+    return str(symbol) in ("beta", "beta_noise", "nu", "nu_i", "nu_j", "delta_ij")
+
+
 def symbolic_zero(expr: sp.Expr) -> bool:
     """True when SymPy proves ``expr`` == 0; False means "not proved", never "nonzero"."""
     expr = sp.sympify(expr)
     if expr == 0:
         return True
+    if visibly_nonzero(expr):
+        return False
     for attempt in (
         lambda e: sp.simplify(e),
         lambda e: sp.simplify(sp.expand(e)),
@@ -212,21 +257,36 @@ class ClaimOutcome:
 
 @dataclass(frozen=True)
 class Claim(Check):
-    """A claim of the article: ``test(step)`` confirms it or refutes it with evidence.
+    """A claim (the article's, or the project's): ``test(step)`` confirms it or refutes it with evidence.
 
-    ``broken`` says whether a refutation is a finding ("refuted") or a failure of
-    the pipeline ("fail"): claims the project itself makes use "fail".
+    ``finding`` names the recorded finding (:mod:`softsign_scaling.findings`) when the project
+    expects the evidence to refute the claim.  The verdict is "pass" when the claim holds and no
+    finding is recorded, "refuted" when it is refuted as recorded, and "fail" otherwise: a new
+    refutation (record it as a finding first) or a recorded finding that the evidence no longer
+    shows.  ``article_claim`` says whose claim it is (the article's or this project's).
     """
 
     test: Callable[["Step"], ClaimOutcome] = None  # type: ignore[assignment]
     article_claim: bool = True
+    finding: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.finding is not None:
+            from ..findings import finding
+
+            finding(self.finding)  # a KeyError names the recorded ones
 
     def run(self, step: "Step") -> "CheckResult":
         out = self.test(step)
-        verdict = "pass" if out.holds else ("refuted" if self.article_claim else "fail")
+        if self.finding is None:
+            verdict = "pass" if out.holds else "fail"
+            note = "" if out.holds else "refuted, and no finding is recorded for it (softsign_scaling/findings.py): "
+        else:
+            verdict = "refuted" if not out.holds else "fail"
+            note = "" if not out.holds else f"recorded finding {self.finding!r} is not reproduced: "
         return _result(step, name=self.name, kind="claim", method=out.method, verdict=verdict,
                        max_abs_error=out.max_abs_error, digits=out.digits, points=out.points,
-                       detail=out.evidence)
+                       detail=note + out.evidence)
 
 
 @dataclass(frozen=True)

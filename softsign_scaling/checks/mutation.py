@@ -1,0 +1,132 @@
+"""Mutants of a step: the same wrong expression put in its result and its printed form.
+
+A step's own checks must catch every mutant: a check that passes whatever the
+result is proves nothing.  Three kinds of wrong result, each a small change an
+honest mistake could make:
+
+* ``scale``: a relative change of 1e-3 (the result times 1 + 1/1000);
+* ``constant``: a constant swapped: pi -> 2 pi/3 (pi/2 becomes pi/3), else
+  sqrt(2) -> 2, else the first rational constant other than 0, +-1, +-1/2 times 3/2,
+  else an exponent 2 -> 3;
+* ``sign``: a sign flipped: the last term of a sum negated (the whole
+  expression when it is not a sum).
+
+A Tuple result is mutated one element at a time (``scale[1]`` changes its second
+element), an equation on its right-hand side.  :func:`caught` runs the step's
+checks other than the comparison with the printed form (which the mutant fools
+by construction) and says whether any of them changes its verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sympy as sp
+
+KINDS = ("scale", "constant", "sign")
+
+SCALE = 1 + sp.Rational(1, 1000)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    label: str
+    kind: str  # "scale", "constant" or "sign", with "[k]" for element k of a Tuple
+    result: sp.Basic
+
+
+def _swap_constant(expr: sp.Basic) -> sp.Basic | None:
+    if expr.has(sp.pi):
+        return expr.xreplace({sp.pi: 2 * sp.pi / 3})
+    if expr.has(sp.sqrt(2)):
+        swapped = expr.xreplace({sp.sqrt(2): sp.Integer(2), 1 / sp.sqrt(2): sp.Rational(1, 2)})
+        if swapped != expr:
+            return swapped
+    rationals = sorted((r for r in expr.atoms(sp.Rational) if abs(r) not in (0, 1, sp.Rational(1, 2))),
+                       key=lambda r: (abs(r), r))
+    if rationals:
+        r = rationals[0]
+        return expr.xreplace({r: r * sp.Rational(3, 2)})
+    squares = [p for p in expr.atoms(sp.Pow) if p.exp == 2]
+    if squares:
+        p = sorted(squares, key=sp.default_sort_key)[0]
+        return expr.xreplace({p: p.base**3})
+    return None
+
+
+def _flip_sign(expr: sp.Basic) -> sp.Basic:
+    if isinstance(expr, sp.Add):
+        terms = list(sp.Add.make_args(expr))
+        return sp.Add(*terms[:-1], -terms[-1])
+    return -expr
+
+
+def _mutate(expr: sp.Basic, kind: str) -> sp.Basic | None:
+    if isinstance(expr, sp.Equality):
+        rhs = _mutate(expr.rhs, kind)
+        return None if rhs is None else sp.Eq(expr.lhs, rhs, evaluate=False)
+    if kind == "scale":
+        return expr * SCALE
+    if kind == "constant":
+        return _swap_constant(expr)
+    if kind == "sign":
+        return _flip_sign(expr)
+    raise ValueError(f"unknown mutation kind {kind!r}; kinds are {KINDS}")
+
+
+def mutants(step) -> Iterator[Mutant]:
+    """Every mutant of ``step``'s result (those that differ from it)."""
+    result = step.result
+    for kind in KINDS:
+        if isinstance(result, sp.Tuple):
+            for k, element in enumerate(result):
+                changed = _mutate(element, kind)
+                if changed is not None and changed != element:
+                    yield Mutant(step.label, f"{kind}[{k}]", sp.Tuple(*result[:k], changed, *result[k + 1:]))
+        else:
+            changed = _mutate(result, kind)
+            if changed is not None and changed != result:
+                yield Mutant(step.label, kind, changed)
+
+
+def mutated(step, mutant: Mutant):
+    """The step with the mutant as both its result and its printed form."""
+    return dataclasses.replace(step, result=mutant.result,
+                               printed=mutant.result if step.printed is not None else None)
+
+
+def _is_print_check(check) -> bool:
+    from .base import MatchesPrinted
+
+    return isinstance(check, MatchesPrinted)
+
+
+def _cost(check) -> int:
+    from .base import ApproximationError, Claim, NumericIdentity, SupError1D
+
+    for rank, kind in enumerate((NumericIdentity, SupError1D, ApproximationError, Claim)):
+        if isinstance(check, kind):
+            return rank + 1
+    return 0
+
+
+def caught(step, mutant: Mutant, baseline: list[str]) -> tuple[bool, str]:
+    """(True, check name) when one of the step's non-print checks changes its verdict on the mutant.
+
+    ``baseline`` is each check's verdict on the unmutated step, in the step's check order.  A check that
+    raises on the mutant counts as catching it (verify reports it as a failure).  Cheap
+    (symbolic) checks run first and the first catch stops the search.
+    """
+    wrong = mutated(step, mutant)
+    order = sorted((i for i, c in enumerate(step.checks) if not _is_print_check(c)), key=lambda i: _cost(step.checks[i]))
+    for i in order:
+        check = step.checks[i]
+        try:
+            verdict = check.run(wrong).verdict
+        except Exception as error:  # noqa: BLE001 - any error on a wrong result is a catch
+            return True, f"{check.name} (raised {type(error).__name__})"
+        if verdict != baseline[i]:
+            return True, check.name
+    return False, ""

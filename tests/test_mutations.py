@@ -1,0 +1,56 @@
+"""Every step's own checks catch a wrong result, even when its printed form is wrong the same way.
+
+For each step and each mutant (softsign_scaling/checks/mutation.py: a relative change of 1e-3, a
+constant swapped, a sign flipped; Tuple results one element at a time), the mutant is put in both
+the result and the printed form, and at least one of the step's other checks must change its
+verdict.  The test is generated from the derivation, so a new step is covered automatically.
+
+A step listed in EXEMPT is one whose checks cannot be made to catch a kind of mutant; the reason is
+in the step's note, and the test insists that the exemption is still needed.
+"""
+
+import pytest
+
+from softsign_scaling.checks.mutation import caught, mutants
+from softsign_scaling.pipeline import derivation as full_derivation
+
+# label -> mutant kinds (without the element index) that the step's checks are allowed to miss.
+EXEMPT: dict[str, tuple[str, ...]] = {}
+
+
+def _baseline(verified, derived, label):
+    offset = 0
+    for step in derived.steps:
+        if step.label == label:
+            return [r.verdict for r in verified[offset:offset + len(step.checks)]]
+        offset += len(step.checks)
+    raise KeyError(label)
+
+
+@pytest.mark.parametrize("label", full_derivation().labels)
+def test_checks_catch_every_mutant(label, derivation, verified):
+    step = derivation[label]
+    baseline = _baseline(verified, derivation, label)
+    missed = []
+    for mutant in mutants(step):
+        ok, _ = caught(step, mutant, baseline)
+        if not ok:
+            missed.append(mutant.kind)
+    exempt = EXEMPT.get(label, ())
+    unexpected = [k for k in missed if k.split("[")[0] not in exempt]
+    assert not unexpected, f"{label}: no check catches the mutants {unexpected}"
+    for kind in exempt:
+        assert any(k.split("[")[0] == kind for k in missed), f"{label}: exemption {kind!r} is no longer needed"
+        assert step.note, f"{label} is exempt from {kind!r} mutants but its note does not say why"
+
+
+def test_the_mutation_test_can_fail(derivation, verified):
+    """Without its checks, a step catches nothing: the test above is not vacuous."""
+    import dataclasses
+
+    from softsign_scaling.checks.base import MatchesPrinted
+
+    step = derivation["E-8"]
+    only_print = dataclasses.replace(step, checks=tuple(c for c in step.checks if isinstance(c, MatchesPrinted)))
+    for mutant in mutants(only_print):
+        assert not caught(only_print, mutant, ["pass"] * len(only_print.checks))[0]
