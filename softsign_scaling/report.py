@@ -36,7 +36,8 @@ def run_section_script(sections: tuple[str, ...], check: bool = True) -> int:
 
     Returns an exit code: 1 if any check of these sections fails.
     """
-    from .artifacts import repository_root, write_derivation_artifacts
+    from .artifacts import write_derivation_artifacts
+    from .files import repository_root
     from .pipeline import derivation
 
     derived = derivation()
