@@ -150,39 +150,67 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     ``progress``: draw a tqdm bar on stderr (whether or not stderr is a terminal).
     A check that raises gives a "fail" result with the error in its ``detail``.
     """
-    if derived is None:
-        sections = sections or ORDER
-        derived = derived_sections(sections)
-    elif sections is None:
-        sections = tuple(dict.fromkeys(step.section for step in derived.steps))
-    checks = [(step.label, i) for step in derived.steps for i in range(len(step.checks))]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    groups = _proof_groups(derived)
-    bar = _progress(len(checks) + len(groups)) if progress else None
+    if executor is None and workers <= 1:
+        derived = derived if derived is not None else derived_sections(sections or ORDER)
+        plan = plan_of(derived)
+        bar = _progress(len(plan.checks) + len(plan.groups)) if progress else None
+        try:
+            return _verify_here(derived, plan, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=default_context())
     try:
-        if executor is None and workers <= 1:
-            return _verify_here(derived, checks, groups, bar)
-        return _verify_pool(derived, sections, checks, groups, workers, executor, bar)
+        if derived is None:
+            # A worker derives and plans; this process never derives (the workers would anyway).
+            sections = sections or ORDER
+            plan = pool.submit(planned, sections).result()
+        else:
+            sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
+            plan = plan_of(derived)
+        bar = _progress(len(plan.checks) + len(plan.groups)) if progress else None
+        try:
+            return _verify_pool(sections, plan, pool, bar)
+        finally:
+            if bar is not None:
+                bar.close()
     finally:
-        if bar is not None:
-            bar.close()
+        if own:
+            pool.shutdown(cancel_futures=sys.exc_info()[0] is not None)
 
 
-def _proof_groups(derived: Derivation) -> tuple[tuple[str, ...], ...]:
-    """The stable forms' proofs, when the derivation has the steps they are proved against."""
+@dataclass(frozen=True)
+class Plan:
+    """verify's work, as plain data: every check (label, index, cost rank), the proof groups that apply, and
+    the digest of the derivation they belong to."""
+
+    checks: tuple[tuple[str, int, int], ...]
+    groups: tuple[tuple[str, ...], ...]
+    digest: str
+
+
+def plan_of(derived: Derivation) -> Plan:
     from .stable import proofs_apply
 
-    return PROOF_GROUPS if proofs_apply(derived) else ()
+    checks = tuple((step.label, i, _cost_rank(check)) for step in derived.steps for i, check in enumerate(step.checks))
+    return Plan(checks, PROOF_GROUPS if proofs_apply(derived) else (), digest(derived))
 
 
-def _verify_here(derived: Derivation, checks: list[tuple[str, int]], groups, bar) -> list[CheckResult]:
+def planned(sections: tuple[str, ...]) -> Plan:
+    """The plan of ``derive(sections)``, derived in this process (a worker's first task)."""
+    return plan_of(derived_sections(sections))
+
+
+def _verify_here(derived: Derivation, plan: Plan, bar) -> list[CheckResult]:
     results = []
-    for label, index in checks:
+    for label, index, _ in plan.checks:
         results.append(run_check(derived[label], index))
         if bar is not None:
             bar.update(1)
     proved = {}
-    for names in groups:
+    for names in plan.groups:
         proved.update(run_proofs(derived, names))
         if bar is not None:
             bar.update(1)
@@ -195,40 +223,25 @@ def _in_proof_order(proved: dict[str, list[CheckResult]]) -> list[CheckResult]:
     return [result for name in PROOFS if name in proved for result in proved[name]]
 
 
-def _verify_pool(derived: Derivation, sections: tuple[str, ...], checks: list[tuple[str, int]], groups,
-                 workers: int, executor: Executor | None, bar) -> list[CheckResult]:
-    expected = digest(derived)
-    items = [WorkItem(sections, expected, label=label, index=index) for label, index in checks]
-    items += [WorkItem(sections, expected, proofs=names) for names in groups]
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=default_context())
-    try:
-        # Costly work first, so that the last item to finish is a cheap one; results keep the step order.
-        order = sorted(range(len(items)), key=lambda i: _item_rank(derived, items[i]))
-        futures = {pool.submit(run_item, items[i]): i for i in order}
-        done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if own:
-            pool.shutdown(cancel_futures=sys.exc_info()[0] is not None)
-    results = [done[i][0][1][0] for i in range(len(checks))]
-    proved = {name: found for i in range(len(checks), len(items)) for name, found in done[i]}
+def _verify_pool(sections: tuple[str, ...], plan: Plan, pool: Executor, bar) -> list[CheckResult]:
+    items = [WorkItem(sections, plan.digest, label=label, index=index) for label, index, _ in plan.checks]
+    items += [WorkItem(sections, plan.digest, proofs=names) for names in plan.groups]
+    ranks = [(1 + rank, 0) for _, _, rank in plan.checks] + [(0, i) for i in range(len(plan.groups))]
+    # Costly work first, so that the last item to finish is a cheap one; results keep the step order.
+    futures = {pool.submit(run_item, items[i]): i for i in sorted(range(len(items)), key=ranks.__getitem__)}
+    done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
+    for future in as_completed(futures):
+        done[futures[future]] = future.result()
+        if bar is not None:
+            bar.update(1)
+    results = [done[i][0][1][0] for i in range(len(plan.checks))]
+    proved = {name: found for i in range(len(plan.checks), len(items)) for name, found in done[i]}
     return results + _in_proof_order(proved)
 
 
-# Order of cost (measured, benchmarks/bench_pipeline.py --profile): the proof groups (the series ~40 s, the
-# closures ~10 s), then checks against quadrature (up to ~15 s each), other numeric checks, symbolic ones.
-def _item_rank(derived: Derivation, item: WorkItem) -> tuple[int, int]:
-    if item.proofs:
-        return (0, PROOF_GROUPS.index(item.proofs))
-    return (1 + _cost_rank(derived[item.label].checks[item.index]), 0)
-
-
 def _cost_rank(check) -> int:
-    """Checks against quadrature first, then other numeric ones, symbolic ones last."""
+    """Checks against quadrature first, then other numeric ones, symbolic ones last (measured with
+    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~40 s of them, go before all)."""
     from .checks.base import ApproximationError, NumericIdentity, SupError1D
 
     for rank, kind in enumerate((NumericIdentity, ApproximationError, SupError1D)):
