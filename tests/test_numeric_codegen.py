@@ -128,3 +128,17 @@ def test_fingerprint_covers_only_the_inputs(monkeypatch):
     before = fingerprint(full)
     monkeypatch.setattr(numeric_code, "GENERATOR_VERSION", numeric_code.GENERATOR_VERSION + "+1")
     assert fingerprint(full) != before
+
+
+def test_a_family_registers_its_functions_and_inputs_in_one_place(monkeypatch):
+    """A family added to the registry is picked up by the generator's function list and its fingerprint."""
+    from softsign_scaling.codegen import numeric_code
+    from softsign_scaling.sections import Family
+
+    full = derivation_for_numeric()
+    before = numeric_code.fingerprint(full)
+    toy = Family("toy", "A toy family", "T-1", generated=("toy_function",), inputs=("T-1",))
+    monkeypatch.setattr(numeric_code, "FAMILIES", numeric_code.FAMILIES + (toy,))
+    assert numeric_code.registered_functions()[-1] == "toy_function"
+    assert numeric_code.input_labels()[-1] == "T-1"
+    assert numeric_code.fingerprint(full) != before

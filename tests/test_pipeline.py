@@ -243,3 +243,15 @@ def test_verify_draws_its_progress_on_stderr_without_a_terminal(capsys):
     assert "verify" in err and "100%" in err
     verify(derived_sections(("softsign",)), workers=1, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_the_family_registry_is_the_one_list_of_sections():
+    from softsign_scaling import sections
+    from softsign_scaling.export import appendix
+
+    assert sections.ORDER == tuple(f.name for f in sections.FAMILIES)
+    assert appendix.SECTION_TITLES == sections.SECTION_TITLES  # until appendix.py reads the registry itself
+    with pytest.raises(KeyError, match="no step family 'nope'"):
+        sections.family("nope")
+    with pytest.raises(KeyError, match="declares no constant"):
+        sections.family("anchored").constant("SERIES_TERMS")
