@@ -606,11 +606,6 @@ def prove_mean_field_closures(derivation: Derivation) -> list[CheckResult]:
     ]
 
 
-def prove_closures(derivation: Derivation) -> list[CheckResult]:
-    """E-12 - E-9^2, the b -> 0 limits, and the E-14/E-15 forms in q and c_noise."""
-    return prove_approx_closures(derivation) + prove_limits(derivation) + prove_mean_field_closures(derivation)
-
-
 # The proofs in the order verify reports them.  Each needs a different part of the work: the series
 # truncations and the b -> 0 limits need the series (~40 s, derive_stable_forms), the tail forms only the
 # tail forms (a few seconds), the rest neither; verify runs the parts that share work in one process.
