@@ -164,9 +164,9 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=default_context())
     try:
         if derived is None:
-            # A worker derives and plans; this process never derives (the workers would anyway).
+            # The workers derive and plan, all at once; this process never derives (the workers must anyway).
             sections = sections or ORDER
-            plan = pool.submit(planned, sections).result()
+            plan = [pool.submit(planned, sections) for _ in range(workers if own else 1)][0].result()
         else:
             sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
             plan = plan_of(derived)
