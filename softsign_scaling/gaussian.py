@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .symbols import z
+from .symbols import a, b, z
 
 phi = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)  # standard normal density
 
@@ -59,3 +59,8 @@ def expectation(pieces: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
 def defining_integral(pieces: list[tuple[sp.Expr, sp.Expr, sp.Expr]]) -> sp.Expr:
     """The unevaluated sum of Integrals that ``expectation`` evaluates (for display)."""
     return sp.Add(*[sp.Integral(p * phi, (z, lo, hi)) for p, lo, hi in pieces], evaluate=False)
+
+
+def clip_pieces(power: int, low: sp.Expr, high: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
+    """clip((a + z)/b, -1, 1)**power as polynomial pieces in z split at ``low`` < ``high``."""
+    return [((-1) ** power, -sp.oo, low), (((a + z) / b) ** power, low, high), (sp.Integer(1), high, sp.oo)]

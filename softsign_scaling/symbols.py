@@ -99,3 +99,7 @@ LATEX_NAMES.update({
     G_mu: r"\textstyle\sum_i \mu_i g_i",
     U_mu: r"\textstyle\sum_{i\neq j} \mu_i \mu_j H_{ij}",
 })
+
+# The reduced variables a = g sqrt(B)/sigma, b = eps sqrt(B)/sigma, and the inverse substitution.
+REDUCED = {a: g * sp.sqrt(B) / sigma, b: eps * sp.sqrt(B) / sigma}
+TO_REDUCED = {g: a * sigma / sp.sqrt(B), eps: b * sigma / sp.sqrt(B)}

@@ -1,5 +1,22 @@
 import pytest
 
+# Golden-file tests: byte comparisons of committed generated files with a fresh generation.  They break on
+# last-digit differences between library versions, so they carry the `golden` marker: CI runs them (plain
+# `pytest` selects every marker), and `pytest -m "not golden"` runs the behaviour tests alone.  Tests in
+# files that cannot carry the decorator yet are listed here by id (tests/test_numeric_codegen.py has it).
+GOLDEN = {
+    "tests/test_cli.py::test_derive_is_byte_reproducible_and_matches_the_committed_files",
+    "tests/test_appendix.py::test_committed_appendix_and_markdown_match_a_fresh_generation",
+    "tests/test_appendix.py::test_committed_figures_match_a_fresh_drawing",
+    "tests/test_atlas.py::test_atlas_report_is_reproducible",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("[")[0] in GOLDEN:
+            item.add_marker(pytest.mark.golden)
+
 
 @pytest.fixture(scope="session")
 def derivation():
@@ -9,8 +26,16 @@ def derivation():
 
 
 @pytest.fixture(scope="session")
-def verified(derivation):
-    """Every check's result, computed once per test session (the slowest part of the suite)."""
+def verified():
+    """Every check's result, computed once per test session (the slowest part of the suite).
+
+    The pool's workers derive the steps themselves (all at once), so this does not wait for ``derivation``."""
     from softsign_scaling.pipeline import verify
 
-    return verify(derivation, workers=2)
+    return verify(workers=2)
+
+
+@pytest.fixture(scope="session")
+def stable_proofs(derivation, verified):
+    """The stable forms' equivalence proofs among ``verified`` (reported after every step's checks)."""
+    return verified[sum(len(step.checks) for step in derivation.steps):]

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 import softsign_scaling.numeric
-from softsign_scaling import stable
-from softsign_scaling.export.numeric_code import GENERATED_PATH, derivation_for_numeric, write_numeric_module
+from softsign_scaling.codegen.numeric_code import GENERATED_PATH, derivation_for_numeric, write_numeric_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,15 +28,11 @@ def regenerated(tmp_path_factory) -> Path:
     return root / GENERATED_PATH
 
 
+@pytest.mark.golden
 def test_committed_module_is_a_fresh_generation(regenerated):
     committed = (ROOT / GENERATED_PATH).read_bytes()
     assert regenerated.read_bytes() == committed, (
         "softsign_scaling/numeric/_generated.py differs from a fresh generation: run `softsign-scaling derive`")
-
-
-def test_generation_is_written_only_on_change(regenerated):
-    root = regenerated.parents[2]
-    assert write_numeric_module(derivation_for_numeric(), root) == []  # same bytes: nothing rewritten
 
 
 def test_generated_module_imports_only_numpy_and_scipy():
@@ -83,27 +78,44 @@ def test_docstring_examples():
     assert result.failed == 0
 
 
-def test_equivalence_proofs_pass(regenerated):
-    """Each stable form == the pipeline's expression (symbolic), series truncations below 2^-60 (50 digits)."""
-    results = stable.proofs(derivation_for_numeric())
+def test_equivalence_proofs_pass(stable_proofs):
+    """Each stable form == the pipeline's expression (symbolic), series truncations below 2^-60 (50 digits).
+
+    The proofs are part of ``verify``: their results come from the suite's one verify run."""
+    results = stable_proofs
     failed = [(r.label, r.name, r.detail) for r in results if r.verdict != "pass"]
     assert not failed, failed
     assert sum(r.method == "symbolic" for r in results) >= 15
     assert sum(r.name.endswith("truncation error on its region") for r in results) == 4
 
 
-def test_cli_registers_the_writer(tmp_path, regenerated):
-    """``softsign-scaling derive`` runs the writer: cli._EXTRA_WRITERS produces the module."""
-    from softsign_scaling import cli
+def test_write_all_writes_every_generated_module(tmp_path):
+    """codegen.write_all writes _anchored.py, and keeps a _generated.py whose fingerprint is current (the
+    committed one: its bytes are the golden test's business); a second run writes nothing."""
+    from softsign_scaling.codegen import write_all
+    from softsign_scaling.codegen.anchored_code import GENERATED as ANCHORED_PATH
 
-    written = [path for writer in cli._EXTRA_WRITERS for path in writer(derivation_for_numeric(), tmp_path)]
-    assert tmp_path / GENERATED_PATH in written
-    assert (tmp_path / GENERATED_PATH).read_bytes() == regenerated.read_bytes()
+    (tmp_path / GENERATED_PATH).parent.mkdir(parents=True)
+    (tmp_path / GENERATED_PATH).write_bytes((ROOT / GENERATED_PATH).read_bytes())
+    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH]
+    assert (tmp_path / ANCHORED_PATH).read_bytes() == (ROOT / ANCHORED_PATH).read_bytes()
+    assert write_all(derivation_for_numeric(), tmp_path) == []  # nothing changed: nothing written
 
 
-def test_fingerprint_covers_only_the_inputs():
+def test_the_registry_names_the_generated_functions():
+    """Every function a family registers is printed, and nothing else is (dispatchers print as <name>_nonneg)."""
+    from softsign_scaling.codegen.numeric_code import registered_functions
+
+    tree = ast.parse((ROOT / GENERATED_PATH).read_text())
+    public = {node.name.removesuffix("_nonneg") for node in tree.body
+              if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+    assert public == set(registered_functions())
+
+
+def test_fingerprint_covers_only_the_inputs(monkeypatch):
     """Steps the module is not printed from do not touch its fingerprint; its input steps do."""
-    from softsign_scaling.export.numeric_code import fingerprint
+    from softsign_scaling.codegen import numeric_code
+    from softsign_scaling.codegen.numeric_code import fingerprint
     from softsign_scaling.steps import Derivation
 
     full = derivation_for_numeric()
@@ -112,3 +124,21 @@ def test_fingerprint_covers_only_the_inputs():
     changed = Derivation(tuple(step.with_result(step.result + 1) if step.label == "E-8" else step
                                for step in full.steps))
     assert fingerprint(changed) != fingerprint(full)
+    # What is fingerprinted is the expressions and the generator's version, not source text.
+    before = fingerprint(full)
+    monkeypatch.setattr(numeric_code, "GENERATOR_VERSION", numeric_code.GENERATOR_VERSION + "+1")
+    assert fingerprint(full) != before
+
+
+def test_a_family_registers_its_functions_and_inputs_in_one_place(monkeypatch):
+    """A family added to the registry is picked up by the generator's function list and its fingerprint."""
+    from softsign_scaling.codegen import numeric_code
+    from softsign_scaling.sections import Family
+
+    full = derivation_for_numeric()
+    before = numeric_code.fingerprint(full)
+    toy = Family("toy", "A toy family", "T-1", generated=("toy_function",), inputs=("T-1",))
+    monkeypatch.setattr(numeric_code, "FAMILIES", numeric_code.FAMILIES + (toy,))
+    assert numeric_code.registered_functions()[-1] == "toy_function"
+    assert numeric_code.input_labels()[-1] == "T-1"
+    assert numeric_code.fingerprint(full) != before

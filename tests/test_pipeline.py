@@ -193,3 +193,73 @@ def test_e11_closed_form_is_printed(derivation):
     e11 = derivation["E-11"]
     assert e11.printed is not None and e11.result.has(sp.erf)
     assert re.search("E-11", e11.label)
+
+
+# verify on any executor: plain-data work items, the derivation rebuilt per worker process.
+
+SMALL = ("softsign", "scurves")  # two cheap sections: a few seconds per worker
+
+
+class _Raises(Claim):
+    def run(self, step):
+        raise ZeroDivisionError("a bug in the check")
+
+
+def test_verify_under_a_spawn_executor_matches_the_serial_run():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from softsign_scaling.pipeline import derived_sections, verify
+
+    derived = derived_sections(SMALL)
+    serial = verify(derived, workers=1)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        spawned = verify(derived, executor=pool)
+    assert spawned == serial
+    assert len(serial) == sum(len(step.checks) for step in derived.steps) and serial
+
+
+def test_workers_refuse_a_derivation_they_cannot_rebuild():
+    """A modified derivation cannot be rebuilt from section names: the worker says so, it does not check
+    other steps than the caller's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from softsign_scaling.pipeline import derived_sections, verify
+
+    derived = derived_sections(SMALL)
+    changed = Derivation(tuple(s.with_result(s.result + 1) if s.label == "E-1" else s for s in derived.steps))
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(RuntimeError, match="workers=1"):
+        verify(changed, executor=pool)
+
+
+def test_a_check_that_raises_is_a_fail_with_the_error():
+    from softsign_scaling.pipeline import verify
+
+    step = Step(label="X-1", section="test", statement="", definition=sp.Integer(0), result=sp.Integer(0),
+                relation=Relation("identity", "exact"),
+                checks=(_Raises(name="broken", test=lambda s: ClaimOutcome(True, "symbolic", "")),))
+    (result,) = verify(Derivation((step,)), workers=1)
+    assert result.verdict == "fail" and result.label == "X-1" and result.name == "broken"
+    assert "ZeroDivisionError: a bug in the check" in result.detail
+
+
+def test_verify_draws_its_progress_on_stderr_without_a_terminal(capsys):
+    from softsign_scaling.pipeline import derived_sections, verify
+
+    verify(derived_sections(("softsign",)), workers=1, progress=True)
+    err = capsys.readouterr().err  # captured: not a terminal
+    assert "verify" in err and "100%" in err
+    verify(derived_sections(("softsign",)), workers=1, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_family_registry_is_the_one_list_of_sections():
+    from softsign_scaling import sections
+    from softsign_scaling.export import appendix
+
+    assert sections.ORDER == tuple(f.name for f in sections.FAMILIES)
+    assert appendix.SECTION_TITLES == sections.SECTION_TITLES  # until appendix.py reads the registry itself
+    with pytest.raises(KeyError, match="no step family 'nope'"):
+        sections.family("nope")
+    with pytest.raises(KeyError, match="declares no constant"):
+        sections.family("anchored").constant("SERIES_TERMS")

@@ -7,7 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..artifacts import write_derivation_artifacts, write_text
+from ..artifacts import write_derivation_artifacts
+from ..files import write_text
 from ..pipeline import derivation, verify
 from .appendix import appendix_tex, derivation_md
 from .figures import FIGURES, draw

@@ -1,5 +1,12 @@
-"""The article's sections, in its order.  Each module's ``steps(previous)`` derives its
-equations from the definitions and from earlier steps, and returns them as records.
+"""The article's sections (step families), in its order: the one registry of them.
+
+Each family is a module ``sections/<name>.py`` whose ``steps(previous)`` derives its equations from
+the definitions and from earlier steps, and returns them as records.  Its :class:`Family` record here
+says everything the rest of the package needs to know about it: its place in the order, its title,
+which functions of the generated numeric code are printed from its steps (and from which steps),
+and which of its module constants a code template reads.  Adding a family is one entry in
+:data:`FAMILIES` (and its module); :data:`ORDER`, the appendix's titles, the code generator's list of
+functions and the fingerprint of the generated code all read this registry.
 
 softsign        E-1, E-2        SoftSign as Adam without momentum; eps -> oo gives SGD
 scurves         E-3, E-4        S-curve approximations
@@ -9,7 +16,76 @@ signsgd         P-17 .. P-35    predecessor: SignSGD, the surge
 mean            E-6 .. E-10     the mean of the SoftSign update
 second_moment   E-11 .. E-13    its second moment
 results         E-14 .. E-18    the optimal learning rate, surge, eps -> oo
-anchored        A-1 .. A-3      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
+anchored        A-1 .. A-4      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
 """
 
-ORDER = ("softsign", "scurves", "quadratic", "sgd", "signsgd", "mean", "second_moment", "results", "anchored")
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Family:
+    """One step family (an article section): the module ``sections/<name>.py`` and what it provides.
+
+    name: the module's name, also the steps' ``section``.
+    title: the section's title in the appendix and docs.
+    steps: the labels it derives, for readers ("E-6 .. E-10").
+    generated: functions of ``numeric/_generated.py`` printed from this family's steps.
+    inputs: the step labels those functions (or this family's generated module) are printed from;
+        the generated code's fingerprint covers exactly these.
+    module_file: a generated module of its own (``numeric/<module_file>``), if any.
+    constants: names of module-level constants of ``sections/<name>.py`` that a code template reads.
+    """
+
+    name: str
+    title: str
+    steps: str
+    generated: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    module_file: str = ""
+    constants: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return f"softsign_scaling.sections.{self.name}"
+
+    def constant(self, name: str) -> Any:
+        """A constant of the family's module that it declares in ``constants`` (for code templates)."""
+        if name not in self.constants:
+            raise KeyError(f"family {self.name!r} declares no constant {name!r}; it declares {list(self.constants)}")
+        return getattr(importlib.import_module(self.module), name)
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("softsign", "SoftSign: Adam without momentum", "E-1, E-2"),
+    Family("scurves", "S-curve approximations", "E-3, E-4"),
+    Family("quadratic", "The second-order model and the optimal learning rate", "E-5 (= P-16)"),
+    Family("sgd", "Predecessor: SGD", "P-9 .. P-15",
+           generated=("eta_star_sgd",), inputs=("P-10",)),
+    Family("signsgd", "Predecessor: SignSGD and the surge", "P-17 .. P-35"),
+    Family("mean", "The mean of the update", "E-6 .. E-10",
+           generated=("mean_clip", "mean_clip_b0", "mean_approx"), inputs=("E-7", "E-8", "E-9", "E-10")),
+    Family("second_moment", "The second moment of the update", "E-11 .. E-13",
+           generated=("second_moment_clip", "variance_clip", "second_moment_clip_b0", "variance_clip_b0",
+                      "second_moment_approx", "variance_approx"), inputs=("E-11", "E-12")),
+    Family("results", "The optimal learning rate with epsilon", "E-14 .. E-18",
+           generated=("eta_star_mean_field", "one_minus_beta2", "b_peak_mean_field", "has_surge_mean_field"),
+           inputs=("E-14", "E-15")),
+    Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
+           inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
+)
+
+ORDER: tuple[str, ...] = tuple(family.name for family in FAMILIES)
+BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
+SECTION_TITLES: dict[str, str] = {family.name: family.title for family in FAMILIES}
+
+
+def family(name: str) -> Family:
+    """The registered family ``name`` (a clear error for an unknown one)."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no step family {name!r}; the families are {list(ORDER)}") from None

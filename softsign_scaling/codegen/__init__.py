@@ -1,0 +1,23 @@
+"""Code generation: the numeric modules printed from the derivation (numpy/scipy only, no SymPy).
+
+numeric_code    numeric/_generated.py: the clipped moments (stable forms of stable.py), E-9/E-12, the closures
+anchored_code   numeric/_anchored.py: the anchored closed form (A-1 .. A-4)
+
+Reads the math layer (steps, stable forms, the family registry); never imports the exports or the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..steps import Derivation
+
+
+def write_all(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
+    """Write every generated module under ``root``; the paths written (a module is rewritten only when its
+    bytes change; ``_generated.py`` is not even regenerated while its inputs' fingerprint is unchanged,
+    unless ``force``)."""
+    from .anchored_code import write_anchored_module
+    from .numeric_code import write_numeric_module
+
+    return write_numeric_module(derivation, root, force) + write_anchored_module(derivation, root, force)
