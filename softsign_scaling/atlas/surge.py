@@ -19,7 +19,8 @@ EPS_REL = (0.0, 0.3, 3.0)
 
 
 def models() -> tuple[str, ...]:
-    return tuple(m for m in numeric.MODELS)
+    """Every registered model (``numeric.MODELS``), in registration order."""
+    return numeric.MODELS
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,9 @@ def peaks() -> list[PeakRow]:
     for case, (seed, n, rho, coupling) in CASES.items():
         for eps_rel in EPS_REL:
             p = problem(seed, n, rho, eps_rel, coupling)
-            exact = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+            exact = numeric.surge_peak(p.problem, model="exact")
             for model in models():
-                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model=model),
-                                    exact))
+                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.problem, model=model), exact))
     return rows
 
 
@@ -65,8 +65,8 @@ def plot(path) -> None:
             ax = axes[row, col]
             for model in models():
                 style = {"exact": dict(color="k", lw=2.2)}.get(model, dict(lw=1.1, ls="--"))
-                ax.plot(Bs, numeric.eta_star(Bs, p.g, p.sigma, p.H, p.eps, model=model), label=model, **style)
-            peak = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+                ax.plot(Bs, numeric.eta_star(Bs, p.problem, model=model), label=model, **style)
+            peak = numeric.surge_peak(p.problem, model="exact")
             if np.isfinite(peak):
                 ax.axvline(peak, color="k", lw=0.6, ls=":")
             ax.set_xscale("log")

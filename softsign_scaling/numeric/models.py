@@ -127,7 +127,8 @@ class PerComponentModel(Model):
             block = index[start:start + step]
             root = np.sqrt(flat[block])[:, None]
             a = g * root / sigma
-            b = eps * root / sigma
+            with np.errstate(over="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
+                b = eps * root / sigma
             far = b >= _far.B_FAR
             far_rows = far.any(axis=1)
             near = ~far_rows
@@ -164,14 +165,15 @@ class PerComponentModel(Model):
             v[~far] = v_near * problem.eps * problem.eps
         mu, nu = self.far(a[far], b[far])
         g_full = np.broadcast_to(problem.g, a.shape)
-        noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
+        with np.errstate(over="ignore"):  # sigma^2/B = inf at B -> 0: eta* -> 0, its limit
+            noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
         m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
         v[far] = nu * noise[far]  # nu eps^2/b^2 = nu sigma^2/B
         return m, v
 
     def eta_star(self, problem, B, options):
         num, den, unit = self.terms(problem, B)
-        return unit * num / den
+        return unit * (num / den)
 
     def loss_decrease(self, problem, B, options):
         num, den, _ = self.terms(problem, B)  # the unit cancels: (num/unit)^2/(2 den/unit^2)
@@ -368,7 +370,7 @@ def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> 
     def at(log_b) -> np.ndarray:
         return eta(np.exp(np.asarray(log_b, dtype=float)))
 
-    scale = math.log(problem.B_simple)
+    scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
     limit = float(eta(np.array([math.inf]))[0])
     low, high = scale - 25.0, scale + 25.0
     for _ in range(8):

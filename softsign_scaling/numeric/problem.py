@@ -184,6 +184,8 @@ class Problem:
     @cached_property
     def B_simple(self) -> float:
         """sum sigma_i^2/(g^T g + n eps^2), the simple noise scale (kexue.fm 11280)."""
+        if self.eps > 1e100:  # eps^2 would overflow
+            return self.B_simple_sgd / self.eps / self.eps
         return float(np.sum(self.sigma**2) / (self.g @ self.g + self.n * self.eps**2))
 
     @cached_property
