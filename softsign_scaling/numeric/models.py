@@ -137,10 +137,8 @@ class PerComponentModel(Model):
                 num[block[near]] = (m * g).sum(axis=-1)
                 den[block[near]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
             if far_rows.any():
-                m, v = self._sgd_units(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]])
-                num[block[far_rows]] = (m * g).sum(axis=-1)
-                den[block[far_rows]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
-                unit[block[far_rows]] = eps
+                self._far_rows(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]],
+                               block[far_rows], num, den, unit)
         if not finite.all():
             m = self._mean_at_infinity(problem)
             if eps > EPS_SGD:  # m ~ g/eps: m^T H m would underflow
@@ -152,6 +150,14 @@ class PerComponentModel(Model):
     def _moments(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m, v = self.moments(a.reshape(-1), b.reshape(-1))
         return np.asarray(m, dtype=float).reshape(a.shape), np.asarray(v, dtype=float).reshape(a.shape)
+
+    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit) -> None:
+        """num, den and unit (= eps) of rows where some component is far, in SGD units."""
+        with np.errstate(over="ignore"):  # sigma^2/B beyond float64 as B -> 0: den = inf, eta* = 0 (its limit)
+            m, v = self._sgd_units(problem, a, b, far, batch)
+            num[rows] = (m * problem.g).sum(axis=-1)
+            den[rows] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
+        unit[rows] = problem.eps
 
     def _sgd_units(self, problem, a, b, far, batch) -> tuple[np.ndarray, np.ndarray]:
         """m eps and v eps^2 for rows where some component is far (b >= B_FAR)."""
@@ -165,8 +171,7 @@ class PerComponentModel(Model):
             v[~far] = v_near * problem.eps * problem.eps
         mu, nu = self.far(a[far], b[far])
         g_full = np.broadcast_to(problem.g, a.shape)
-        with np.errstate(over="ignore"):  # sigma^2/B = inf at B -> 0: eta* -> 0, its limit
-            noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
+        noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
         m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
         v[far] = nu * noise[far]  # nu eps^2/b^2 = nu sigma^2/B
         return m, v
@@ -206,7 +211,7 @@ class MeanFieldModel(Model):
         G, S, T, q, unit = self._terms(problem, B, options)
         if unit == 1.0:
             return np.asarray(_g.eta_star_mean_field(q, G, S, T), dtype=float)
-        return unit * G * np.sqrt(1.0 + q / unit / unit) / (S + T * q)
+        return unit * (G * np.sqrt(1.0 + q / unit / unit) / (S + T * q))
 
     def loss_decrease(self, problem, B, options):
         # E-5 with E-14's moments: (beta G)^2/(2 (beta^2 S + (1 - beta^2) T)) = G^2/(2 (S + q T)); units cancel.
