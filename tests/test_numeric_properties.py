@@ -87,8 +87,8 @@ def test_eta_star_increasing_without_surge(problem, model):
     values = numeric.eta_star(BATCHES, g, sigma, H, eps, model=model, kappa2="ratio") if model == "mean_field" else \
         numeric.eta_star(BATCHES, g, sigma, H, eps, model=model)
     assert np.all(values > 0)
-    peak = numeric.surge_peak(g, sigma, H, eps, model=model, kappa2="ratio") if model == "mean_field" else \
-        numeric.surge_peak(g, sigma, H, eps, model=model)
+    kappa2 = "ratio" if model == "mean_field" else None
+    peak = numeric.surge_peak(numeric.Problem(g, sigma, H, eps), model=model, kappa2=kappa2)
     steps = np.diff(values)
     tolerance = 1e-13 * values[1:]
     if peak == math.inf:
@@ -103,7 +103,7 @@ def test_eta_star_increasing_without_surge(problem, model):
 @given(problems())
 def test_eta_star_approx_increasing_without_surge(problem):
     g, sigma, H, eps = problem
-    peak = numeric.surge_peak(g, sigma, H, eps, model="approx")
+    peak = numeric.surge_peak(numeric.Problem(g, sigma, H, eps), model="approx")
     values = numeric.eta_star(BATCHES, g, sigma, H, eps, model="approx")
     assert np.all(values > 0)
     if peak == math.inf:
