@@ -105,7 +105,7 @@ class PerComponentModel(Model):
     doc: str = ""
     full_batch_mean: Callable[[Problem], np.ndarray] | None = None  # default: softsign(g_i, eps)
     far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
-    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}))
+    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
 
     def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
         if self.full_batch_mean is None:
