@@ -274,6 +274,52 @@ def test_far_forms_agree_with_the_regular_forms(name):
         assert not np.allclose(_far.exact(a, np.full(a.shape, b))[1], nu, rtol=0.1)
 
 
+@pytest.mark.parametrize("name", ["exact", "clip", "approx", "anchored"])
+def test_steady_forms_agree_with_the_regular_forms(name):
+    """The deterministic-update forms (used for |a| >= 1e50) against the regular ones at |a| = 1e7 .. 1e12."""
+    model = numeric.get_model(name)
+    steady = getattr(_far, f"steady_{name}")
+    for a_size in (1e7, 1e9, 1e12):
+        a = a_size * np.array([1.0, -1.0, 3.0, 1.0, 1.0])
+        b = np.array([0.5, 2.0, 1e3, 1e-9, a_size / 10])
+        m, v = model.moments(a, b)
+        m_steady, v_steady = steady(a, b)
+        np.testing.assert_allclose(m_steady, m, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(v_steady, v, rtol=1e-8, atol=1e-300)
+    if name == "approx":  # negative control: the exact model's variance misses E-12's pi/2
+        assert not np.allclose(_far.steady_exact(a, b)[1], v, rtol=0.1, atol=0)
+
+
+@pytest.mark.parametrize("b", [0.0, 1e-300, 1.0, 1e40, 1e49, 1e60, 1e300])
+def test_every_finite_point_has_finite_moments(b):
+    a = np.array([0.0, -1.0, 1e49, -1e50, 1e60, 1e200, -1.7e308, 1.7e308])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for function in MOMENTS:
+            values = function(a, b)
+            assert np.all(np.isfinite(values)) and np.all(np.abs(values) <= 1.0), (function.__name__, values)
+        for name in ("exact", "clip", "approx", "anchored"):
+            model = numeric.get_model(name)
+            if b >= _far.B_FAR:
+                mu, nu = model.far(a, np.full(a.shape, b))
+                assert np.all(np.isfinite(mu) & np.isfinite(nu)), name
+            else:
+                m, v = model.moments(a, np.full(a.shape, b))
+                assert np.all(np.isfinite(m) & np.isfinite(v) & (np.abs(m) <= 1) & (v >= 0)), (name, m, v)
+    big = numeric.mean_exact(a[2:], b)
+    assert np.all(np.abs(np.abs(big) - 1) <= 1e-15) or b >= 1e40  # |a| >> b: the sign
+
+
+def test_huge_batches_are_finite():
+    B = np.array([1e100, 1e200, 1e300, 1.7e308, math.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for eps in (0.0, 1e-60, 0.1, 1e30):
+            for name in numeric.MODELS:
+                eta = numeric.eta_star(B, numeric.Problem(G, SIGMA, H, eps), model=name)
+                np.testing.assert_allclose(eta[:-1], eta[-1], rtol=1e-12)  # B -> oo: the full-batch limit
+
+
 EXTREME_EPS = (1e50, 1e100, 1e154, 1e155, 1e200, 1e300, 1.7e308)
 
 

@@ -158,12 +158,20 @@ def _far_value(kind: str, far: Callable, a: np.ndarray, b: np.ndarray) -> np.nda
     return mean if kind == "mean" else mean * mean + noise
 
 
-def _reduced(a, b, name: str, kind: str, regular: Callable, far: Callable, at_zero: Callable | None):
-    """One moment of (a, b): ``regular`` for 0 < b < B_FAR, ``at_zero`` at b = 0 (None: regular there too)."""
+def _steady_value(kind: str, steady: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mean, variance = steady(a, b)
+    return {"mean": mean, "variance": variance, "second moment": mean * mean + variance}[kind]
+
+
+def _reduced(a, b, name: str, kind: str, regular: Callable, family: str, at_zero: Callable | None):
+    """One moment of (a, b) of ``family`` ("exact", "clip", "approx"): ``regular`` for 0 < b < B_FAR and
+    |a| < A_FAR; ``at_zero`` at b < B_TINY = 1e-150, where the O(b) corrections are below float64's
+    resolution (None: regular there too); the forms of module ``_far`` beyond."""
     a, b, shape = _pair(a, b)
-    zero = (b == 0) if at_zero is not None else np.zeros(b.shape, dtype=bool)
+    zero = (b < _far.B_TINY) if at_zero is not None else np.zeros(b.shape, dtype=bool)
     big = b >= _far.B_FAR
-    middle = ~(zero | big)
+    huge = ~(zero | big) & (np.abs(a) >= _far.A_FAR)
+    middle = ~(zero | big | huge)
     if middle.all():
         out = np.asarray(regular(a, b), dtype=float)
     else:
@@ -173,7 +181,9 @@ def _reduced(a, b, name: str, kind: str, regular: Callable, far: Callable, at_ze
         if zero.any():
             out[zero] = at_zero(a[zero])
         if big.any():
-            out[big] = _far_value(kind, far, a[big], b[big])
+            out[big] = _far_value(kind, getattr(_far, family), a[big], b[big])
+        if huge.any():
+            out[huge] = _steady_value(kind, getattr(_far, f"steady_{family}"), a[huge], b[huge])
     return _shaped(np.broadcast_to(out, a.shape), shape, name)
 
 
@@ -197,7 +207,7 @@ def mean_clip(a, b):
     >>> mean_clip([-1.0, 1.0], 0.5).round(12).tolist()
     [-0.663020472723, 0.663020472723]
     """
-    return _reduced(a, b, "mean_clip", "mean", lambda x, y: _odd(_g.mean_clip_nonneg, x, y), _far.clip, _sign_mean)
+    return _reduced(a, b, "mean_clip", "mean", lambda x, y: _odd(_g.mean_clip_nonneg, x, y), "clip", _sign_mean)
 
 
 def second_moment_clip(a, b):
@@ -211,7 +221,7 @@ def second_moment_clip(a, b):
     10.0
     """
     return _reduced(a, b, "second_moment_clip", "second moment",
-                    lambda x, y: _g.second_moment_clip_nonneg(np.abs(x), y), _far.clip, _one)
+                    lambda x, y: _g.second_moment_clip_nonneg(np.abs(x), y), "clip", _one)
 
 
 def variance_clip(a, b):
@@ -224,7 +234,7 @@ def variance_clip(a, b):
     >>> f"{variance_clip(6.0, 0.5):.12e}"  # s and m^2 agree to 8 digits: s - m^2 would keep 8
     '4.293940034321e-09'
     """
-    return _reduced(a, b, "variance_clip", "variance", lambda x, y: _g.variance_clip_nonneg(np.abs(x), y), _far.clip,
+    return _reduced(a, b, "variance_clip", "variance", lambda x, y: _g.variance_clip_nonneg(np.abs(x), y), "clip",
                     _sign_variance)
 
 
@@ -239,7 +249,7 @@ def mean_exact(a, b):
     >>> round(mean_exact(3.0, 1e6) * 1e6, 9)  # b -> oo: a/b
     3.0
     """
-    return _reduced(a, b, "mean_exact", "mean", _q.mean_exact, _far.exact, _sign_mean)
+    return _reduced(a, b, "mean_exact", "mean", _q.mean_exact, "exact", _sign_mean)
 
 
 def second_moment_exact(a, b):
@@ -251,7 +261,7 @@ def second_moment_exact(a, b):
     >>> round(second_moment_exact(0.0, 1.0), 12)  # 1 - sqrt(pi/2) e^(1/2) erfc(1/sqrt2)
     0.344320457581
     """
-    return _reduced(a, b, "second_moment_exact", "second moment", _q.second_moment_exact, _far.exact, _one)
+    return _reduced(a, b, "second_moment_exact", "second moment", _q.second_moment_exact, "exact", _one)
 
 
 def variance_exact(a, b):
@@ -260,7 +270,7 @@ def variance_exact(a, b):
     >>> f"{variance_exact(8.0, 1e-6):.10e}"
     '2.4883683585e-15'
     """
-    return _reduced(a, b, "variance_exact", "variance", _q.variance_exact, _far.exact, _sign_variance)
+    return _reduced(a, b, "variance_exact", "variance", _q.variance_exact, "exact", _sign_variance)
 
 
 def mean_approx(a, b):
@@ -269,7 +279,7 @@ def mean_approx(a, b):
     >>> round(mean_approx(1.0, 0.0), 12)  # 1/sqrt(1 + pi/2)
     0.623686242953
     """
-    return _reduced(a, b, "mean_approx", "mean", _g.mean_approx, _far.approx, None)
+    return _reduced(a, b, "mean_approx", "mean", _g.mean_approx, "approx", None)
 
 
 def second_moment_approx(a, b):
@@ -278,7 +288,7 @@ def second_moment_approx(a, b):
     >>> second_moment_approx(1.0, 0.0)
     1.0
     """
-    return _reduced(a, b, "second_moment_approx", "second moment", _g.second_moment_approx, _far.approx, None)
+    return _reduced(a, b, "second_moment_approx", "second moment", _g.second_moment_approx, "approx", None)
 
 
 def variance_approx(a, b):
@@ -287,7 +297,7 @@ def variance_approx(a, b):
     >>> round(variance_approx(0.0, 0.0), 12)
     1.0
     """
-    return _reduced(a, b, "variance_approx", "variance", _g.variance_approx, _far.approx, None)
+    return _reduced(a, b, "variance_approx", "variance", _g.variance_approx, "approx", None)
 
 
 # --------------------------------------------------------------------------------------------

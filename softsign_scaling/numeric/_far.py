@@ -66,3 +66,42 @@ def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu = np.where(t > 40.0, 1.0, np.where(t < -40.0, b / size, 1.0 + first / size))
         nu = np.where(t > 40.0, 1.0, np.where(t < -40.0, 0.0, second - first * first))
     return mu, nu
+
+
+# --------------------------------------------------------------------------------------------
+# |a| >= A_FAR with b < B_FAR: the noise is negligible against |a| (relative 1/a^2 <= 1e-100), so
+# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method), written without a^2.
+
+A_FAR = 1e50
+
+B_TINY = 1e-150  # below, the clip and exact moments are their b = 0 limits to float64 (corrections O(b)), and
+#                  the regular forms' 1/b^2 would overflow
+
+
+def steady_exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(x) = x/sqrt(x^2 + b^2): m = a/R, v = (b^2/R^3)^2, R = hypot(a, b)."""
+    R = np.hypot(a, b)
+    slope = (b / R) ** 2 / R
+    return a / R, slope * slope
+
+
+def steady_clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|a| - b exceeds float64's spacing at 1e50 (~1e34): the clip is at +-1, its tails e^(-(|a| - b)^2/2) = 0."""
+    return np.sign(a), np.zeros(a.shape)
+
+
+def steady_approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E-9/E-12 with R3 = sqrt(a^2 + b^2 + pi/2) formed by hypot: m = a/R3, v = (pi/2)/R3^2."""
+    R3 = np.hypot(np.hypot(a, b), np.sqrt(np.pi / 2))
+    return a / R3, (np.pi / 2) / R3 / R3
+
+
+def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A-3/A-4 divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
+    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2))."""
+    k0, s0, C = _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b)
+    x = 1.0 / a
+    bx2 = (b * x) ** 2
+    px2 = (np.pi / 2) * x * x
+    v = x * x * (C + s0 * (bx2 + px2) / (k0 * k0)) / ((1.0 + (x / k0) ** 2) * (1.0 + bx2 + px2))
+    return a * k0 / np.hypot(a * k0, 1.0), v

@@ -282,18 +282,21 @@ def _sign_moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.copysign(_g.mean_clip_b0(size), a), _g.variance_clip_b0(size)
 
 
-def _with_sign_limit(moments: Callable) -> Callable:
-    """``moments`` for b > 0, the sign update's moments where b = 0."""
+def _with_limits(moments: Callable, steady: Callable, sign_at_zero: bool) -> Callable:
+    """``moments`` where it holds; the sign update's moments at b < B_TINY (if ``sign_at_zero``); ``steady``
+    (the deterministic update, module ``_far``) where |a| >= A_FAR, which the regular forms would overflow."""
 
     def wrapped(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        zero = b == 0
-        if not zero.any():
+        zero = (b < _far.B_TINY) if sign_at_zero else np.zeros(b.shape, dtype=bool)
+        huge = ~zero & (np.abs(a) >= _far.A_FAR)
+        if not (zero.any() or huge.any()):
             return moments(a, b)
-        if zero.all():
-            return _sign_moments(a)
         m, v = np.empty(a.shape), np.empty(a.shape)
         m[zero], v[zero] = _sign_moments(a[zero])
-        m[~zero], v[~zero] = moments(a[~zero], b[~zero])
+        m[huge], v[huge] = steady(a[huge], b[huge])
+        rest = ~(zero | huge)
+        if rest.any():
+            m[rest], v[rest] = moments(a[rest], b[rest])
         return m, v
 
     wrapped.__doc__ = moments.__doc__
@@ -316,8 +319,8 @@ def _approx_moments(a, b):
 
 
 def _anchored_moments(a, b):
-    """A-3/A-4 (exact at a = 0 for every b, including b = 0)."""
-    return _anchored.mean_anchored(a, b), _anchored.variance_anchored(a, b)
+    """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp."""
+    return np.clip(_anchored.mean_anchored(a, b), -1.0, 1.0), _anchored.variance_anchored(a, b)
 
 
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
@@ -337,13 +340,13 @@ def _b_simple_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
 def _register_built_ins() -> None:
     built_in = [
         PerComponentModel(
-            "exact", _with_sign_limit(_exact_moments), far=_far.exact,
+            "exact", _with_limits(_exact_moments, _far.steady_exact, True), far=_far.exact,
             doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact)"),
         PerComponentModel(
-            "clip", _with_sign_limit(_clip_moments), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
+            "clip", _with_limits(_clip_moments, _far.steady_clip, True), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
             doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip)"),
         PerComponentModel(
-            "approx", _approx_moments, far=_far.approx,
+            "approx", _with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
             doc="E-10 and E-12 per component (numeric.mean_approx, numeric.variance_approx)"),
         MeanFieldModel(
             "mean_field", _kappa2_noise_scale, variants_option="kappa2",
@@ -354,7 +357,7 @@ def _register_built_ins() -> None:
             "mean_field_bsimple", _b_simple_noise_scale,
             doc="E-14's shape with q = B_simple/B, B_simple = sum sigma_i^2/(g^T g + n eps^2) (kexue.fm 11280)"),
         PerComponentModel(
-            "anchored", _anchored_moments, far=_far.anchored,
+            "anchored", _with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
             doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
     ]
     for model in built_in:
