@@ -392,16 +392,18 @@ def eta_star_sgd(B, g, sigma=None, H=None):
 
 
 def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
-    """The batch size where eta*(B) peaks, or inf when eta* increases for every B (no surge).
+    """The batch size where eta*(B) peaks above its full-batch value eta*(oo), or inf (no surge).
 
     Call it with a :class:`Problem`: ``surge_peak(problem, model=...)``.  The spelled-out
     ``surge_peak(g, sigma, H, eps)`` still works but is deprecated (DeprecationWarning).
 
     Mean-field models use E-15's exact condition: a peak exists iff S_nu > 2 T_H, at
     B_peak = c T_H/(S_nu - 2 T_H) with c = pi kappa2/2 ("mean_field") or B_simple
-    ("mean_field_bsimple").  Other models have no closed form: the maximum of
-    eta*(B) is bracketed on a log grid of B and refined by Brent's method in log B
-    (relative accuracy ~1e-7).
+    ("mean_field_bsimple"); there eta* rises to the peak and falls to eta*(oo) after it, and
+    increases for every B when there is none.  Other models have no closed form: the maximum of
+    eta*(B) is bracketed on a log grid of B and refined by Brent's method in log B (relative
+    accuracy ~1e-7), and reported when it exceeds eta*(oo).  A dip below a higher limit is not a
+    peak here (eta* need not increase for every B when the answer is inf).
 
     >>> surge_peak(Problem([1.0, 1.0], [1.0, 1.0], [[1.0, 0.9], [0.9, 1.0]], 0.0), model="mean_field")  # S = 3.8 < 4
     inf
