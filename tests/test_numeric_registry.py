@@ -387,3 +387,27 @@ def test_import_needs_neither_sympy_nor_matplotlib():
             "print(sorted(m for m in ('sympy', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_problem_pickles_for_executors():
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(PROBLEM))
+    assert np.array_equal(copy.H, PROBLEM.H) and copy.eps == PROBLEM.eps
+    assert numeric.eta_star(3.0, copy) == numeric.eta_star(3.0, PROBLEM)
+
+
+def test_large_n_quadratic_form_row_by_row(monkeypatch):
+    """Above ~1448 components the dense form is summed row by row (one H @ m per row): same values, same bits."""
+    from softsign_scaling.numeric import problem as problem_module
+
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((6, 6))
+    p = numeric.Problem(rng.standard_normal(6), np.ones(6), M @ M.T + 6 * np.eye(6), 0.2)
+    rows = rng.standard_normal((5, 6))
+    blocked = p.quadratic(rows)
+    monkeypatch.setattr(problem_module, "_DENSE_BLOCK", 10)  # < n^2: the row-by-row path
+    by_row = p.quadratic(rows)
+    np.testing.assert_allclose(by_row, np.einsum("ki,ij,kj->k", rows, p.H, rows), rtol=1e-13)
+    np.testing.assert_allclose(by_row, blocked, rtol=1e-13)
+    assert p.quadratic(rows[2]) == by_row[2]
