@@ -39,7 +39,10 @@ Models are a registry (:mod:`softsign_scaling.numeric.models`): :data:`MODELS` l
 option a model does not take (``kappa2`` with anything but "mean_field") is refused.
 
 Every result is computed per point in a fixed order (no BLAS reductions), so a point gives the
-same bits alone and inside an array.
+same bits alone and inside an array.  Every finite input gives a finite answer where the answer
+lies in float64's range: b = 0 is the sign update, and where b or |a| is beyond 1e50 (eps or B
+astronomically large) the moments switch to their leading forms (module ``_far``; relative
+corrections below 1e-100) and eta* to SGD units.
 
 >>> from softsign_scaling import numeric
 >>> round(numeric.mean_clip(1.0, 0.5), 12)
@@ -53,7 +56,6 @@ True
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 
