@@ -53,6 +53,7 @@ class Option:
     default: object
     check: Callable[[object], None]
     doc: str = ""
+    named: tuple = ()  # its named values (the atlas gives each a row)
 
 
 class Model:
@@ -230,7 +231,8 @@ class MeanFieldModel(Model):
     def atlas_variants(self):
         if self.variants_option is None:
             return {self.name: {}}
-        return {f"{self.name}[{self.variants_option}={kind}]": {self.variants_option: kind} for kind in KAPPA2}
+        option = self.variants_option
+        return {f"{self.name}[{option}={value}]": {option: value} for value in self.options[option].named}
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,7 +354,8 @@ def _register_built_ins() -> None:
         MeanFieldModel(
             "mean_field", _kappa2_noise_scale, variants_option="kappa2",
             options=MappingProxyType({"kappa2": Option("mean", check_kappa2, "an average of kappa_i^2 = "
-                                                       "sigma_i^2/(g_i^2 + eps^2): one of KAPPA2, or a number > 0")}),
+                                                       "sigma_i^2/(g_i^2 + eps^2): one of KAPPA2, or a number > 0",
+                                                       named=KAPPA2)}),
             doc="E-14 with q = pi kappa2/(2B) and nu_i = softsign(g_i, eps); kappa2 selects the average"),
         MeanFieldModel(
             "mean_field_bsimple", _b_simple_noise_scale,
