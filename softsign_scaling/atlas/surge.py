@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import numeric
-from .meanfield import problem
+from .meanfield import REFERENCE, problem
 
 CASES = {"with surge": (7, 16, 0.9, "aligned"), "without surge": (11, 16, 0.3, "random")}
 EPS_REL = (0.0, 0.3, 3.0)
@@ -43,7 +43,7 @@ def peaks() -> list[PeakRow]:
     for case, (seed, n, rho, coupling) in CASES.items():
         for eps_rel in EPS_REL:
             p = problem(seed, n, rho, eps_rel, coupling)
-            exact = numeric.surge_peak(p.problem, model="exact")
+            exact = numeric.surge_peak(p.problem, model=REFERENCE)
             for model in models():
                 rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.problem, model=model), exact))
     return rows
@@ -64,9 +64,9 @@ def plot(path) -> None:
             Bs = np.geomspace(p.B[0] / 10, p.B[-1] * 10, 160)
             ax = axes[row, col]
             for model in models():
-                style = {"exact": dict(color="k", lw=2.2)}.get(model, dict(lw=1.1, ls="--"))
+                style = dict(color="k", lw=2.2) if model == REFERENCE else dict(lw=1.1, ls="--")
                 ax.plot(Bs, numeric.eta_star(Bs, p.problem, model=model), label=model, **style)
-            peak = numeric.surge_peak(p.problem, model="exact")
+            peak = numeric.surge_peak(p.problem, model=REFERENCE)
             if np.isfinite(peak):
                 ax.axvline(peak, color="k", lw=0.6, ls=":")
             ax.set_xscale("log")
