@@ -268,7 +268,7 @@ def test_surge_peak_against_e15():
         g = np.abs(rng.standard_normal(n)) + 0.1
         sigma = 10 ** rng.uniform(-1, 1, n)
         eps = float(rng.choice([0.0, 0.01, 0.5]))
-        peak = numeric.surge_peak(g, sigma, H, eps, model="mean_field")
+        peak = numeric.surge_peak(numeric.Problem(g, sigma, H, eps), model="mean_field")
         with mp.workdps(50):
             G, S, T, k2 = _mp_aggregates(g, sigma, H, eps, "mean")
             if S > 2 * T * (1 + mp.mpf(10) ** -8):
@@ -284,7 +284,7 @@ def test_numeric_surge_peak_is_the_maximum(model):
     """Where E-15's mean field has a peak, the per-component models' numeric peak is a local maximum."""
     g, sigma = np.array([1.0, 1.2, 0.8]), np.array([1.0, 0.7, 1.5])
     H = 0.15 * np.eye(3) + 0.85 * np.ones((3, 3))
-    peak = numeric.surge_peak(g, sigma, H, 0.05, model=model)
+    peak = numeric.surge_peak(numeric.Problem(g, sigma, H, 0.05), model=model)
     assert math.isfinite(peak)
     around = numeric.eta_star(peak * np.array([0.999, 1.0, 1.001]), g, sigma, H, 0.05, model=model)
     assert around[1] >= around[0] and around[1] >= around[2]

@@ -23,9 +23,11 @@ def eta(**changes):
 
 
 def peak(**changes):
-    args = {"g": G, "sigma": SIGMA, "H": H, "eps": EPS, "model": "mean_field"}
+    args = {"g": G, "sigma": SIGMA, "H": H, "eps": EPS}
     args.update(changes)
-    return lambda: numeric.surge_peak(**args)
+    options = {key: args.pop(key) for key in ("model", "kappa2") if key in args}
+    return lambda: numeric.surge_peak(numeric.Problem(**args), model=options.get("model", "mean_field"),
+                                      kappa2=options.get("kappa2"))
 
 
 def sgd(**changes):
@@ -88,14 +90,29 @@ CASES = [
     ("unknown model", eta(model="adam"), ValueError, "model"),
     ("model not a string", eta(model=3), ValueError, "model"),
     ("peak unknown model", peak(model="sgd"), ValueError, "model"),
-    ("kappa2 unknown", eta(kappa2="median"), ValueError, "kappa2"),
+    ("kappa2 unknown", eta(kappa2="medium"), ValueError, "kappa2"),
+    ("kappa2 array", eta(kappa2=[1.0, 2.0]), ValueError, "kappa2"),
+    ("kappa2 with a model that does not take it", eta(model="anchored", kappa2="harmonic"), ValueError, "kappa2"),
+    ("kappa2 default name with anchored", eta(model="anchored", kappa2="mean"), ValueError, "kappa2"),
+    ("kappa2 with exact", eta(model="exact", kappa2=2.0), ValueError, "kappa2"),
+    ("peak kappa2 with clip", peak(model="clip", kappa2="ratio"), ValueError, "kappa2"),
+    ("loss kappa2 with approx", lambda: numeric.loss_decrease(1.0, G, SIGMA, H, EPS, model="approx", kappa2="mean"),
+     ValueError, "kappa2"),
+    ("loss unknown model", lambda: numeric.loss_decrease(1.0, G, SIGMA, H, EPS, model="adam"), ValueError, "model"),
+    ("loss B zero", lambda: numeric.loss_decrease(0.0, G, SIGMA, H, EPS), ValueError, "B"),
+    # the problem
+    ("placement outside", lambda: numeric.Problem(G, SIGMA, H, EPS, placement="outside"), ValueError, "placement"),
+    ("beta1 nonzero", lambda: numeric.Problem(G, SIGMA, H, EPS, beta1=0.9), ValueError, "beta1"),
+    ("problem and arrays", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS), SIGMA), TypeError,
+     "sigma"),
+    ("eps missing", lambda: numeric.eta_star(1.0, G, SIGMA, H), TypeError, "eps"),
     ("kappa2 negative", eta(kappa2=-1.0), ValueError, "kappa2"),
     ("kappa2 NaN", eta(kappa2=math.nan), ValueError, "kappa2"),
     ("kappa2 infinite mean", eta(g=[1.0, 0.0], eps=0.0, model="mean_field"), ValueError, "kappa2"),
     # moment functions of (a, b)
     ("a NaN", lambda: numeric.mean_clip(math.nan, 1.0), ValueError, "a"),
     ("a inf", lambda: numeric.second_moment_clip(math.inf, 1.0), ValueError, "a"),
-    ("b zero", lambda: numeric.mean_clip(1.0, 0.0), ValueError, "b"),
+    ("b negative zero-ish", lambda: numeric.mean_clip(1.0, -1e-300), ValueError, "b"),
     ("b negative", lambda: numeric.variance_clip(1.0, -1.0), ValueError, "b"),
     ("b NaN", lambda: numeric.mean_exact(1.0, math.nan), ValueError, "b"),
     ("b inf", lambda: numeric.second_moment_exact(1.0, math.inf), ValueError, "b"),
@@ -132,7 +149,19 @@ def test_sign_sgd_at_eps_zero():
     exact = numeric.eta_star(B, G, SIGMA, H, 0.0, model="exact")
     assert np.all(np.isfinite(clip)) and np.array_equal(clip, exact)
     for model in numeric.MODELS:
-        assert np.all(np.isfinite(numeric.eta_star(B, [1.0, 0.0], SIGMA, H, 0.0, model=model, kappa2="ratio")))
+        kappa2 = "ratio" if "kappa2" in numeric.get_model(model).options else None
+        assert np.all(np.isfinite(numeric.eta_star(B, [1.0, 0.0], SIGMA, H, 0.0, model=model, kappa2=kappa2)))
+
+
+def test_messages_print_plain_numbers():
+    """Issue 9 item 8: 'smallest value 0.0', never 'np.float64(0.0)'."""
+    for call in (eta(B=np.array([1.0, 0.0])), eta(eps=np.float64(-1.0)), eta(kappa2=np.float64(-2.0)),
+                 lambda: numeric.mean_clip(1.0, np.float64(-0.5)), eta(sigma=np.array([2.0, -1.0]))):
+        with pytest.raises(ValueError) as raised:
+            call()
+        assert "np." not in str(raised.value) and "float64(" not in str(raised.value), str(raised.value)
+    with pytest.raises(ValueError, match=r"smallest value 0\.0\)"):
+        eta(B=np.array([1.0, 0.0]))()
 
 
 def test_shapes_and_scalars():

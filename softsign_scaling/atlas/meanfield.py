@@ -12,8 +12,11 @@ The family (seeded; ``problem(seed, ...)``):
 * eps = eps_rel * median |g_i|, eps_rel in {0 (SignSGD), 0.03, 0.3, 3, 30 (SGD-like)};
 * B = B_simple * 10^k for 11 values of k in [-2, 3], B_simple = sum sigma_i^2 / (g^T g + n eps^2).
 
-For each problem and B the ratio eta*_model / eta*_exact is recorded, eta*_exact from
-``numeric.eta_star(model="exact")`` (per-component exact SoftSign moments by float64 quadrature).
+For each problem and B the ratio eta*_model / eta*_exact is recorded for every registered model
+(``numeric.MODELS``; a model's ``atlas_variants`` names its rows, e.g. one per kappa2 average for
+"mean_field"), eta*_exact from ``numeric.eta_star(model="exact")`` (per-component exact SoftSign
+moments by float64 quadrature).  The problem's aggregates (B_simple, the kappa^2 averages) are
+``numeric.Problem``'s.
 """
 
 from __future__ import annotations
@@ -32,13 +35,31 @@ COUPLINGS = ("random", "aligned")
 B_EXPONENTS = np.linspace(-2, 3, 11)
 
 
-@dataclass(frozen=True)
+REFERENCE = "exact"  # the model every other registered model is measured against
+
+
+@dataclass(frozen=True, eq=False)
 class Problem:
-    g: np.ndarray
-    sigma: np.ndarray
-    H: np.ndarray
-    eps: float
+    """One problem of the family: a ``numeric.Problem`` (whose aggregates the atlas reads) and its B grid."""
+
+    problem: numeric.Problem
     B: np.ndarray
+
+    @property
+    def g(self) -> np.ndarray:
+        return self.problem.g
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return self.problem.sigma
+
+    @property
+    def H(self) -> np.ndarray:
+        return self.problem.H
+
+    @property
+    def eps(self) -> float:
+        return self.problem.eps
 
 
 def problem(seed: int, n: int, rho: float, eps_rel: float, coupling: str) -> Problem:
@@ -57,41 +78,39 @@ def problem(seed: int, n: int, rho: float, eps_rel: float, coupling: str) -> Pro
     H = np.sqrt(np.outer(D, D)) * C
     H = (H + H.T) / 2 + 1e-9 * np.eye(n)
     eps = eps_rel * float(np.median(np.abs(g)))
-    b_simple = float(np.sum(sigma**2) / (g @ g + n * eps**2))
-    return Problem(g, sigma, H, eps, b_simple * 10.0**B_EXPONENTS)
+    checked = numeric.Problem(g, sigma, H, eps)
+    return Problem(checked, checked.B_simple * 10.0**B_EXPONENTS)
+
+
+def table_models() -> tuple[str, ...]:
+    """The registered models the table compares with the reference (every one but the reference)."""
+    return tuple(name for name in numeric.MODELS if name != REFERENCE)
 
 
 def settings(repeats: int) -> list[tuple]:
-    """The task list: (seed, n, rho, eps_rel, coupling) for every combination, ``repeats`` seeds each."""
+    """The task list: (seed, n, rho, eps_rel, coupling, models) for every combination, ``repeats`` seeds each.
+
+    The model names travel with each task (plain strings: any executor can ship them), so the
+    sweep's cache key changes when the registry does."""
     combos = list(itertools.product(N_VALUES, RHO_VALUES, EPS_REL_VALUES, COUPLINGS))
-    return [(1000 * r + i, *combo) for r in range(repeats) for i, combo in enumerate(combos)]
+    models = table_models()
+    return [(1000 * r + i, *combo, models) for r in range(repeats) for i, combo in enumerate(combos)]
 
 
 def kappa2_candidates(p: Problem) -> dict[str, float]:
-    """Candidate "averages" of kappa_i^2 = sigma_i^2/(g_i^2 + eps^2) for E-14."""
-    signal = p.g**2 + p.eps**2
-    k2 = p.sigma**2 / signal
-    nu = p.g / np.sqrt(signal) if p.eps > 0 else np.sign(p.g)
-    weights = nu * p.g  # each component's share of the numerator sum nu_i g_i
-    return {
-        "mean": float(np.mean(k2)),
-        "harmonic": float(len(k2) / np.sum(1 / k2)),
-        "ratio": float(np.sum(p.sigma**2) / np.sum(signal)),
-        "median": float(np.median(k2)),
-        "numerator-weighted": float(np.sum(weights * k2) / np.sum(weights)),
-    }
+    """Candidate "averages" of kappa_i^2 = sigma_i^2/(g_i^2 + eps^2) for E-14 (``numeric.KAPPA2``)."""
+    return p.problem.kappa2_averages()
 
 
-def ratios(seed: int, n: int, rho: float, eps_rel: float, coupling: str) -> dict[str, np.ndarray]:
-    """eta*_model / eta*_exact over the problem's B grid, for every model and kappa2 candidate."""
+def ratios(seed: int, n: int, rho: float, eps_rel: float, coupling: str,
+           models: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """eta*_model / eta*_exact over the problem's B grid, for every row of every model (default: all registered)."""
     p = problem(seed, n, rho, eps_rel, coupling)
-    exact = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model="exact")
+    exact = numeric.eta_star(p.B, p.problem, model=REFERENCE)
     out = {}
-    for model in ("anchored", "clip", "approx", "mean_field_bsimple"):
-        out[model] = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model=model) / exact
-    for name, value in kappa2_candidates(p).items():
-        out[f"mean_field[kappa2={name}]"] = numeric.eta_star(p.B, p.g, p.sigma, p.H, p.eps, model="mean_field",
-                                                             kappa2=value) / exact
+    for name in table_models() if models is None else models:
+        for label, options in numeric.get_model(name).atlas_variants().items():
+            out[label] = numeric.eta_star(p.B, p.problem, model=name, **options) / exact
     return out
 
 

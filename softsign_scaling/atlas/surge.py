@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import numeric
-from .meanfield import problem
+from .meanfield import REFERENCE, problem
 
 CASES = {"with surge": (7, 16, 0.9, "aligned"), "without surge": (11, 16, 0.3, "random")}
 EPS_REL = (0.0, 0.3, 3.0)
 
 
 def models() -> tuple[str, ...]:
-    return tuple(m for m in numeric.MODELS)
+    """Every registered model (``numeric.MODELS``), in registration order."""
+    return numeric.MODELS
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,9 @@ def peaks() -> list[PeakRow]:
     for case, (seed, n, rho, coupling) in CASES.items():
         for eps_rel in EPS_REL:
             p = problem(seed, n, rho, eps_rel, coupling)
-            exact = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+            exact = numeric.surge_peak(p.problem, model=REFERENCE)
             for model in models():
-                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model=model),
-                                    exact))
+                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.problem, model=model), exact))
     return rows
 
 
@@ -64,9 +64,9 @@ def plot(path) -> None:
             Bs = np.geomspace(p.B[0] / 10, p.B[-1] * 10, 160)
             ax = axes[row, col]
             for model in models():
-                style = {"exact": dict(color="k", lw=2.2)}.get(model, dict(lw=1.1, ls="--"))
-                ax.plot(Bs, numeric.eta_star(Bs, p.g, p.sigma, p.H, p.eps, model=model), label=model, **style)
-            peak = numeric.surge_peak(p.g, p.sigma, p.H, p.eps, model="exact")
+                style = dict(color="k", lw=2.2) if model == REFERENCE else dict(lw=1.1, ls="--")
+                ax.plot(Bs, numeric.eta_star(Bs, p.problem, model=model), label=model, **style)
+            peak = numeric.surge_peak(p.problem, model=REFERENCE)
             if np.isfinite(peak):
                 ax.axvline(peak, color="k", lw=0.6, ls=":")
             ax.set_xscale("log")

@@ -22,7 +22,9 @@ variance, s2 - m^2 = E[(f - m)^2]
     Gaussian's edge, with 1 - f = 1 - tanh(t) computed directly.
 
 Every rule is fixed (the same nodes for every point), so one call evaluates many points as
-numpy arrays, chunked to bound memory.
+numpy arrays, chunked to bound memory.  Each point's weighted sum is a row sum in a fixed order
+(numpy's pairwise sum over the row), never a BLAS matrix-vector product, whose kernels depend on
+the number of rows: a point gives the same bits alone and inside an array.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def mean_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         s2 = (_V_SINH / c) ** 2
         one = 1.0 + 2.0 * s2
         integrand = np.exp(-Bb * Bb * s2 - A * A * s2 / one) / (one * np.sqrt(one))
-        out[part] = (2.0 / _SQRT_PI) * a[part] * (integrand @ _V_WEIGHT) / c[:, 0]
+        out[part] = (2.0 / _SQRT_PI) * a[part] * (integrand * _V_WEIGHT).sum(axis=1) / c[:, 0]
     return np.clip(out, -1.0, 1.0)  # |m| < 1; near saturation the sum may round one ulp above
 
 
@@ -82,7 +84,7 @@ def _second_moment_trapezoid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for part in _chunks(a.size, _Z.size):
         x = a[part, None] + _Z
         x2 = x * x
-        out[part] = (x2 / (x2 + b[part, None] ** 2)) @ _Z_WEIGHT
+        out[part] = (x2 / (x2 + b[part, None] ** 2) * _Z_WEIGHT).sum(axis=1)
     return out
 
 
@@ -119,8 +121,8 @@ def _variance_smooth(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         fx = x / np.sqrt(x * x + Bb * Bb)
         fa = A / np.sqrt(A * A + Bb * Bb)
         gap = _softsign_gap(x, Bb, fx, A, fa)
-        first = gap @ _Z_WEIGHT
-        out[part] = (gap * gap) @ _Z_WEIGHT - first * first
+        first = (gap * _Z_WEIGHT).sum(axis=1)
+        out[part] = (gap * gap * _Z_WEIGHT).sum(axis=1) - first * first
     return np.maximum(out, 0.0)
 
 

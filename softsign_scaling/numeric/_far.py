@@ -1,0 +1,107 @@
+"""The moments far from the origin, b >= B_FAR, in SGD units: m = (a/b) mu, v = nu/b^2.
+
+There b^4 (in the closed forms) would overflow float64 and v underflow, so the closed forms and
+quadratures cannot be used as they stand.  With r = a/b (which stays finite) and R1 = hypot(r, 1),
+every model's moments have a leading form whose relative error is O(1/b^2) <= 1e-200, far below
+float64's resolution:
+
+* exact: the noise is negligible against sqrt(a^2 + b^2) >= b, so m = f(a) and v = f'(a)^2
+  (the delta method) with f(x) = x/sqrt(x^2 + b^2): mu = 1/R1, nu = 1/R1^6;
+* clip: clip(x/b) is linear up to the corner at |x| = b: with t = b - |a|,
+  E[min(z, t)] = t Q(t) - phi(t) and Var(min(z, t)) give mu = 1 + E[min(z, t)]/|a| and nu
+  (the lower corner at -b lies 2b away);
+* approx (E-9/E-12): mu = 1/R1 and nu = (pi/2)/R1^2 (the pi/2 of E-12: E-18's constant);
+* anchored (A-3/A-4): k0 b -> 1, s0 b^2 -> 1, C -> c_gap(oo): mu = 1/R1, nu = (C r^2 + 1)/R1^4.
+
+At b = B_FAR the regular forms and these agree to float64 resolution (tests/test_numeric_registry.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sc
+
+from . import _anchored
+
+B_FAR = 1e50
+
+_SQRT_HALF = np.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _r1(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r = a / b
+    return r, np.hypot(r, 1.0)
+
+
+def exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _, R1 = _r1(a, b)
+    inverse = 1.0 / R1
+    return inverse, (inverse * inverse * inverse) ** 2
+
+
+def approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _, R1 = _r1(a, b)
+    inverse = 1.0 / R1
+    return inverse, (np.pi / 2) * inverse * inverse
+
+
+def anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r, R1 = _r1(a, b)
+    with np.errstate(over="ignore"):  # b*b overflows inside c_gap's series variable; its limit is what is wanted
+        C = _anchored.c_gap(b)
+    inverse = 1.0 / R1
+    share = r * inverse  # r/R1 in [-1, 1]
+    return inverse, (C * share * share + inverse * inverse) * inverse * inverse
+
+
+def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    size = np.abs(a)
+    t = b - size  # distance to the upper corner; in float64 it is 0 or huge once b >= B_FAR
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # the branches not taken may overflow
+        tail = 0.5 * sc.erfc(t * _SQRT_HALF)  # Q(t)
+        density = _INV_SQRT_2PI * np.exp(-0.5 * np.minimum(t * t, 1e4))
+        first = t * tail - density  # E[min(z, t)]
+        second = (1.0 - tail) - t * density + t * t * tail  # E[min(z, t)^2]
+        mu = np.where(t > 40.0, 1.0, np.where(t < -40.0, b / size, 1.0 + first / size))
+        nu = np.where(t > 40.0, 1.0, np.where(t < -40.0, 0.0, second - first * first))
+    return mu, nu
+
+
+# --------------------------------------------------------------------------------------------
+# |a| >= A_FAR with b < B_FAR: the noise is negligible against |a| (relative 1/a^2 <= 1e-100), so
+# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method), written without a^2.
+
+A_FAR = 1e50
+
+B_TINY = 1e-150  # below, the clip and exact moments are their b = 0 limits to float64 (corrections O(b)), and
+#                  the regular forms' 1/b^2 would overflow
+
+
+def steady_exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(x) = x/sqrt(x^2 + b^2): m = a/R, v = (b^2/R^3)^2, R = hypot(a, b)."""
+    R = np.hypot(a, b)
+    slope = (b / R) ** 2 / R
+    return a / R, slope * slope
+
+
+def steady_clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|a| - b exceeds float64's spacing at 1e50 (~1e34): the clip is at +-1, its tails e^(-(|a| - b)^2/2) = 0."""
+    return np.sign(a), np.zeros(a.shape)
+
+
+def steady_approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E-9/E-12 with R3 = sqrt(a^2 + b^2 + pi/2) formed by hypot: m = a/R3, v = (pi/2)/R3^2."""
+    R3 = np.hypot(np.hypot(a, b), np.sqrt(np.pi / 2))
+    return a / R3, (np.pi / 2) / R3 / R3
+
+
+def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A-3/A-4 divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
+    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2))."""
+    k0, s0, C = _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b)
+    x = 1.0 / a
+    bx2 = (b * x) ** 2
+    px2 = (np.pi / 2) * x * x
+    v = x * x * (C + s0 * (bx2 + px2) / (k0 * k0)) / ((1.0 + (x / k0) ** 2) * (1.0 + bx2 + px2))
+    return a * k0 / np.hypot(a * k0, 1.0), v

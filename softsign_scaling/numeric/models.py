@@ -1,0 +1,407 @@
+"""The model registry: every way of computing eta*(B) is one registered :class:`Model`.
+
+A model is an object with its ``name``, its ``doc``, the ``options`` it accepts (name -> default
+and check), and three computations on a :class:`~softsign_scaling.numeric.problem.Problem`:
+``eta_star(problem, B, options)``, ``loss_decrease(problem, B, options)`` (E-5: the loss decrease
+at eta*, (E[phi]^T g)^2 / (2 Tr(E[phi phi^T] H))) and ``surge_peak(problem, options)``.
+``numeric.eta_star``, ``loss_decrease``, ``surge_peak``, ``plot_eta_star`` and the error atlas
+iterate the registry; none of them names a model.
+
+Two kinds cover the built-in models:
+
+* :class:`PerComponentModel`: per-component moments of the update in reduced variables,
+  ``moments(a, b) -> (mean, variance)`` with a = g sqrt(B)/sigma, b = eps sqrt(B)/sigma, its
+  full-batch mean (B = oo, where the update is deterministic), and optionally ``far(a, b) ->
+  (mu, nu)``, the moments in SGD units m = (a/b) mu, v = nu/b^2 for b >= ``_far.B_FAR`` (where
+  b^2 overflows).  Then eta* = m.g / (m^T H m + sum_i v_i H_ii).
+* :class:`MeanFieldModel`: E-14's closed form with q = c_noise/B, c_noise from the problem
+  (and the model's options).
+
+A new model is one call::
+
+    numeric.register_model(numeric.PerComponentModel(
+        "half_approx", moments=lambda a, b: (numeric.mean_approx(a, b) / 2, numeric.variance_approx(a, b)),
+        doc="E-9 halved: a toy"))
+
+after which ``eta_star(..., model="half_approx")``, ``surge_peak``, ``numeric.MODELS`` and the
+atlas's model tables include it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from . import _anchored, _far
+from . import _generated as _g
+from . import _quadrature as _q
+from .problem import KAPPA2, Problem, check_kappa2
+
+EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
+
+_CHUNK = 1 << 20  # batch sizes x components per block (bounds memory for long B arrays)
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option a model accepts: its default and a check that raises a one-line error on a bad value."""
+
+    default: object
+    check: Callable[[object], None]
+    doc: str = ""
+    named: tuple = ()  # its named values (the atlas gives each a row)
+
+
+class Model:
+    """The interface every registered model implements (see the module docstring)."""
+
+    name: str
+    doc: str
+    options: Mapping[str, Option]
+
+    def resolve(self, given: Mapping[str, object]) -> dict[str, object]:
+        """The model's options with ``given`` (values not None) applied; an option it does not take is refused."""
+        resolved = {name: option.default for name, option in self.options.items()}
+        for name, value in given.items():
+            if value is None:
+                continue
+            if name not in self.options:
+                takers = [m.name for m in _REGISTRY.values() if name in m.options]
+                accepted = ", ".join(self.options) or "no options"
+                raise ValueError(f"{name} is not an option of model {self.name!r} (it takes {accepted}); "
+                                 f"models that take {name}: {', '.join(takers) or 'none'}")
+            self.options[name].check(value)
+            resolved[name] = value
+        return resolved
+
+    def eta_star(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
+        raise NotImplementedError
+
+    def loss_decrease(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
+        raise NotImplementedError
+
+    def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> float:
+        """The batch size where eta*(B) is largest if that beats eta*(oo), else inf: bracketed on a log grid,
+        refined by Brent's method."""
+        return _numeric_peak(lambda B: self.eta_star(problem, B, options), problem)
+
+    def atlas_variants(self) -> dict[str, dict[str, object]]:
+        """The rows this model contributes to the atlas's model table: label -> options."""
+        return {self.name: {}}
+
+
+# --------------------------------------------------------------------------------------------
+# Per-component models.
+
+
+@dataclass(frozen=True, eq=False)
+class PerComponentModel(Model):
+    """eta* from per-component moments of the update in reduced variables (a, b); b = 0 is eps = 0."""
+
+    name: str
+    moments: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    doc: str = ""
+    full_batch_mean: Callable[[Problem], np.ndarray] | None = None  # default: softsign(g_i, eps)
+    far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
+
+    def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
+        if self.full_batch_mean is None:
+            return problem.nu
+        return np.asarray(self.full_batch_mean(problem), dtype=float)
+
+    def terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(numerator, denominator, unit) per batch size: eta* = unit num/den, loss decrease = num^2/(2 den).
+
+        unit is 1, or eps where some component has b >= B_FAR: there the moments are carried as
+        m eps and v eps^2 (SGD units), which stay in range."""
+        flat = B.reshape(-1)
+        num, den, unit = np.empty(flat.shape), np.empty(flat.shape), np.ones(flat.shape)
+        finite = np.isfinite(flat)
+        index = np.flatnonzero(finite)
+        step = max(1, _CHUNK // problem.n)
+        g, sigma, eps = problem.g, problem.sigma, problem.eps
+        for start in range(0, index.size, step):
+            block = index[start:start + step]
+            root = np.sqrt(flat[block])[:, None]
+            a = g * root / sigma
+            with np.errstate(over="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
+                b = eps * root / sigma
+            far = b >= _far.B_FAR
+            far_rows = far.any(axis=1)
+            near = ~far_rows
+            if near.any():
+                m, v = self._moments(a[near], b[near])
+                num[block[near]] = (m * g).sum(axis=-1)
+                den[block[near]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
+            if far_rows.any():
+                self._far_rows(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]],
+                               block[far_rows], num, den, unit)
+        if not finite.all():
+            m = self._mean_at_infinity(problem)
+            if eps > EPS_SGD:  # m ~ g/eps: m^T H m would underflow
+                m, unit[~finite] = m * eps, eps
+            num[~finite] = float((m * g).sum())
+            den[~finite] = problem.quadratic(m)
+        return num, den, unit
+
+    def _moments(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m, v = self.moments(a.reshape(-1), b.reshape(-1))
+        return np.asarray(m, dtype=float).reshape(a.shape), np.asarray(v, dtype=float).reshape(a.shape)
+
+    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit) -> None:
+        """num, den and unit (= eps) of rows where some component is far, in SGD units."""
+        with np.errstate(over="ignore"):  # sigma^2/B beyond float64 as B -> 0: den = inf, eta* = 0 (its limit)
+            m, v = self._sgd_units(problem, a, b, far, batch)
+            num[rows] = (m * problem.g).sum(axis=-1)
+            den[rows] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
+        unit[rows] = problem.eps
+
+    def _sgd_units(self, problem, a, b, far, batch) -> tuple[np.ndarray, np.ndarray]:
+        """m eps and v eps^2 for rows where some component is far (b >= B_FAR)."""
+        if self.far is None:
+            raise ValueError(f"eps is too large for model {self.name!r}: eps sqrt(B)/sigma_i reaches "
+                             f"{float(b.max()):.3g} and the model has no large-b form (``far``)")
+        m, v = np.empty(a.shape), np.empty(a.shape)
+        if (~far).any():
+            m_near, v_near = self.moments(a[~far], b[~far])
+            m[~far] = m_near * problem.eps
+            v[~far] = v_near * problem.eps * problem.eps
+        mu, nu = self.far(a[far], b[far])
+        g_full = np.broadcast_to(problem.g, a.shape)
+        noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
+        m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
+        v[far] = nu * noise[far]  # nu eps^2/b^2 = nu sigma^2/B
+        return m, v
+
+    def eta_star(self, problem, B, options):
+        num, den, unit = self.terms(problem, B)
+        return unit * (num / den)
+
+    def loss_decrease(self, problem, B, options):
+        num, den, _ = self.terms(problem, B)  # the unit cancels: (num/unit)^2/(2 den/unit^2)
+        return num * num / (2.0 * den)
+
+
+# --------------------------------------------------------------------------------------------
+# Mean-field models.
+
+
+@dataclass(frozen=True, eq=False)
+class MeanFieldModel(Model):
+    """E-14: eta* = beta G_nu/(beta^2 S_nu + (1 - beta^2) T_H), 1/beta^2 = 1 + q, q = noise_scale(problem)/B."""
+
+    name: str
+    noise_scale: Callable[[Problem, Mapping[str, object], bool], float]  # c_noise (times eps^2 if the flag)
+    doc: str = ""
+    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}))
+    variants_option: str | None = None  # the option whose named values the atlas compares
+
+    def _terms(self, problem, B, options):
+        """G, S, T, q and the unit: q = c_noise/B, or for eps > EPS_SGD the SGD-unit terms G eps, S eps^2, q eps^2."""
+        if problem.eps > EPS_SGD:
+            nu = problem.nu_sgd
+            S = problem.quadratic(nu)
+            return float(nu @ problem.g), S, problem.T_H, self.noise_scale(problem, options, True) / B, problem.eps
+        return problem.G_nu, problem.S_nu, problem.T_H, self.noise_scale(problem, options, False) / B, 1.0
+
+    def eta_star(self, problem, B, options):
+        G, S, T, q, unit = self._terms(problem, B, options)
+        if unit == 1.0:
+            return np.asarray(_g.eta_star_mean_field(q, G, S, T), dtype=float)
+        return unit * (G * np.sqrt(1.0 + q / unit / unit) / (S + T * q))
+
+    def loss_decrease(self, problem, B, options):
+        # E-5 with E-14's moments: (beta G)^2/(2 (beta^2 S + (1 - beta^2) T)) = G^2/(2 (S + q T)); units cancel.
+        G, S, T, q, _ = self._terms(problem, B, options)
+        return np.asarray(G * G / (2.0 * (S + T * q)), dtype=float)
+
+    def surge_peak(self, problem, options):
+        """E-15's exact condition: a peak iff S_nu > 2 T_H, at B_peak = c_noise T_H/(S_nu - 2 T_H)."""
+        G, S, T, c, unit = self._terms(problem, np.float64(1.0), options)
+        S, c = S / unit / unit, c / unit / unit
+        if not bool(_g.has_surge_mean_field(S, T)):
+            return math.inf
+        return float(_g.b_peak_mean_field(c, S, T))
+
+    def atlas_variants(self):
+        if self.variants_option is None:
+            return {self.name: {}}
+        option = self.variants_option
+        return {f"{self.name}[{option}={value}]": {option: value} for value in self.options[option].named}
+
+
+# --------------------------------------------------------------------------------------------
+# The registry.
+
+_REGISTRY: dict[str, Model] = {}
+_BUILT_IN: set[str] = set()
+
+
+def register_model(model: Model, replace: bool = False) -> Model:
+    """Add ``model`` to the registry (and so to eta_star, loss_decrease, surge_peak, MODELS and the atlas)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a numeric.Model (PerComponentModel, MeanFieldModel), not {type(model).__name__}")
+    if not isinstance(model.name, str) or not model.name.isidentifier():
+        raise ValueError(f"model name must be an identifier-like string, not {model.name!r}")
+    if model.name in _REGISTRY and not replace:
+        raise ValueError(f"model {model.name!r} is already registered (pass replace=True to replace it)")
+    if model.name in _BUILT_IN and replace:
+        raise ValueError(f"model {model.name!r} is built in and cannot be replaced")
+    _REGISTRY[model.name] = model
+    return model
+
+
+def unregister_model(name: str) -> None:
+    """Remove a model added by :func:`register_model` (built-in models stay)."""
+    if name in _BUILT_IN:
+        raise ValueError(f"model {name!r} is built in and cannot be removed")
+    if name not in _REGISTRY:
+        raise ValueError(f"model {name!r} is not registered")
+    del _REGISTRY[name]
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_model(name) -> Model:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"model must be one of {model_names()}, not {name!r}")
+    return _REGISTRY[name]
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in models.
+
+
+def _sign_moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """b = 0 (eps = 0): the sign update, mean erf(a/sqrt2), variance 1 - erf(a/sqrt2)^2."""
+    size = np.abs(a)
+    return np.copysign(_g.mean_clip_b0(size), a), _g.variance_clip_b0(size)
+
+
+def _with_limits(moments: Callable, steady: Callable, sign_at_zero: bool) -> Callable:
+    """``moments`` where it holds; the sign update's moments at b < B_TINY (if ``sign_at_zero``); ``steady``
+    (the deterministic update, module ``_far``) where |a| >= A_FAR, which the regular forms would overflow."""
+
+    def wrapped(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zero = (b < _far.B_TINY) if sign_at_zero else np.zeros(b.shape, dtype=bool)
+        huge = ~zero & (np.abs(a) >= _far.A_FAR)
+        if not (zero.any() or huge.any()):
+            return moments(a, b)
+        m, v = np.empty(a.shape), np.empty(a.shape)
+        m[zero], v[zero] = _sign_moments(a[zero])
+        m[huge], v[huge] = steady(a[huge], b[huge])
+        rest = ~(zero | huge)
+        if rest.any():
+            m[rest], v[rest] = moments(a[rest], b[rest])
+        return m, v
+
+    wrapped.__doc__ = moments.__doc__
+    return wrapped
+
+
+def _exact_moments(a, b):
+    """The exact SoftSign moments (quadrature, _quadrature.py)."""
+    return _q.mean_exact(a, b), _q.variance_exact(a, b)
+
+
+def _clip_moments(a, b):
+    """E-8 and E-11 - E-8^2."""
+    return np.copysign(_g.mean_clip_nonneg(np.abs(a), b), a), _g.variance_clip_nonneg(np.abs(a), b)
+
+
+def _approx_moments(a, b):
+    """E-9/E-10 and E-12 - E-9^2 = (pi/2)/(a^2 + b^2 + pi/2)."""
+    return _g.mean_approx(a, b), _g.variance_approx(a, b)
+
+
+def _anchored_moments(a, b):
+    """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp."""
+    return np.clip(_anchored.mean_anchored(a, b), -1.0, 1.0), _anchored.variance_anchored(a, b)
+
+
+def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
+    if problem.eps == 0:
+        return np.sign(problem.g)
+    return np.clip(problem.g / problem.eps, -1.0, 1.0)
+
+
+def _kappa2_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
+    return math.pi * problem.kappa2(options["kappa2"], sgd_units) / 2
+
+
+def _b_simple_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
+    return problem.B_simple_sgd if sgd_units else problem.B_simple
+
+
+def _register_built_ins() -> None:
+    built_in = [
+        PerComponentModel(
+            "exact", _with_limits(_exact_moments, _far.steady_exact, True), far=_far.exact,
+            doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact)"),
+        PerComponentModel(
+            "clip", _with_limits(_clip_moments, _far.steady_clip, True), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
+            doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip)"),
+        PerComponentModel(
+            "approx", _with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
+            doc="E-10 and E-12 per component (numeric.mean_approx, numeric.variance_approx)"),
+        MeanFieldModel(
+            "mean_field", _kappa2_noise_scale, variants_option="kappa2",
+            options=MappingProxyType({"kappa2": Option("mean", check_kappa2, "an average of kappa_i^2 = "
+                                                       "sigma_i^2/(g_i^2 + eps^2): one of KAPPA2, or a number > 0",
+                                                       named=KAPPA2)}),
+            doc="E-14 with q = pi kappa2/(2B) and nu_i = softsign(g_i, eps); kappa2 selects the average"),
+        MeanFieldModel(
+            "mean_field_bsimple", _b_simple_noise_scale,
+            doc="E-14's shape with q = B_simple/B, B_simple = sum sigma_i^2/(g^T g + n eps^2) (kexue.fm 11280)"),
+        PerComponentModel(
+            "anchored", _with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
+            doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
+    ]
+    for model in built_in:
+        register_model(model)
+        _BUILT_IN.add(model.name)
+
+
+_register_built_ins()
+
+
+# --------------------------------------------------------------------------------------------
+# The numeric peak of eta*(B), for models without a closed form.
+
+
+def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> float:
+    """The B where eta*(B) is largest, if that beats its B = oo limit; else inf.
+
+    This is the surge's peak as E-15 has it (a maximum above the full-batch value).  A local
+    maximum below the B = oo limit (eta* rises, dips, then rises to a higher limit) is not reported:
+    the exact model has one at eps = 0 in the atlas's "without surge" problem (B ~ 17, a 2% dip)."""
+    from scipy.optimize import minimize_scalar
+
+    def at(log_b) -> np.ndarray:
+        return eta(np.exp(np.asarray(log_b, dtype=float)))
+
+    scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
+    limit = float(eta(np.array([math.inf]))[0])
+    low, high = scale - 25.0, scale + 25.0
+    for _ in range(8):
+        grid = np.linspace(low, high, 401)
+        values = at(grid)
+        k = int(np.argmax(values))
+        if values[k] <= limit * (1 + 1e-13):
+            return math.inf  # eta* below its B = oo limit everywhere on the grid: increasing
+        if k < grid.size - 1:
+            break
+        low, high = high - 1.0, high + 50.0  # the peak lies beyond the grid
+    else:  # pragma: no cover
+        return math.inf
+    bracket = (grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)])
+    best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=bracket, method="bounded",
+                           options={"xatol": 1e-9})
+    return float(math.exp(best.x))
