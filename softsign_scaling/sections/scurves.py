@@ -31,7 +31,7 @@ def erf_slope() -> sp.Expr:
 
 def s_curve_conditions(curve: sp.Expr) -> sp.Tuple:
     """What makes ``curve`` an S-curve with slope k: S(+-oo) = +-1, S'(0) = k (zero when they hold)."""
-    if isinstance(curve, sp.Piecewise):  # constant beyond its last kink (sympy's limit cannot order the pieces)
+    if curve.has(sp.Piecewise):  # constant beyond its last kink (sympy's limit cannot order the pieces)
         ends = curve.subs(x, sp.oo), curve.subs(x, -sp.oo)
     else:
         ends = sp.limit(curve, x, sp.oo), sp.limit(curve, x, -sp.oo)
