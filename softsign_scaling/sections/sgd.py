@@ -356,8 +356,8 @@ def _p15(previous: Derivation) -> Step:
         relation=identity("exact when every step decreases the loss by P-14's dL (B fixed along the run)"),
         checks=(
             MatchesPrinted(),
-            tradeoff_check(decrease),
-            Claim(name="trade-off: S decreases and E increases with B", test=tradeoff_monotone(decrease),
+            TRADEOFF_CHECK,
+            Claim(name="trade-off: S decreases and E increases with B", test=tradeoff_monotone,
                   article_claim=False),
         ),
         depends=("P-14",),
@@ -380,19 +380,27 @@ def saturating_difference(expr: sp.Expr):
     return build
 
 
-def tradeoff_check(loss_decrease: sp.Expr) -> ZeroIdentity:
+def _steps_of(step: Step) -> sp.Expr:
+    """S(B) = Delta_L/dL(B) from a trade-off step's definition (S = ...)."""
+    (S,) = [eq.rhs for eq in step.definition if eq.lhs == S_steps]
+    return S
+
+
+def _tradeoff_difference(step: Step) -> sp.Tuple:
     """(product, ratio) of a trade-off step against its definition: S = Delta_L/dL, S_min = S(B -> oo),
-    E_min = B S (B -> 0); ratio = E_min/S_min and product = (S/S_min - 1)(B S/(ratio S_min) - 1)."""
-    def build(step: Step) -> sp.Tuple:
-        product, ratio = step.result
-        S = Delta_L / loss_decrease
-        # S_min by B = 1/t, t -> 0+ (another route than the derivation's B -> oo)
-        t = sp.Symbol("t", positive=True)
-        S_least = sp.limit(S.subs(B, 1 / t), t, 0)
-        E_least = sp.limit(B * S, B, 0)
-        return sp.Tuple(sp.cancel(E_least - ratio * S_least),
-                        sp.cancel((S / S_least - 1) * (B * S / (ratio * S_least) - 1) - product))
-    return ZeroIdentity(name="E_min/S_min and (S/S_min - 1)(E/E_min - 1) from S = Delta_L/dL", build=build)
+    E_min = B S (B -> 0); zero when ratio = E_min/S_min and product = (S/S_min - 1)(B S/(ratio S_min) - 1)."""
+    product, ratio = step.result
+    S = _steps_of(step)
+    # S_min by B = 1/t, t -> 0+ (another route than the derivation's B -> oo)
+    t = sp.Symbol("t", positive=True)
+    S_least = sp.limit(S.subs(B, 1 / t), t, 0)
+    E_least = sp.limit(B * S, B, 0)
+    return sp.Tuple(sp.cancel(E_least - ratio * S_least),
+                    sp.cancel((S / S_least - 1) * (B * S / (ratio * S_least) - 1) - product))
+
+
+TRADEOFF_CHECK = ZeroIdentity(name="E_min/S_min and (S/S_min - 1)(E/E_min - 1) from S = Delta_L/dL",
+                              build=_tradeoff_difference)
 
 
 def _isotropic_difference(result: sp.Expr, c: Components) -> sp.Expr:
@@ -401,13 +409,11 @@ def _isotropic_difference(result: sp.Expr, c: Components) -> sp.Expr:
     return sp.cancel((agg[trSH] / agg[gHg]).subs(h_identity) - at_components(result, c))
 
 
-def tradeoff_monotone(loss_decrease: sp.Expr):
-    """S = Delta_L/dL falls with B and E = B S rises with B (for every B > 0)."""
-    def test(step: Step) -> ClaimOutcome:
-        S = Delta_L / loss_decrease
-        dS = sp.factor(sp.diff(S, B))
-        dE = sp.factor(sp.diff(B * S, B))
-        holds = bool(dS.is_negative) and bool(dE.is_positive)
-        return ClaimOutcome(holds, "symbolic", f"dS/dB = {sp.sstr(dS)} < 0 and dE/dB = {sp.sstr(dE)} > 0: {holds}")
-    return test
+def tradeoff_monotone(step: Step) -> ClaimOutcome:
+    """S = Delta_L/dL (the step's definition S = ...) falls with B and E = B S rises with B (for every B > 0)."""
+    S = _steps_of(step)
+    dS = sp.factor(sp.diff(S, B))
+    dE = sp.factor(sp.diff(B * S, B))
+    holds = bool(dS.is_negative) and bool(dE.is_positive)
+    return ClaimOutcome(holds, "symbolic", f"dS/dB = {sp.sstr(dS)} < 0 and dE/dB = {sp.sstr(dE)} > 0: {holds}")
 

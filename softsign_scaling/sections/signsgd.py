@@ -27,7 +27,7 @@ from ..symbols import (B, B_noise, B_noise2, G_abs, G_mu, M_phi_g, T_H, T_phi, U
                        dL_max, eta_max, g, k, kappa2, mu, sigma, x, z)
 from .common import build_in_order
 from .sgd import (CHECK_N, DERIVE_N, ETA_STAR, Components, Saturating, at_components, components, in_aggregates,
-                  saturating_difference, saturating_form, steps_examples_tradeoff, tradeoff_check, tradeoff_monotone)
+                  saturating_difference, saturating_form, steps_examples_tradeoff, TRADEOFF_CHECK, tradeoff_monotone)
 
 SECTION = "signsgd"
 
@@ -418,7 +418,7 @@ def _p27(previous: Derivation) -> Step:
             MatchesPrinted(),
             LimitValue(name="eta*/leading term -> 1 as B -> 0", build=lambda s: p26_result / s.result, var=B,
                        point=0, expected=lambda s: sp.Integer(1)),
-            Claim(name="square-root rule: eta*(c B)/eta*(B) -> sqrt(c) as B -> 0", test=_square_root_rule(p26_result)),
+            Claim(name="square-root rule: eta*(c B)/eta*(B) -> sqrt(c) as B -> 0", test=_square_root_rule),
             ApproximationError(name="relative error for B <= pi kappa^2/200",
                                approx=lambda s: mp_function((s.result / p26_result).subs(
                                    {kappa2: 1, G_abs: 1, T_H: 1}), (B,)),
@@ -461,10 +461,10 @@ def _p28(previous: Derivation) -> Step:
             ZeroIdentity(name="eta*(beta) == P-21's explicit trace form at n = 1..4 with mu_i = sign(g_i) beta",
                          build=lambda s: _against_explicit_p21(s.extra("eta(beta)"), p20, lambda m, t: m / t,
                                                                lambda g_c, sigma_c: sp.sign(g_c) * beta)),
-            Claim(name="beta_noise is a maximum of eta*(beta)", test=_is_maximum(eta_beta.subs(U_H, U_pos), beta_peak),
+            Claim(name="beta_noise is a maximum of eta*(beta)", test=_is_maximum,
                   article_claim=False),
             Claim(name="surge: past beta_noise larger B wants smaller eta; inside beta < 1 only if beta_noise < 1",
-                  test=_surge(eta_beta, p25.extra("beta"))),
+                  test=_surge(p25.extra("beta"))),
         ),
         extras=(("eta(beta)", eta_beta), ("beta_noise", beta_peak), ("eta_max", eta_peak)),
         depends=("P-21", "P-25"),
@@ -634,8 +634,8 @@ def _p35(previous: Derivation) -> Step:
         relation=identity("exact when every step decreases the loss by P-31's dL (B fixed along the run)"),
         checks=(
             MatchesPrinted(),
-            tradeoff_check(decrease),
-            Claim(name="trade-off: S decreases and E increases with B", test=tradeoff_monotone(decrease),
+            TRADEOFF_CHECK,
+            Claim(name="trade-off: S decreases and E increases with B", test=tradeoff_monotone,
                   article_claim=False),
         ),
         depends=("P-15", "P-31", "P-32"),
@@ -677,26 +677,27 @@ def _relative_mean_field(result: sp.Expr, p17_result: sp.Expr):
     return mp_function(ratio.subs(B, 2 * kappa2 * x_pos**2).subs(kappa2, 1).subs(x_pos, x), (x,))
 
 
-def _square_root_rule(eta_of_B: sp.Expr):
+def _square_root_rule(step: Step) -> ClaimOutcome:
+    """eta*(c B)/eta*(B) -> sqrt(c) as B -> 0, for eta* = the defining limit's argument times sqrt(B)."""
+    eta_of_B = step.definition.args[0] * sp.sqrt(B)
+    c = sp.Symbol("c", positive=True)
+    scaling = sp.limit(eta_of_B.subs(B, c * B) / eta_of_B, B, 0)
+    holds = sp.simplify(scaling - sp.sqrt(c)) == 0
+    return ClaimOutcome(holds, "symbolic", f"lim_(B->0) eta*(cB)/eta*(B) = {sp.sstr(scaling)} (sqrt(c): {holds});"
+                        " so eta*^2/B is constant for B << pi kappa^2/2")
+
+
+def _is_maximum(step: Step) -> ClaimOutcome:
+    """The second derivative of the step's eta*(beta) at its beta_noise is negative (U_H > 0)."""
+    eta_of_beta, peak = step.extra("eta(beta)").subs(U_H, U_pos), step.extra("beta_noise")
+    curvature = sp.simplify(sp.diff(eta_of_beta, beta, 2).subs(beta, peak))
+    return ClaimOutcome(bool(curvature.is_negative), "symbolic", f"d^2 eta*/d beta^2 at beta_noise = {curvature}")
+
+
+def _surge(beta_of_B: sp.Expr):
+    """The step's eta*(beta) falls exactly for beta > beta_noise (U_H > 0); beta(B) rises from 0 to 1 as B goes 0 -> oo."""
     def test(step: Step) -> ClaimOutcome:
-        c = sp.Symbol("c", positive=True)
-        scaling = sp.limit(eta_of_B.subs(B, c * B) / eta_of_B, B, 0)
-        holds = sp.simplify(scaling - sp.sqrt(c)) == 0
-        return ClaimOutcome(holds, "symbolic", f"lim_(B->0) eta*(cB)/eta*(B) = {sp.sstr(scaling)} (sqrt(c): {holds});"
-                            " so eta*^2/B is constant for B << pi kappa^2/2")
-    return test
-
-
-def _is_maximum(eta_of_beta: sp.Expr, peak: sp.Expr):
-    def test(step: Step) -> ClaimOutcome:
-        curvature = sp.simplify(sp.diff(eta_of_beta, beta, 2).subs(beta, peak))
-        return ClaimOutcome(bool(curvature.is_negative), "symbolic", f"d^2 eta*/d beta^2 at beta_noise = {curvature}")
-    return test
-
-
-def _surge(eta_of_beta: sp.Expr, beta_of_B: sp.Expr):
-    """eta*(beta) falls exactly for beta > beta_noise (U_H > 0); beta(B) rises from 0 to 1 as B goes 0 -> oo."""
-    def test(step: Step) -> ClaimOutcome:
+        eta_of_beta = step.extra("eta(beta)")
         slope = sp.diff(eta_of_beta, beta)
         # slope = G (T - beta^2 U)/(T + beta^2 U)^2: its sign is that of T - beta^2 U = U (beta_noise^2 - beta^2).
         sign_factor = T_H - beta**2 * U_H
