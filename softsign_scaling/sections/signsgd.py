@@ -39,6 +39,9 @@ g_pos = sp.Symbol("g", positive=True)  # |g_i|, for limits that need the sign of
 # |x/sqrt(x^2 + pi/4)/erf(x) - 1| = 0.11634 (at x = 1.198): acceptance bounds just above.
 ERF_APPROX_SUP = 0.11
 ERF_APPROX_RELATIVE_SUP = 0.12
+# The sup does not see the constant (x/sqrt(x^2 + pi/6) has sup error 0.066 < 0.1078); near 0 the slope 2/sqrt(pi)
+# decides: on x in [0, 0.1] the error is 3.3656e-4 (at x = 0.1), and 0.024 with pi/6.
+ERF_APPROX_NEAR_ZERO_SUP = 0.00034
 ERF_TAIL = "both odd; for x > 12, erf(x) = 1 to 60 digits and 1 - x/sqrt(x^2 + pi/4) < pi/(8 x^2) < 3e-3"
 
 # Index notation for the general-n sums of P-24.
@@ -135,6 +138,9 @@ def _p18(previous: Derivation) -> Step:
             SupError1D(name="erf ~= x/sqrt(x^2 + pi/4): sup error on R",
                        approx=lambda s: mp_function(s.result, (x,)), exact=mp.erf,
                        low=0, high=12, bound=ERF_APPROX_SUP, tail=ERF_TAIL),
+            SupError1D(name="near 0, where the slope decides: sup error on [0, 0.1]",
+                       approx=lambda s: mp_function(s.result, (x,)), exact=mp.erf,
+                       low=0, high=0.1, bound=ERF_APPROX_NEAR_ZERO_SUP, tail="both odd"),
         ),
         depends=("E-3",),
     )
@@ -165,6 +171,10 @@ def _p19(previous: Derivation) -> Step:
                        approx=lambda s: mp_function(s.result.subs({sigma: 1, B: 1}), (g,)),
                        exact=mp_function(p17.result.subs({sigma: 1, B: 1}), (g,)),
                        low=0, high=17, bound=ERF_APPROX_SUP, tail=ERF_TAIL + " (x = a/sqrt2)"),
+            SupError1D(name="near a = 0, where the slope decides: sup error on a in [0, 0.1 sqrt2]",
+                       approx=lambda s: mp_function(s.result.subs({sigma: 1, B: 1}), (g,)),
+                       exact=mp_function(p17.result.subs({sigma: 1, B: 1}), (g,)),
+                       low=0, high=0.1 * 2**0.5, bound=ERF_APPROX_NEAR_ZERO_SUP, tail="both odd (x = a/sqrt2 <= 0.1)"),
         ),
         depends=("P-17", "P-18"),
     )
