@@ -335,7 +335,9 @@ def _p14(previous: Derivation) -> Step:
         checks=(
             MatchesPrinted(),
             ZeroIdentity(name="rewriting == E-5's decrease with SGD's moments", build=lambda s: s.result - decrease),
-            ZeroIdentity(name="the same B_noise as P-12", build=lambda s: s.extra("B_noise") - noise),
+            # B_noise read off the result: dL(oo)/dL(B) = 1 + B_noise/B.
+            ZeroIdentity(name="the same B_noise as P-12: B (dL(B -> oo)/dL(B) - 1) == P-12's",
+                         build=lambda s: sp.cancel(B * (sp.limit(s.result, B, sp.oo) / s.result - 1)) - noise),
         ),
         extras=(("decrease", decrease), ("dL_max", dl.maximum), ("B_noise", dl.noise)),
         depends=("E-5", "P-9", "P-12"),
