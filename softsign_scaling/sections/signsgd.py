@@ -36,7 +36,8 @@ U_pos = sp.Symbol("U_H", positive=True)
 g_pos = sp.Symbol("g", positive=True)  # |g_i|, for limits that need the sign of g
 
 # sup over x > 0 of |x/sqrt(x^2 + pi/4) - erf(x)| = 0.10784 (at x = 1.330) and of the relative error
-# |x/sqrt(x^2 + pi/4)/erf(x) - 1| = 0.11634 (at x = 1.198): acceptance bounds just above.
+# |x/sqrt(x^2 + pi/4)/erf(x) - 1| = 0.11634 (at x = 1.198): the acceptance bounds are these
+# rounded up at two figures.
 ERF_APPROX_SUP = 0.11
 ERF_APPROX_RELATIVE_SUP = 0.12
 # The sup does not see the constant (x/sqrt(x^2 + pi/6) has sup error 0.066 < 0.1078); near 0 the slope 2/sqrt(pi)
