@@ -14,6 +14,7 @@ import sympy as sp
 from ..checks.base import Claim, ClaimOutcome, MatchesPrinted, ZeroIdentity
 from ..steps import Derivation, Step, identity
 from ..symbols import L0, M_phi_g, T_phi, eta
+from .common import build_in_order
 
 SECTION = "quadratic"
 
@@ -46,10 +47,11 @@ def optimal_learning_rate(model: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return eta_star, decrease
 
 
-def steps(previous: Derivation) -> list[Step]:
+def _e5(previous: Derivation) -> Step:
+    """E-5: the second-order model, minimised over eta."""
     series, model = second_order_model()
     eta_star, decrease = optimal_learning_rate(model)
-    e5 = Step(
+    return Step(
         label="E-5",
         section=SECTION,
         statement="E[L(w - eta phi)] ~= L - eta E[phi]^T g + eta^2/2 Tr(E[phi phi^T] H), minimised at "
@@ -60,15 +62,36 @@ def steps(previous: Derivation) -> list[Step]:
         relation=identity("exact for a quadratic loss (constant H); second order in eta otherwise"),
         checks=(
             MatchesPrinted(),
-            ZeroIdentity(name="loss decrease = 1/2 (E[phi]^T g)^2 / Tr(E[phi phi^T] H)",
+            ZeroIdentity(name="d/d eta of the model vanishes at eta*",
+                         build=lambda s: sp.diff(s.definition.rhs, eta).subs(eta, s.result)),
+            ZeroIdentity(name="model(0) - model(eta*) = 1/2 (E[phi]^T g)^2 / Tr(E[phi phi^T] H)",
+                         build=lambda s: s.definition.rhs.subs(eta, 0) - s.definition.rhs.subs(eta, s.result)
+                         - M_phi_g**2 / (2 * T_phi)),
+            ZeroIdentity(name="the stored loss decrease = 1/2 (E[phi]^T g)^2 / Tr(E[phi phi^T] H)",
                          build=lambda s: s.extra("decrease") - M_phi_g**2 / (2 * T_phi)),
+            ZeroIdentity(name="model = L(w - eta p)'s derivatives at eta = 0 (orders 0, 1, 2)",
+                         build=_model_matches_derivatives),
             Claim(name="eta* is a minimum (second derivative Tr(E[phi phi^T] H) > 0)",
                   test=_is_minimum, article_claim=False),
         ),
         extras=(("taylor series", series), ("model", model), ("decrease", decrease)),
         note="Also P-16 of the predecessor article.",
     )
-    return [e5]
+
+
+def steps(previous: Derivation) -> list[Step]:
+    return build_in_order(previous, (_e5,))
+
+
+def _model_matches_derivatives(step: Step) -> sp.Tuple:
+    """d^k/d eta^k of the model at 0 against those of L(w - eta p), named L, -p g, p^2 h (k = 0, 1, 2)."""
+    direct = Lf(w - eta * p)
+    names = {sp.Derivative(Lf(w), (w, 2)): h1, sp.Derivative(Lf(w), w): g1, Lf(w): L0}
+    expected = [sp.diff(direct, eta, order).subs(eta, 0).doit() for order in range(3)]
+    expected = [e.subs(sp.Subs(sp.Derivative(Lf(w), (w, 2)), w, w), h1) for e in expected]
+    named = [sp.expand(e.subs(names)).subs(p**2 * h1, T_phi).subs(p * g1, M_phi_g) for e in expected]
+    model = step.definition.rhs
+    return sp.Tuple(*[sp.diff(model, eta, order).subs(eta, 0) - value for order, value in enumerate(named)])
 
 
 def _is_minimum(step: Step) -> ClaimOutcome:
