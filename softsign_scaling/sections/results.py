@@ -82,7 +82,9 @@ def _e14(previous: Derivation) -> Step:
     """E-14: E-5 with E-10's and E-13's moments at explicit n, the sums collected into the aggregates."""
     e5, e10, e13 = previous["E-5"], previous["E-10"], previous["E-13"]
     m_g_n, t_phi_n, sums = e5_terms(N_EXPLICIT, e10, e13)
-    m_g_agg, t_phi_agg = in_aggregates(m_g_n, sums), in_aggregates(t_phi_n, sums)
+    # the sums collected: E[phi]^T g = beta G_nu, Tr(E[phi phi^T] H) = T_H + beta^2 (S_nu - T_H)
+    m_g_agg = sp.collect(sp.expand(in_aggregates(m_g_n, sums)), beta)
+    t_phi_agg = sp.collect(sp.expand(in_aggregates(t_phi_n, sums)), beta)
     agg_domain = Domain((Var(beta, "unit"), Var(G_nu, "positive"), Var(S_nu, "positive"), Var(T_H, "positive")))
     return Step(
         label="E-14",

@@ -20,7 +20,8 @@ from ..gaussian import defining_integral, expectation
 from ..steps import Derivation, Step, approximation, identity
 from ..symbols import B, a, b, beta, eps, g, kappa2, nu, sigma
 from .common import softsign
-from .mean import AB, B_REGION, GSIGMA, QUAD, REFERENCE_POINTS, SQ2, TO_REDUCED, clip_pieces, reduced_split_points, to_gsigma
+from .mean import (AB, B_REGION, GSIGMA, QUAD, REFERENCE_POINTS, SQ2, TO_REDUCED, clip_pieces, reduced_split_points,
+                   to_gsigma)
 
 SECTION = "second_moment"
 
