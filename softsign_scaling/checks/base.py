@@ -9,6 +9,12 @@
 * :class:`ApproximationError`: the measured max error of an approximation on its
   domain, within a stated acceptance bound.
 * :class:`Claim`: one of the article's claims, confirmed or refuted with evidence.
+* :class:`MatchesPrintedForm`: another printed form of the step (the article's g, sigma form, say)
+  equals the same form of the derived result; like MatchesPrinted, a comparison with typed text.
+* :class:`ReferenceCrossCheck`: a quadrature reference the step's relation is measured against
+  agrees with an independent route to the same number (checks/reference.py's ROUTES).
+* :class:`NumericLimit`: each unevaluated Limit of the step's definition, evaluated far out,
+  equals the step's result.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import math
+
+import mpmath as mp
 import sympy as sp
 
 from .domain import Domain
@@ -163,6 +172,20 @@ class MatchesPrinted(Check):
 
 
 @dataclass(frozen=True)
+class MatchesPrintedForm(MatchesPrinted):
+    """``form(step)`` == ``printed_form``: another of the article's printed forms, compared like the first.
+
+    A print check (the mutation test does not count it: a wrong result printed the same way fools it)."""
+
+    form: Callable[["Step"], sp.Basic] = None  # type: ignore[assignment]
+    printed_form: sp.Basic = None  # type: ignore[assignment]
+
+    def run(self, step: "Step") -> "CheckResult":
+        difference = _difference(self.form(step), self.printed_form)
+        return _identity_result(step, self.name, "identity", difference, self.domain, self.digits, self.try_symbolic)
+
+
+@dataclass(frozen=True)
 class ZeroIdentity(Check):
     """``build(step)`` is identically zero (symbolic, else numeric on ``domain``)."""
 
@@ -202,6 +225,77 @@ class NumericIdentity(Check):
 
 
 @dataclass(frozen=True)
+class ReferenceCrossCheck(Check):
+    """A reference of checks/reference.py agrees with its independent route (reference.ROUTES) at ``points``.
+
+    Both are looked up by name when the check runs (any executor's worker finds them; a test can
+    put a perturbed reference in their place).  ``digits`` correct digits are asked of both.  Its kind
+    is "claim" (the project's claim that the reference is right, at a few points), not "identity": it
+    is not one of the step's identities, which are verified at 30 digits on >= 50 points."""
+
+    reference: str = ""
+    points: tuple[tuple[str, ...], ...] = ()
+    digits: int = 15
+    guard: int = 5
+
+    def run(self, step: "Step") -> "CheckResult":
+        from . import reference as references
+
+        route = references.ROUTES[self.reference]
+        cmp = compare(getattr(references, self.reference), getattr(references, route), self.points,
+                      self.digits, self.guard)
+        return _result(
+            step, name=self.name, kind="claim", method="numeric",
+            verdict="pass" if cmp.failures == 0 else "fail",
+            max_abs_error=cmp.max_abs_error, max_rel_error=cmp.max_rel_error, digits=self.digits,
+            points=cmp.points, where=f"worst at {cmp.worst_point}",
+            detail=f"reference.{self.reference} vs reference.{route}: {cmp.failures} of {cmp.points} points"
+                   f" outside 1e-{self.digits}",
+        )
+
+
+@dataclass(frozen=True)
+class NumericLimit(Check):
+    """Each Limit(expr, var, oo) of ``build(step)`` (a Tuple of them), evaluated at var = 10^far, equals the
+    step's result element at ``digits`` digits, at every point of ``domain`` (its other symbols).
+
+    The definition's limits are evaluated directly, not by SymPy's limit: an independent route.  The
+    limits here converge like 1/var^2, so 10^far with far = 40 leaves ~1e-80 of truncation."""
+
+    build: Callable[["Step"], sp.Tuple] = None  # type: ignore[assignment]
+    domain: Domain = None  # type: ignore[assignment]
+    far: int = 40
+    digits: int = DIGITS
+
+    def run(self, step: "Step") -> "CheckResult":
+        limits, results = list(self.build(step)), list(step.result)
+        if len(limits) != len(results):
+            raise ValueError(f"{len(limits)} limits for {len(results)} results")
+        worst, failures, count, worst_at = 0.0, 0, 0, ""
+        with mp.workdps(self.digits + 2 * self.far + 20):
+            tol = mp.mpf(10) ** (-self.digits)
+            for k, (lim, value) in enumerate(zip(limits, results)):
+                expr, var, point = lim.args[0], lim.args[1], lim.args[2]
+                if point != sp.oo:
+                    raise ValueError(f"NumericLimit evaluates limits at oo only, not {point}")
+                f = mp_function(expr, (var,) + self.domain.symbols)
+                exact = mp_function(sp.sympify(value), self.domain.symbols)
+                for p in self.domain.points():
+                    args = [mp.mpf(x) for x in p]
+                    far_value, expected = f(mp.mpf(10) ** self.far, *args), exact(*args)
+                    err = abs(far_value - expected)
+                    count += 1
+                    if not err <= tol * max(1, abs(expected)):
+                        failures += 1
+                    if float(err) >= worst:
+                        worst, worst_at = float(err), f"element {k} at {dict(zip(map(str, self.domain.symbols), p))}"
+        return _result(step, name=self.name, kind="limit", method="numeric",
+                       verdict="pass" if failures == 0 else "fail", max_abs_error=worst, digits=self.digits,
+                       points=count, where=f"worst: {worst_at}",
+                       detail=f"{failures} of {count} values at {var} = 1e{self.far} outside 1e-{self.digits}")
+
+
+@dataclass(frozen=True)
 class LimitValue(Check):
     """``limit(build(step), var, point) == expected(step)``, proved by SymPy."""
 
@@ -220,12 +314,35 @@ class LimitValue(Check):
                        detail=f"limit as {self.var} -> {self.point}: {sp.sstr(value)}")
 
 
+def round_up_2(value: float) -> float:
+    """``value`` rounded up at two significant figures (0.2929 -> 0.30, 0.06614 -> 0.067)."""
+    if value <= 0 or not math.isfinite(value):
+        return value
+    unit = 10.0 ** (math.floor(math.log10(value)) - 1)
+    # a value that is a two-figure number up to rounding (0.5 from 0.49999999999999994) stays itself
+    return float(f"{math.ceil(value / unit - 1e-9) * unit:.12g}")
+
+
+def _bound_verdict(measured: float, bound: float, pinned: bool) -> tuple[str, str]:
+    """Within the bound; when ``pinned``, the bound is also the measured error rounded up at two figures."""
+    figure = round_up_2(measured)
+    if not measured <= bound:
+        return "fail", f"acceptance bound {bound:g} exceeded (measured {measured:.4g})"
+    if pinned and not math.isclose(figure, bound, rel_tol=1e-9):
+        return "fail", (f"acceptance bound {bound:g} is not the measured error rounded up at two figures ({figure:g}):"
+                        " the approximation's error changed; re-measure it")
+    return "pass", f"acceptance bound {bound:g}" + (" (the measured error, rounded up at two figures)" if pinned else "")
+
+
 @dataclass(frozen=True)
 class ApproximationError(Check):
     """Max |approx - exact| over the domain's points; pass when within ``bound``.
 
     ``bound`` is the stated acceptance bound of the approximation (documented with
-    the step); the measured number is the result that is reported.
+    the step); the measured number is the result that is reported.  ``pinned``: the bound is
+    the measured error rounded up at two significant figures, and a measured error that rounds to
+    another figure fails too (a smaller error as much as a larger one: either means the
+    approximation is not the one documented).
     """
 
     approx: Callable[["Step"], Callable[..., object]] = None  # type: ignore[assignment]
@@ -233,15 +350,16 @@ class ApproximationError(Check):
     domain: Domain = None  # type: ignore[assignment]
     bound: float = 0.0
     digits: int = 20
+    pinned: bool = False
 
     def run(self, step: "Step") -> "CheckResult":
         m = measure_error(self.approx(step), self.exact, self.domain.points(), self.digits)
+        verdict, detail = _bound_verdict(m.max_abs_error, self.bound, self.pinned)
         return _result(
-            step, name=self.name, kind="approximation", method="numeric",
-            verdict="pass" if m.max_abs_error <= self.bound else "fail",
+            step, name=self.name, kind="approximation", method="numeric", verdict=verdict,
             max_abs_error=m.max_abs_error, max_rel_error=m.max_rel_error, digits=self.digits, points=m.points,
             where=f"worst at {dict(zip(map(str, self.domain.symbols), m.argmax_abs))}; {self.domain.describe()}",
-            detail=f"acceptance bound {self.bound:g}",
+            detail=detail,
         )
 
 
@@ -304,15 +422,16 @@ class SupError1D(Check):
     bound: float = 0.0
     tail: str = ""
     digits: int = 20
+    pinned: bool = False  # as ApproximationError's
 
     def run(self, step: "Step") -> "CheckResult":
         from .evaluate import sup_error_1d
 
         sup, where = sup_error_1d(self.approx(step), self.exact, self.low, self.high, digits=self.digits)
+        verdict, detail = _bound_verdict(sup, self.bound, self.pinned)
         return _result(
-            step, name=self.name, kind="approximation", method="numeric",
-            verdict="pass" if sup <= self.bound else "fail",
+            step, name=self.name, kind="approximation", method="numeric", verdict=verdict,
             max_abs_error=sup, digits=self.digits, points=400,
             where=f"sup at x = {where:.6g} on [{self.low:g}, {self.high:g}]{'; ' + self.tail if self.tail else ''}",
-            detail=f"acceptance bound {self.bound:g}",
+            detail=detail,
         )

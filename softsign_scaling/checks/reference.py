@@ -114,3 +114,88 @@ def softsign_second_moment(a: mp.mpf, b: mp.mpf) -> mp.mpf:
 def sign_mean(a: mp.mpf) -> mp.mpf:
     """E[sign(a + z)] (P-17's defining integral)."""
     return gaussian_expectation(lambda z: mp.sign(a + z), [-a])
+
+
+@_cached
+def softsign_slope_at_zero(b: mp.mpf) -> mp.mpf:
+    """d/da E[softsign(a + z, b)] at a = 0 = E[b^2/(z^2 + b^2)^(3/2)] (A-1's defining integral)."""
+    return gaussian_expectation(lambda t: b * b / (t * t + b * b) ** mp.mpf(1.5), _softsign_cuts(mp.mpf(0), b), even=True)
+
+
+# Independent routes: each reference above computed another way (no quadrature over z with a kink),
+# so that a wrong reference (a typo in an integrand, a wrong kink) cannot go unnoticed.  The checks
+# ReferenceCrossCheck compare them at a few points; see tests/test_references.py.
+
+@_cached
+def clip_mean_by_erf(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[clip((a + z)/b)] = (1/(2b)) int_{-b}^{b} erf((a - s)/sqrt2) ds.
+
+    clip(u/b) = (1/(2b)) int_{-b}^{b} sign(u - s) ds, and E[sign(a - s + z)] = erf((a - s)/sqrt2):
+    a smooth integrand on a finite interval (split where it changes sign)."""
+    inner = sorted({-b, b} | ({a} if -b < a < b else set()))
+    return mp.quad(lambda s: mp.erf((a - s) / mp.sqrt(2)), inner) / (2 * b)
+
+
+@_cached
+def clip_second_moment_by_tail(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[clip((a + z)/b)^2] = (1/b^2) int_0^b t P(|a + z| > t) 2 dt (min(u^2, b^2) = int_0^b 2t [|u| > t] dt),
+    with P(|a + z| > t) = (erfc((t - a)/sqrt2) + erfc((t + a)/sqrt2))/2."""
+    inner = sorted({mp.mpf(0), b} | ({abs(a)} if 0 < abs(a) < b else set()))
+    return mp.quad(lambda t: t * (mp.erfc((t - a) / mp.sqrt(2)) + mp.erfc((t + a) / mp.sqrt(2))), inner) / (b * b)
+
+
+@_cached
+def softsign_mean_by_s_integral(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[(a + z)/sqrt((a + z)^2 + b^2)] by the s-integral (as numeric/_quadrature.py, reimplemented in mpmath):
+    1/sqrt(x^2 + b^2) = (2/sqrt(pi)) int_0^oo exp(-(x^2 + b^2) s^2) ds, and the Gaussian integral over x in
+    closed form: m = (2a/sqrt(pi)) int_0^oo exp(-b^2 s^2) (1 + 2s^2)^(-3/2) exp(-a^2 s^2/(1 + 2s^2)) ds.
+    A positive integrand with no kink; split at its features s ~ 1/c, 1, 1/b (c = sqrt(2 + a^2 + b^2))."""
+    if a == 0:
+        return mp.mpf(0)
+    c = mp.sqrt(2 + a * a + b * b)
+    nodes = sorted({mp.mpf(0), 1 / c, mp.mpf(1), 1 / b, 10 / b}) + [mp.inf]
+
+    def integrand(s):
+        one = 1 + 2 * s * s
+        return mp.exp(-b * b * s * s - a * a * s * s / one) / (one * mp.sqrt(one))
+
+    return 2 * a / mp.sqrt(mp.pi) * mp.quad(integrand, nodes)
+
+
+def faddeeva(zeta: mp.mpc) -> mp.mpc:
+    """w(zeta) = exp(-zeta^2) erfc(-i zeta)."""
+    return mp.exp(-zeta * zeta) * mp.erfc(-1j * zeta)
+
+
+@_cached
+def softsign_second_moment_by_faddeeva(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[(a + z)^2/((a + z)^2 + b^2)] = 1 - b sqrt(pi/2) Re w((a + ib)/sqrt2) (a Voigt profile; no quadrature).
+
+    1 - softsign^2 = b^2/(x^2 + b^2) = b Re 1/(b - i x), and E[1/(b - i(a + z))] = sqrt(pi/2) w((a + ib)/sqrt2).
+    Extra digits: exp(-zeta^2) and erfc(-i zeta) are large and small for large |a|."""
+    with mp.workdps(mp.mp.dps + int(a * a / 4) + 10):
+        value = 1 - b * mp.sqrt(mp.pi / 2) * mp.re(faddeeva(mp.mpc(a, b) / mp.sqrt(2)))
+    return +value
+
+
+@_cached
+def sign_mean_by_erf(a: mp.mpf) -> mp.mpf:
+    """E[sign(a + z)] = erf(a/sqrt2)."""
+    return mp.erf(a / mp.sqrt(2))
+
+
+# Each reference and its independent route, by name (checks name them, so that workers of any
+# executor find them and a test can swap a reference for a perturbed one).
+ROUTES = {
+    "clip_mean": "clip_mean_by_erf",
+    "clip_second_moment": "clip_second_moment_by_tail",
+    "softsign_mean": "softsign_mean_by_s_integral",
+    "softsign_second_moment": "softsign_second_moment_by_faddeeva",
+    "sign_mean": "sign_mean_by_erf",
+}
+
+
+@_cached
+def softsign_second_moment_at_zero(b: mp.mpf) -> mp.mpf:
+    """E[z^2/(z^2 + b^2)] (A-2's defining integral; even integrand: the half line)."""
+    return gaussian_expectation(lambda t: t * t / (t * t + b * b), _softsign_cuts(mp.mpf(0), b), even=True)
