@@ -66,7 +66,7 @@ def imports_of(module: str, source: str, is_package: bool, known: set[str]) -> s
                 anchor = here[: len(here) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
             # "from . import stable" imports a module; "from .steps import Step" a name in one.
-            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                 and isinstance(node.args[0].value, str):
             function = node.func
