@@ -101,7 +101,7 @@ class Problem:
         """u_i^T H u_i for each row u_i of u."""
         if self.H.ndim == 1:
             return (u * u) @ self.H
-        return np.einsum("si,ij,sj->s", u, self.H, u, optimize=True)
+        return np.sum((u @ self.H) * u, axis=1)
 
     def colour(self, z: np.ndarray) -> np.ndarray:
         """Sigma^(1/2) z for each row z of z (standardised noise -> per-example noise)."""
