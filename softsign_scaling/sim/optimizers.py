@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,16 +84,33 @@ def optax_signsgd(grads: np.ndarray, eps: float) -> np.ndarray:
 # torch
 
 
-def _torch_step(grads: np.ndarray, make_optimizer: Callable) -> np.ndarray:
+@contextmanager
+def torch_single_thread():
+    """torch with one intra-op thread inside the block (restored after).
+
+    The steps are small elementwise kernels; on a shared 2-core machine torch's default thread pool
+    spends more time waiting for busy cores than computing (measured 100x slower under load), and
+    parallelism comes from the executor's processes instead.
+    """
     require("torch")
     import torch
 
-    with torch.no_grad():
-        parameter = torch.zeros(grads.shape, dtype=torch.float64, requires_grad=True)
-    optimizer = make_optimizer(torch, [parameter])
-    parameter.grad = torch.from_numpy(np.ascontiguousarray(grads, dtype=np.float64))
-    optimizer.step()
-    return -parameter.detach().numpy().copy()  # from w = 0: u = -(w after the step)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield torch
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _torch_step(grads: np.ndarray, make_optimizer: Callable) -> np.ndarray:
+    with torch_single_thread() as torch:
+        with torch.no_grad():
+            parameter = torch.zeros(grads.shape, dtype=torch.float64, requires_grad=True)
+        optimizer = make_optimizer(torch, [parameter])
+        parameter.grad = torch.from_numpy(np.ascontiguousarray(grads, dtype=np.float64))
+        optimizer.step()
+        return -parameter.detach().numpy().copy()  # from w = 0: u = -(w after the step)
 
 
 def torch_adam(grads: np.ndarray, eps: float) -> np.ndarray:
