@@ -18,7 +18,8 @@ needs_libraries = pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MI
 
 def test_import_does_not_need_torch_or_jax():
     code = ("import sys, softsign_scaling, softsign_scaling.numeric, softsign_scaling.sim.nqm, "
-            "softsign_scaling.sim.estimate, softsign_scaling.sim.optimizers, softsign_scaling.sim.onestep; "
+            "softsign_scaling.sim.estimate, softsign_scaling.sim.optimizers, softsign_scaling.sim.onestep, softsign_scaling.sim.command, "
+            "softsign_scaling.sim.report, softsign_scaling.sim.experiments, softsign_scaling.sim.multistep; "
             "print(sorted(m for m in ('torch', 'jax', 'optax') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

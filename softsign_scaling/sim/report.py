@@ -148,6 +148,7 @@ def run_simulation(root: Path, full: bool = False, executor: Executor | None = N
     out += _curves(s, by, figures)
     out += _noise(s, by, figures)
     out += _multistep(s, by, figures)
+    out += _answers(s, by)
     path = docs / "simulation.md"
     write_text(path, "\n".join(out) + "\n")
     return path
@@ -212,7 +213,8 @@ def _discrepancy(s: Settings, by: dict, figures: Path) -> list[str]:
                 bands[name][m].extend(zip(lo, hi))
         gap[eps_rel].extend(r["models"]["exact"] / r["torch_adam"]["eta"])
         gap_b[eps_rel].extend(np.log10(r["B"] / r["B"][2]))
-        c_values.extend(r["c_torch"])
+        if eps_rel >= 0.1:  # below, exact and torch agree within a few percent for any c near 1: c is not identified
+            c_values.extend(r["c_torch"])
         exact_c.append(r["exact_c"])
         torch_eta.append(r["torch_adam"]["eta"])
     settings = len(rows["optax_softsign"]["exact"])
@@ -249,7 +251,8 @@ def _discrepancy(s: Settings, by: dict, figures: Path) -> list[str]:
     for e in EPS_REL:
         v = np.array(gap[e])
         out.append(f"| {e:g} | {v.min():.2f} | {np.median(v):.2f} | {v.max():.2f} |")
-    out += ["", f"A rescaling eps_inside = c eps_outside: the per-setting c that makes `exact` match torch has median "
+    out += ["", f"A rescaling eps_inside = c eps_outside: over the settings with eps/median|g| >= 0.1 (below that the gap is "
+            "a few percent and c is not identified), the per-setting c that makes `exact` match torch has median "
             f"{np.median(c_ok):.2f} (5-95%: {np.quantile(c_ok, 0.05):.2f} .. {np.quantile(c_ok, 0.95):.2f}; "
             f"{np.sum(~np.isfinite(c_values))} settings have no c in [1e-3, 1e3]). The best single c on the grid "
             f"[1, 4] (minimising the worst |log ratio|) is c = {C_GRID[best]:.2f}, leaving exact(c eps)/torch within "
@@ -427,3 +430,77 @@ def _multistep(s: Settings, by: dict, figures: Path) -> list[str]:
             "normalised shapes are good to a few percent (Monte Carlo noise of the final loss aside).", "",
             "![multi-step](figures/sim_multistep.png)", ""]
     return out
+
+
+def _best(by: dict, s: Settings, name: str, eps: float, betas, protocol: str) -> np.ndarray:
+    steps = {"K1": lambda B: 1, "K": lambda B: FIXED_K, "budget": lambda B: max(1, int(BUDGET // B))}[protocol]
+    return np.array([by[("constant_lr", name, eps, B, betas, steps(B), s.replicas, LR_GRID, 3)]["best"] for B in RUN_B])
+
+
+def _answers(s: Settings, by: dict) -> list[str]:
+    """The issue's questions, answered with this run's numbers (each sentence computed, not typed in)."""
+    article = experiments.named_problem("article", MULTI_EPS)
+    law = article.eta_star(np.array(RUN_B), "exact")
+    law = law / law[-1]
+    k1 = _best(by, s, "article", MULTI_EPS, (0.9, 0.95), "K1")
+    k1 = k1 / k1[-1]
+    fixed = _best(by, s, "article", MULTI_EPS, (0.9, 0.95), "K")
+    budget = _best(by, s, "article", MULTI_EPS, (0.9, 0.95), "budget")
+    small = RUN_B.index(64.0)
+    slope = math.log(budget[small] / budget[0]) / math.log(RUN_B[small] / RUN_B[0])
+    frozen = {}
+    for betas in BETAS:
+        ratios = [by[("frozen", "article", MULTI_EPS, B, betas, FROZEN_LR, w, s.frozen_samples, 5)]["models"]["exact"] /
+                  by[("frozen", "article", MULTI_EPS, B, betas, FROZEN_LR, w, s.frozen_samples, 5)]["eta"]
+                  for B in FROZEN_B for w in FROZEN_WARMUP]
+        frozen[betas] = (min(ratios), max(ratios))
+    surge_lines, model_error = [], {"exact": 0.0, "mean_field": 0.0}
+    for eps in (1e-6, 3e-3, 3e-2):
+        r = by[("curves", "surge", eps, CURVE_B, s.curve_samples)]
+        eta, se = r["eta"], r["stderr"]
+        problem = experiments.named_problem("surge", eps)
+        for m in model_error:
+            model_error[m] = max(model_error[m], float(np.max(np.abs(problem.eta_star(r["B"], m) / eta - 1))))
+        peaks = [i for i in range(1, len(eta) - 1) if eta[i] > eta[i - 1] and eta[i] >= eta[i + 1]]
+        k = peaks[0] if peaks else None
+        low = int(np.argmin(eta[k:])) + k if k is not None else None
+        if k is None or eta[k] - eta[low] <= 2 * math.hypot(se[k], se[low]):
+            surge_lines.append(f"eps = {eps:g}: no significant interior maximum of eta*_MC(B)")
+        else:
+            surge_lines.append(f"eps = {eps:g}: a local maximum {with_ci(eta[k], se[k])} at B = {r['B'][k]:g}, a dip to "
+                               f"{with_ci(eta[low], se[low])} at B = {r['B'][low]:g}, and "
+                               f"{with_ci(eta[-1], se[-1])} at the largest B = {r['B'][-1]:g}")
+    shapes = {eps: _best(by, s, "surge", eps, (0.9, 0.95), "budget") for eps in (1e-6, 3e-3)}
+    shapes = {eps: v / v[-1] for eps, v in shapes.items()}
+    shape_gap = float(np.max(np.abs(shapes[3e-3] / shapes[1e-6] - 1)))
+    fixed_surge = {eps: _best(by, s, "surge", eps, (0.9, 0.95), "K") for eps in (1e-6, 3e-3)}
+    peak_budget = {eps: RUN_B[int(np.argmax(v))] for eps, v in shapes.items()}
+    return [
+        "## 6. The issue's questions, answered by this run", "",
+        f"* **Which object does the one-step law describe?** The optimum of one step from a fresh state: the best "
+        f"constant learning rate of a K = 1 run follows the law's shape within {np.max(np.abs(k1 / law - 1)):.0%} "
+        f"over B = {RUN_B[0]:g} .. {RUN_B[-1]:g} (torch's eps-outside step against the inside-root `exact`, so part "
+        f"of that is the convention gap). After K = {FIXED_K} steps of Adam (0.9, 0.95) the best constant learning rate "
+        f"hardly depends on B ({fixed[0] / fixed[-1]:.2f}x at B = 1 relative to B = {RUN_B[-1]:g}; the law: "
+        f"{law[0]:.2g}x). Under a fixed sample budget K B = {BUDGET} it grows about as B^{slope:.2g} from B = 1 to "
+        f"{RUN_B[small]:g} (many small steps want a small learning rate) and peaks at B = "
+        f"{RUN_B[int(np.argmax(budget))]:g}. So the sqrt-then-saturate shape survives only where the run is one "
+        "step long, or where the state is fresh.",
+        f"* **Momentum.** From a warmed-up state the local optimum eta*_local is far larger than any fresh-step model "
+        f"predicts: `exact`/eta*_local is {frozen[(0.9, 0.95)][0]:.2g} .. {frozen[(0.9, 0.95)][1]:.2g} for betas "
+        f"(0.9, 0.95) and {frozen[(0.9, 0.999)][0]:.2g} .. {frozen[(0.9, 0.999)][1]:.2g} for (0.9, 0.999) (the "
+        "momentum average makes the step small and nearly deterministic), against "
+        f"{frozen[(0.0, 0.0)][0]:.2g} .. {frozen[(0.0, 0.0)][1]:.2g} for the betas = (0, 0) control, where the "
+        "remaining gap is the eps convention (torch's eps outside the root). The models need the optimizer state.",
+        "* **The surge (one step, real optax, surge problem).** " + "; ".join(surge_lines) + ". `exact` follows "
+        f"eta*_MC within {model_error['exact']:.1%} at every B and eps of the panel; the mean-field model (E-14) is "
+        f"off by up to {model_error['mean_field']:.0%}.",
+        f"* **Does a larger eps create a surge in real Adam?** No: on the surge problem, the fixed-budget shapes at "
+        f"eps = 1e-6 and 3e-3 differ by at most {shape_gap:.0%} (peaks at B = {peak_budget[1e-6]:g} and "
+        f"{peak_budget[3e-3]:g}), and at fixed K = {FIXED_K} the best learning rate at B = 1 is "
+        f"{fixed_surge[1e-6][0] / fixed_surge[1e-6][-1]:.2f}x and {fixed_surge[3e-3][0] / fixed_surge[3e-3][-1]:.2f}x "
+        f"its value at B = {RUN_B[-1]:g} at the two eps. "
+        "The project's finding is a property of the mean-field model (S_nu > 2 T_H), not of the SoftSign step "
+        "or of Adam.",
+        "",
+    ]
