@@ -67,11 +67,17 @@ def discrepancy(seed: int, n: int, rho: float, coupling: str, eps_rel: float, sa
 
 
 def named_problem(name: str, eps: float) -> Problem:
-    """'article': an n = 8 problem with mixed scales (diagonal H); 'surge': g = [1]*6 + [-1e-3]*4, H = ones + 0.1 I."""
+    """'article': an n = 8 problem with mixed scales (diagonal H); 'article_coupled': the same with off-diagonal H;
+    'surge': g = [1]*6 + [-1e-3]*4, H = ones + 0.1 I."""
     if name == "article":
         g = np.array([1.0, -0.5, 0.2, -0.05, 2.0, -1.0, 0.01, 0.3])
         sigma = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 3.0, 0.2, 1.0])
         return Problem(g, sigma**2, np.array([1.0, 2.0, 0.5, 1.5, 0.3, 1.0, 2.0, 0.8]), eps)
+    if name == "article_coupled":  # the same with H = D^(1/2) (I/2 + s s^T/2) D^(1/2), s = sign(g): coupled components
+        base = named_problem("article", eps)
+        s = np.sign(base.g)
+        root = np.sqrt(base.H)
+        return Problem(base.g, base.Sigma, np.outer(root, root) * (0.5 * np.eye(s.size) + 0.5 * np.outer(s, s)), eps)
     if name == "surge":
         g = np.array([1.0] * 6 + [-1e-3] * 4)
         return Problem(g, np.ones(10), np.ones((10, 10)) + 0.1 * np.eye(10), eps)
@@ -108,9 +114,13 @@ def correlated_sigma(sigma: np.ndarray, g: np.ndarray, rho: float) -> np.ndarray
     return np.outer(sigma, sigma) * C
 
 
-def noise(kind: str, parameter: float, eps: float, batches: tuple[float, ...], samples: int) -> dict:
-    """eta*_MC of optax SoftSign on the 'article' problem under one noise family (or a correlation rho)."""
-    base = named_problem("article", eps)
+def noise(name: str, kind: str, parameter: float, eps: float, batches: tuple[float, ...], samples: int) -> dict:
+    """eta*_MC of optax SoftSign on a named problem under one noise family (or a noise correlation rho).
+
+    With a diagonal H, noise correlation cannot change eta* of an elementwise update (E[g^T u] and
+    E[u^T H u] = sum H_ii E[u_i^2] involve one component at a time), so the experiment uses a coupled H.
+    """
+    base = named_problem(name, eps)
     if kind == "correlated":
         problem = Problem(base.g, correlated_sigma(base.sigma, base.g, parameter), base.H, eps)
     else:

@@ -83,6 +83,7 @@ NOISE_B = (1.0, 4.0, 16.0, 64.0, 128.0)
 NOISE_CASES = (("gaussian", 0.0),) + tuple(("student_t", nu) for nu in (2.5, 3.0, 4.0, 6.0, 10.0, 30.0)) + \
     (("finite", 256.0), ("finite_exponential", 256.0)) + tuple(("correlated", r) for r in (0.25, 0.5, 0.75, 0.9))
 NOISE_EPS = 0.1
+NOISE_PROBLEM = "article_coupled"
 MULTI_EPS = 0.1
 BETAS = ((0.0, 0.0), (0.9, 0.95), (0.9, 0.999))
 FROZEN_B = (1.0, 16.0, 256.0)
@@ -97,7 +98,7 @@ BUDGET = 4096  # K*B
 def all_tasks(s: Settings) -> list[tuple]:
     tasks = [("verify",)] + discrepancy_tasks(s)
     tasks += [("curves", name, eps, CURVE_B, s.curve_samples) for name, eps in CURVE_CASES]
-    tasks += [("noise", kind, p, NOISE_EPS, NOISE_B, s.noise_samples) for kind, p in NOISE_CASES]
+    tasks += [("noise", NOISE_PROBLEM, kind, p, NOISE_EPS, NOISE_B, s.noise_samples) for kind, p in NOISE_CASES]
     tasks += [("frozen", "article", MULTI_EPS, B, betas, FROZEN_LR, warm, s.frozen_samples, 5)
               for betas in BETAS for B in FROZEN_B for warm in FROZEN_WARMUP]
     for name, eps, betas in (("article", MULTI_EPS, (0.9, 0.95)), ("article", MULTI_EPS, (0.0, 0.0)),
@@ -337,7 +338,9 @@ def _curves(s: Settings, by: dict, figures: Path) -> list[str]:
 def _noise(s: Settings, by: dict, figures: Path) -> list[str]:
     plt = _plt()
     out = ["## 4. Beyond the model's assumptions: noise families and correlated noise", "",
-           f"The 'article' problem at eps = {NOISE_EPS}, optax SoftSign. `exact` assumes Gaussian noise with diagonal "
+           f"The 'article' problem with coupled curvature, H = D^(1/2)(I/2 + s s^T/2)D^(1/2), s = sign(g) "
+           f"(`named_problem('{NOISE_PROBLEM}')`; with a diagonal H noise correlation cannot move eta* of an elementwise "
+           f"update at all), eps = {NOISE_EPS}, optax SoftSign. `exact` assumes Gaussian noise with diagonal "
            "Sigma and sees only Sigma's diagonal. Student-t: independent t_nu components scaled to unit variance "
            "(minibatch level). Finite: N = 256 per-example gradients (Gaussian or skewed exponential shape, "
            "covariance exactly Sigma), minibatches without replacement (their covariance is (Sigma/B)(N - B)/(N - 1)). "
@@ -346,7 +349,7 @@ def _noise(s: Settings, by: dict, figures: Path) -> list[str]:
            "| --- | " + " | ".join("---" for _ in NOISE_B) + " |"]
     panels = {"student_t": [], "finite": [], "correlated": []}
     for kind, p in NOISE_CASES:
-        r = by[("noise", kind, p, NOISE_EPS, NOISE_B, s.noise_samples)]
+        r = by[("noise", NOISE_PROBLEM, kind, p, NOISE_EPS, NOISE_B, s.noise_samples)]
         ratio = r["exact"] / r["eta"]
         se = r["exact"] * r["stderr"] / r["eta"] ** 2
         label = {"gaussian": "Gaussian", "student_t": f"Student-t nu = {p:g}", "finite": f"finite N = {p:g}",
@@ -419,7 +422,8 @@ def _multistep(s: Settings, by: dict, figures: Path) -> list[str]:
                            " | ".join(f"{x:.2g}{'*' if e else ''}" for x, e in zip(best / best[-1], edge)) + " |")
             ax.set_xscale("log")
             ax.set_xlabel("B")
-            ax.set_title(f"{name}, eps = {eps:g}, betas = {betas}")
+            ax.set_yscale("log")
+            ax.set_title(f"{name}, eps = {eps:g}\nbetas = {betas}")
             ax.legend(fontsize=5)
         axes[0].set_ylabel("best constant lr / its value at the largest B")
         fig.tight_layout()
