@@ -1,6 +1,7 @@
 """``softsign-scaling simulate``: the command's plumbing, its formatting, and byte-reproducible tasks."""
 
 import argparse
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -44,15 +45,26 @@ def test_values_are_printed_to_their_interval():
     assert report.decimals(0.0) == 6
 
 
+@pytest.fixture
+def slow_requested(request):
+    """Slow tests run only when asked for (pytest -m slow)."""
+    if "slow" not in (request.config.getoption("markexpr") or "") or "not slow" in request.config.getoption("markexpr"):
+        pytest.skip("slow: run with -m slow")
+
+
+@pytest.mark.slow
 @needs_libraries
-def test_tasks_are_byte_reproducible_through_any_executor():
-    """The same task, inline and in a fresh process pool, gives identical arrays (seeds come from the task)."""
+def test_tasks_are_byte_reproducible_through_any_executor(slow_requested):  # ~40 s: the spawned worker imports jax, torch
+    """The same task, inline and in a fresh process pool, gives identical arrays (seeds come from the task).
+
+    The pool spawns: this process has imported jax (threads), and forking it could deadlock.
+    """
     tasks = [("discrepancy", 0, 4, 0.7, "aligned", 0.3, 1 << 10),
              ("frozen", "article", 0.1, 16.0, (0.9, 0.95), 0.02, 20, 1 << 10, 5),
              ("constant_lr", "surge", 3e-3, 16.0, (0.9, 0.95), 5, 8, (0.01, 0.1, 1.0), 3)]
     inline = [report.task(*t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        shipped = list(pool.map(report.task, *zip(*tasks)))
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shipped = [future.result() for future in [pool.submit(report.task, *t) for t in tasks]]
 
     def flat(value):
         if isinstance(value, dict):
