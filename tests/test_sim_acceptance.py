@@ -101,3 +101,20 @@ def test_rare_events_are_covered(samples):
     delta = data.estimate(level=1 - ALPHA)
     assert not delta.contains(exact)  # why the range term is needed
     assert not _test(problem, RARE_B, data).rejected
+
+
+@pytest.mark.parametrize("name", ["optax_softsign", "torch_adam", "torch_sgd", "optax_signsgd"])
+def test_delta_interval_matches_bootstrap_and_grid(name):
+    """On real library steps: the delta-method interval and a 400-resample bootstrap agree (width and centre
+    within 20% of the width), and the grid minimum of the estimated decrease sits at Xbar/Ybar."""
+    from softsign_scaling.sim.estimate import bootstrap_interval, grid_argmin
+
+    problem, B, _ = CASES[1]
+    data = onestep.step_samples(problem, B, name, 1 << 15, seed=31)
+    est = data.estimate()
+    low, high = bootstrap_interval(data.X, data.Y, resamples=400, seed=2)
+    width = est.high - est.low
+    assert abs((high - low) / width - 1) < 0.2
+    assert abs((high + low) / 2 - est.eta) < 0.2 * width
+    etas = est.eta * np.linspace(0.9, 1.1, 2001)
+    assert abs(grid_argmin(data.X, data.Y, etas) / est.eta - 1) <= 1e-4
