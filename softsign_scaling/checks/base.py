@@ -229,7 +229,9 @@ class ReferenceCrossCheck(Check):
     """A reference of checks/reference.py agrees with its independent route (reference.ROUTES) at ``points``.
 
     Both are looked up by name when the check runs (any executor's worker finds them; a test can
-    put a perturbed reference in their place).  ``digits`` correct digits are asked of both."""
+    put a perturbed reference in their place).  ``digits`` correct digits are asked of both.  Its kind
+    is "claim" (the project's claim that the reference is right, at a few points), not "identity": it
+    is not one of the step's identities, which are verified at 30 digits on >= 50 points."""
 
     reference: str = ""
     points: tuple[tuple[str, ...], ...] = ()
@@ -243,7 +245,7 @@ class ReferenceCrossCheck(Check):
         cmp = compare(getattr(references, self.reference), getattr(references, route), self.points,
                       self.digits, self.guard)
         return _result(
-            step, name=self.name, kind="identity", method="numeric",
+            step, name=self.name, kind="claim", method="numeric",
             verdict="pass" if cmp.failures == 0 else "fail",
             max_abs_error=cmp.max_abs_error, max_rel_error=cmp.max_rel_error, digits=self.digits,
             points=cmp.points, where=f"worst at {cmp.worst_point}",
