@@ -7,7 +7,7 @@ Imports numpy and scipy.special only.  Arguments are float64 arrays; the
 region functions take a >= 0 (E-8 is odd in a, E-11 and the variance even).
 
 Sources: E-7, E-8, E-9, E-10, E-11, E-12 (pipeline); E-14, E-15, P-10 (pipeline).
-Inputs fingerprint: 7df4f47da24830b5ac87bf129e63847f8bae56827b845e1cd4a06dc53add7b00
+Inputs fingerprint: c1b422f8e5c7953218ad425e86de35e0c10b67391caed019b7813d509e6061bf
 Series truncations (degree kept, measured 50-digit truncation error on the region's edges):
     mean_clip series_b: degree 12, error 1.03e-21
     second_moment_clip series_b: degree 11, error 1.87e-20
