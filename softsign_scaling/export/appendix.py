@@ -14,6 +14,7 @@ import sympy as sp
 from ..sections import ORDER
 from ..steps import CheckResult, Derivation, Step
 from .latex import RELATION_WORDS, latex
+from .markdown import table
 
 SECTION_TITLES = {
     "softsign": "SoftSign: Adam without momentum",
@@ -227,9 +228,8 @@ def derivation_md(derivation: Derivation, results: list[CheckResult], figures: t
                     f"*Relation:* {RELATION_WORDS[step.relation.kind]}: {step.relation.meaning}.", ""]
             rows = by_label.get(step.label, [])
             if rows:
-                out += ["| check | kind | method | verdict | max error |", "| --- | --- | --- | --- | --- |"]
-                for r in rows:
-                    out.append(f"| {r.name.replace('|', '/')} | {r.kind} | {r.method} | {r.verdict} | {_error(r)} |")
+                out += table(("check", "kind", "method", "verdict", "max error"),
+                             [(r.name, r.kind, r.method, r.verdict, _error(r)) for r in rows])
                 out.append("")
     findings = [r for r in results if r.verdict == "refuted"]
     out += ["## Findings: claims the checks refute", ""]
