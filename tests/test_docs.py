@@ -48,3 +48,32 @@ def test_block_extraction_finds_a_broken_block():
     [(line, source)] = python_blocks(old)
     with pytest.raises(NameError):
         exec(compile(source, f"old:{line}", "exec"), {})
+
+
+def _atlas_cell(first_cell: str, column: int) -> float:
+    for line in (DOCS / "atlas.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if cells[0] == first_cell:
+            return float(cells[column])
+    raise AssertionError(f"no row {first_cell!r} in docs/atlas.md")
+
+
+def _agrees(quoted: str, measured: float) -> bool:
+    """The quoted figure is the measured one rounded to the quoted digits."""
+    decimals = len(quoted.partition(".")[2])
+    return abs(float(quoted) - measured) <= 0.5 * 10.0 ** -decimals + 1e-12
+
+
+@pytest.mark.parametrize("pattern, row, column", [
+    (r"erf ≈ x/sqrt\(x\^2 \+ pi/4\): ([0-9.]+)", "erf", 2),
+    (r"erf ≈ clip\(2x/sqrt\(pi\)\): ([0-9.]+)", "erf", 4),
+    (r"softsign ≈ clip: 1 - 1/sqrt\(2\) = ([0-9.]+)", "softsign x/sqrt(x^2+1)", 4),
+    (r"E-12 against the exact SoftSign second moment: ([0-9.]+)", "E-12 vs exact second moment", 1),
+])
+def test_readme_quotes_the_atlas_numbers(pattern, row, column):
+    """Numbers in the README are the atlas's (the old README quoted 0.30 for E-12; the atlas has 0.3062)."""
+    import re
+
+    match = re.search(pattern, " ".join((ROOT / "README.md").read_text().split()))
+    assert match, pattern
+    assert _agrees(match.group(1), _atlas_cell(row, column)), (match.group(1), _atlas_cell(row, column))

@@ -24,12 +24,12 @@ GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "kappa", "lambda", "mu", "nu", "xi",
     "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Sigma", "Delta", "Gamma", "Phi", "Omega",
 }
-ALIASES = {"eps": r"\epsilon", "epsilon": r"\epsilon", "phi": r"\varphi", "oo": r"\infty", "dL": r"\Delta\mathcal{L}"}
+ALIASES = {"sigma2_bar": r"\bar{\sigma}^{2}", "eps": r"\epsilon", "epsilon": r"\epsilon", "phi": r"\varphi", "oo": r"\infty", "dL": r"\Delta\mathcal{L}"}
 FUNCTIONS = {"erf", "erfc", "exp", "sign", "softsign", "clip", "Tr", "tr", "min", "max", "log", "diag", "median",
              "Var", "Cov", "N"}
 WORD_SUBSCRIPTS = {"max", "min", "peak", "noise", "simple", "sat", "root", "Adam", "prev", "bar", "exact", "star"}
 OPERATORS = {
-    "~=": r"\approx", "->": r"\to", "<=": r"\le", ">=": r"\ge", "!=": r"\neq", "<<": r"\ll", ">>": r"\gg",
+    "==": "=", "~=": r"\approx", "->": r"\to", "<=": r"\le", ">=": r"\ge", "!=": r"\neq", "<<": r"\ll", ">>": r"\gg",
     "~": r"\sim", "=": "=", "<": "<", ">": ">", "+": "+", "-": "-", "/": "/", "*": r"\cdot ", "|": "|",
 }
 TOKEN = re.compile(r"""
@@ -38,8 +38,8 @@ TOKEN = re.compile(r"""
   | (?P<hyphenated>\b[A-Za-z]+(?:-[A-Za-z]{3,})+\b)
   | (?P<absword>\|[a-z]{3,}\|)
   | (?P<number>\d+(?:\.\d+)?(?:e[-+]?\d+)?)
-  | (?P<name>[A-Za-z][A-Za-z0-9]*~?(?:_(?:\{[^{}]*\}|[A-Za-z0-9]+))?~?\*?)
-  | (?P<op>~=|->|<=|>=|!=|<<|>>|~|[=<>+\-/*|^])
+  | (?P<name>[A-Za-z][A-Za-z0-9]*~?(?:_(?:\{[^{}]*\}|[A-Za-z0-9]+))*~?\*?)
+  | (?P<op>==|~=|->|<=|>=|!=|<<|>>|~|[=<>+\-/*|^])
   | (?P<open>[(\[])
   | (?P<close>[)\]])
   | (?P<comma>,)
@@ -67,6 +67,8 @@ def _symbol(name: str) -> str:
         return r"\operatorname{" + name + "}"
     if name == "sum":
         return r"\textstyle\sum"
+    if name == "lim":
+        return r"\lim"
     if name == "sqrt":
         return r"\sqrt"
     if re.fullmatch(r"sqrt\d+", name):
@@ -88,12 +90,17 @@ def _subscript(sub: str) -> str:
 
 
 def _name(token: str) -> str:
+    if token in ALIASES:
+        return ALIASES[token]
     star = token.endswith("*")
     token = token.rstrip("*")
     tilde = "~" in token
     token = token.replace("~", "")
     base, _, sub = token.partition("_")
     out = _symbol(base)
+    if sub and ("_" in sub.replace("{", "").split("}")[0] and not sub.startswith("{")
+                or out.startswith(r"\mathrm") or "_{" in out):  # a code name: mean_clip_b0, second_moment_approx
+        return r"\texttt{" + escape_text(token) + "}"
     if tilde:
         out = r"\tilde{" + out + "}"
     if sub:
@@ -108,7 +115,7 @@ def _is_math_word(token: str) -> bool:
     base = core.partition("_")[0]
     if "_" in core or token.endswith(("*", "~")) or re.search(r"\d", core):
         return True
-    return (base in GREEK or base in ALIASES or base in FUNCTIONS or base in ("sqrt", "sum")
+    return (base in GREEK or base in ALIASES or base in FUNCTIONS or base in ("sqrt", "sum", "lim")
             or (len(base) == 1 and base not in ("a", "I", "A")))
 
 
@@ -168,7 +175,7 @@ def _translate(tokens: list[tuple[str, str]], i: int, closing: str | None) -> tu
             i += 2
             continue
         if kind == "op":
-            out.append(" " + OPERATORS[value] + " " if value in ("~=", "->", "<=", ">=", "!=", "<<", ">>", "=")
+            out.append(" " + OPERATORS[value] + " " if value in ("==", "~=", "->", "<=", ">=", "!=", "<<", ">>", "=")
                        else OPERATORS[value])
         elif kind == "name":
             if out and re.search(r"[A-Za-z0-9}]$", out[-1]):
@@ -246,7 +253,9 @@ def _spans(text: str, prose=escape_text) -> list[tuple[bool | None, str]]:
                    or (kind == "other" and value == "_")
                    or (kind == "name" and _is_math_word(value))
                    or (kind == "name" and value == "a" and _next_is_op(tokens, i))
-                   or (kind == "name" and bool(pieces) and pieces[-1][1][-1] == "_"))
+                   or (kind == "name" and bool(pieces) and pieces[-1][1][-1] == "_")
+                   or (kind == "label" and (_next_is_op(tokens, i)
+                                            or bool(pieces) and pieces[-1][0] is True and pieces[-1][2] == "op")))
         if pieces and pieces[-1][0] == is_math and is_math is not None:
             pieces[-1][1].append(value)
             pieces[-1][2] = kind
