@@ -73,13 +73,18 @@ NAMES: dict[str, str] = {
     "A-4": r"\left(b\,k_0(b),\ 1 - s_0(b),\ C(b)\right)",
 }
 
+# Named quantities that a step computes exactly although its relation is an approximation: E-7's split
+# points are exact; the approximation is the clip that they split.
+EXACT = {"E-7"}
+
 _SHOWN_AS_THEMSELVES = (sp.Limit, sp.Integral, sp.Derivative)
 
 
 def left_side(step: Step) -> tuple[str, str]:
     """(LaTeX of the left-hand side, relation sign) for the step's displayed result."""
     if step.label in NAMES:
-        return NAMES[step.label], r"\approx" if step.relation.kind == "approximation" else "="
+        approximate = step.relation.kind == "approximation" and step.label not in EXACT
+        return NAMES[step.label], r"\approx" if approximate else "="
     definition = step.definition
     if isinstance(definition, _SHOWN_AS_THEMSELVES):
         return latex(definition), "="
