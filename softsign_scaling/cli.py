@@ -1,12 +1,113 @@
-"""Command line: ``softsign-scaling derive`` / ``verify [--json]`` / ``appendix`` (also ``python -m softsign_scaling``)."""
+"""softsign-scaling: derive, check and document Su Jianlin's SoftSignSGD learning-rate scaling law.
+
+Also runs as `python -m softsign_scaling`.  `softsign-scaling COMMAND --help` describes each command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from . import __version__
+
+PROG = "softsign-scaling"
+
+OUT_HELP = ("project root to write into (created if its parent exists): {what} go under DIR exactly as in a "
+            "checkout. Default: the checkout this package was installed from; outside a checkout, --out is required")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 1."""
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"{PROG} {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where output goes
+
+
+def _is_checkout(path: Path) -> bool:
+    """A checkout (clone) of this project: its pyproject names the package and the source tree is there."""
+    pyproject = path / "pyproject.toml"
+    if not (pyproject.is_file() and (path / "softsign_scaling").is_dir()):
+        return False
+    try:
+        return 'name = "softsign_scaling"' in pyproject.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def _writable_dir(path: Path) -> str | None:
+    """None if files can be created in ``path`` (or, if it is missing, in its parent, which must exist)."""
+    if path.exists():
+        if not path.is_dir():
+            return f"{path} is not a directory"
+        probe = path
+    else:
+        probe = path.parent
+        if not probe.exists():
+            return f"{path}: its parent {probe} does not exist"
+        if not probe.is_dir():
+            return f"{path}: {probe} is not a directory"
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as error:
+        return f"{path}: cannot write in {probe} ({error.strerror or error})"
+    return None
+
+
+def output_root(command: str, out: str | None, subdirectories: tuple[str, ...]) -> Path:
+    """The root to write under, checked before any slow work.
+
+    With --out: DIR (its parent must exist; DIR and the subdirectories must be writable).  Without: the
+    checkout this package lives in, else the current directory if it is a checkout, else an error.
+    """
+    if out is not None:
+        root = Path(out).expanduser()
+    else:
+        from .artifacts import PACKAGE_DIR
+
+        for candidate in (PACKAGE_DIR.parent, Path.cwd()):
+            if _is_checkout(candidate):
+                root = candidate
+                break
+        else:
+            raise CommandError(f"{Path.cwd()} is not a checkout of softsign_scaling (and the package is installed "
+                               "outside one): run it in a clone of the project, or pass --out DIR")
+    problem = _writable_dir(root)
+    if problem:
+        raise CommandError(problem)
+    for sub in subdirectories:  # the deepest existing folder on the way to each output folder
+        existing = root / sub
+        while not existing.exists() and existing != root:
+            existing = existing.parent
+        if existing != root and existing.exists() and (problem := _writable_dir(existing)):
+            raise CommandError(problem)
+    return root
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# derive, verify, appendix, atlas
 
 
 def _table(results) -> str:
@@ -19,16 +120,37 @@ def _table(results) -> str:
     return "\n".join(rows)
 
 
+DERIVE_OUTPUTS = ("docs/steps", "softsign_scaling/numeric")
+
+
+def _write_numeric(derivation, root: Path, force: bool = False) -> list[Path]:
+    """softsign_scaling/numeric/_generated.py (skipped when its inputs' fingerprint is unchanged, unless force)."""
+    from .export.numeric_code import write_numeric_module
+
+    return write_numeric_module(derivation, root, force)
+
+
+def _write_anchored(derivation, root: Path, force: bool = False) -> list[Path]:
+    """softsign_scaling/numeric/_anchored.py."""
+    from .export.anchored_code import write_anchored_module
+
+    return write_anchored_module(derivation, root)
+
+
+# The generated code that `derive` writes besides docs/: f(derivation, root, force) -> written paths.
+_EXTRA_WRITERS = [_write_numeric, _write_anchored]
+
+
 def cmd_derive(args: argparse.Namespace) -> int:
-    from .artifacts import repository_root, write_derivation_artifacts
+    from .artifacts import write_derivation_artifacts
     from .pipeline import derive
 
+    root = output_root("derive", args.out, DERIVE_OUTPUTS)
     start = time.perf_counter()
     derivation = derive()
-    root = Path(args.out) if args.out else repository_root()
     written = write_derivation_artifacts(derivation, root)
-    for extra in _EXTRA_WRITERS:
-        written += extra(derivation, root, force=args.force)
+    for writer in _EXTRA_WRITERS:
+        written += writer(derivation, root, force=args.force)
     elapsed = time.perf_counter() - start
     print(f"derived {len(derivation)} steps in {elapsed:.1f} s; {len(written)} files changed under {root}")
     for path in written:
@@ -36,16 +158,11 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
-# Later exports (numeric module, appendix) register writers here: f(derivation, root) -> list[Path].
-_EXTRA_WRITERS: list = []
-_EXTRA_WRITERS.append(lambda derivation, root, force=False: __import__("softsign_scaling.export.numeric_code", fromlist=["_"]).write_numeric_module(derivation, root, force))  # numeric/_generated.py
-_EXTRA_WRITERS.append(lambda derivation, root, force=False: __import__("softsign_scaling.export.anchored_code", fromlist=["_"]).write_anchored_module(derivation, root))  # numeric/_anchored.py
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from .pipeline import verify
 
-    results = verify(workers=args.workers, progress=not args.json and sys.stderr.isatty())
+    # The bar goes to stderr (stdout keeps the table or the JSON clean), on a terminal or not.
+    results = verify(workers=args.workers, progress=not args.quiet)
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=1))
     else:
@@ -58,26 +175,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if any(r.verdict == "fail" for r in results) else 0
 
 
+APPENDIX_OUTPUTS = ("docs/steps", "docs/figures")
+
+
 def cmd_appendix(args: argparse.Namespace) -> int:
-    from .artifacts import repository_root
     from .export.appendix_build import build_appendix
 
-    root = Path(args.out) if args.out else repository_root()
-    return build_appendix(root, workers=args.workers, compile_wanted=not args.no_pdf)
+    root = output_root("appendix", args.out, APPENDIX_OUTPUTS)
+    return build_appendix(root, workers=args.workers, compile_wanted=not args.no_pdf, progress=sys.stderr.isatty())
+
+
+ATLAS_OUTPUTS = ("docs/figures", ".cache/atlas")
 
 
 def cmd_atlas(args: argparse.Namespace) -> int:
-    from .artifacts import repository_root
     from .atlas.report import run_atlas
 
-    root = Path(args.out) if args.out else repository_root()
+    root = output_root("atlas", args.out, ATLAS_OUTPUTS)
     cache = None if args.no_cache else root / ".cache" / "atlas"
     executor = None
     if args.workers is not None:
         from concurrent.futures import ProcessPoolExecutor
 
-        if args.workers < 1:
-            raise SystemExit("--workers must be >= 1")
         executor = ProcessPoolExecutor(max_workers=args.workers)
     start = time.perf_counter()
     try:
@@ -89,31 +208,248 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="softsign-scaling", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("derive", help="derive every step and write the generated artifacts")
-    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+# ---------------------------------------------------------------------------------------------------------
+# eta: a user's own problem
+
+
+def parse_numbers(text: str, name: str) -> list[float]:
+    """'1, -0.5, 2e-3' -> floats (inf allowed); a one-line ValueError otherwise."""
+    values = []
+    for item in text.replace(" ", "").split(","):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise ValueError(f"--{name}: {item!r} is not a number (give comma-separated numbers, e.g. 1,-0.5)") \
+                from None
+    return values
+
+
+def parse_matrix(text: str) -> list[list[float]] | list[float]:
+    """'2,0.3;0.3,1' -> [[2, 0.3], [0.3, 1]] (rows separated by ';'); '2,1' -> the diagonal [2, 1]."""
+    rows = [parse_numbers(row, "H") for row in text.split(";") if row.strip()]
+    if len(rows) == 1:
+        return rows[0]
+    if len({len(row) for row in rows}) != 1:
+        raise ValueError(f"--H: rows of different lengths {[len(row) for row in rows]} (separate rows with ';')")
+    return rows
+
+
+def parse_batch(text: str) -> list[float]:
+    """Batch sizes: comma-separated numbers, 'inf', and ranges A..C meaning A, 2A, 4A, ... up to C.
+
+    '1,2,4..4096' and '1..4096' both mean the powers of two from 1 to 4096.
+    """
+    values: list[float] = []
+    for item in text.replace(" ", "").split(","):
+        if ".." in item:
+            start_text, _, stop_text = item.partition("..")
+            start, stop = parse_numbers(start_text, "batch")[0], parse_numbers(stop_text, "batch")[0]
+            if not (0 < start < math.inf and start <= stop < math.inf):
+                raise ValueError(f"--batch: range {item!r} needs 0 < start <= stop < inf")
+            value = start
+            while value <= stop * (1 + 1e-12):
+                values.append(value)
+                value *= 2
+        else:
+            values.extend(parse_numbers(item, "batch"))
+    return sorted(set(values))
+
+
+def load_problem(path: str) -> dict:
+    """g, sigma, H, eps (and optionally batch) from a .json object or an .npz archive."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--input: no such file {path}")
+    try:
+        if file.suffix == ".npz":
+            import numpy as np
+
+            with np.load(file, allow_pickle=False) as data:
+                problem = {key: data[key].tolist() for key in data.files}
+        else:
+            problem = json.loads(file.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--input: cannot read {path}: {error}") from None
+    if not isinstance(problem, dict):
+        raise ValueError(f"--input: {path} must hold an object with keys g, sigma, H, eps (and optionally batch)")
+    unknown = set(problem) - {"g", "sigma", "H", "eps", "batch"}
+    if unknown:
+        raise ValueError(f"--input: unknown keys {sorted(unknown)} in {path}; the keys are g, sigma, H, eps, batch")
+    return problem
+
+
+def _model_names() -> list[str]:
+    from . import numeric
+
+    # numeric.MODELS: the registry of models (names, or records with a .name).
+    return [getattr(model, "name", model) for model in numeric.MODELS]
+
+
+def eta_table(problem: dict, batch: list[float]) -> tuple[list[str], list[list[float | None]], dict[str, str]]:
+    """(models, eta*[batch][model], why a model gave no value): every model of numeric.MODELS on one problem."""
+    from . import numeric
+
+    g, sigma, H, eps = problem["g"], problem["sigma"], problem["H"], problem["eps"]
+    numeric.eta_star(batch, g, sigma, H, eps)  # bad input: the default model's one-line ValueError
+    models, columns, refused = _model_names(), [], {}
+    for model in models:
+        try:
+            columns.append([float(v) for v in numeric.eta_star(batch, g, sigma, H, eps, model=model)])
+        except ValueError as error:  # e.g. kappa2 = "mean" is infinite for g_i = 0 at eps = 0
+            refused[model] = str(error)
+            columns.append([None] * len(batch))
+    rows = [[column[i] for column in columns] for i in range(len(batch))]
+    return models, rows, refused
+
+
+def format_eta_table(models: list[str], batch: list[float], rows: list[list[float | None]]) -> str:
+    widths = [max(10, len(m)) for m in models]
+    lines = [f"{'B':>8}  " + "  ".join(f"{m:>{w}}" for m, w in zip(models, widths))]
+    for B, row in zip(batch, rows):
+        cells = ("-" if v is None else f"{v:.6g}" for v in row)
+        lines.append(f"{B:>8g}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
+    return "\n".join(lines)
+
+
+def plot_eta(models: list[str], batch: list[float], rows: list[list[float | None]], path: Path) -> None:
+    """eta*(B) of every model, log-log; B = inf as a dotted level at the right edge."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    finite = [i for i, B in enumerate(batch) if math.isfinite(B)]
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for j, model in enumerate(models):
+        xs = [batch[i] for i in finite if rows[i][j] is not None]
+        ys = [rows[i][j] for i in finite if rows[i][j] is not None]
+        if not xs:
+            continue
+        line, = axes.plot(xs, ys, marker="o", markersize=3, label=model)
+        full = [rows[i][j] for i, B in enumerate(batch) if not math.isfinite(B) and rows[i][j] is not None]
+        if full:
+            axes.axhline(full[0], color=line.get_color(), linestyle=":", linewidth=1)
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xlabel("batch size B")
+    axes.set_ylabel(r"optimal learning rate $\eta^*(B)$")
+    axes.set_title(r"$\eta^*(B)$ for every model (dotted: $B \to \infty$)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def cmd_eta(args: argparse.Namespace) -> int:
+    try:
+        problem = load_problem(args.input) if args.input else {}
+        if args.g is not None:
+            problem["g"] = parse_numbers(args.g, "g")
+        if args.sigma is not None:
+            problem["sigma"] = parse_numbers(args.sigma, "sigma")
+        if args.H is not None:
+            problem["H"] = parse_matrix(args.H)
+        if args.eps is not None:
+            eps = parse_numbers(args.eps, "eps")
+            if len(eps) != 1:
+                raise ValueError(f"--eps: give one number >= 0, not {len(eps)}")
+            problem["eps"] = eps[0]
+        missing = [key for key in ("g", "sigma", "H", "eps") if key not in problem]
+        if missing:
+            raise ValueError(f"missing {', '.join('--' + k for k in missing)} (or give them in --input FILE)")
+        batch = parse_batch(args.batch) if args.batch else (
+            [float(B) for B in problem["batch"]] if "batch" in problem else parse_batch("1..4096,inf"))
+        if args.plot:
+            plot_path = Path(args.plot)
+            if not plot_path.parent.is_dir():
+                raise ValueError(f"--plot: the folder {plot_path.parent} does not exist")
+        models, rows, refused = eta_table(problem, batch)
+        print(format_eta_table(models, batch, rows))
+        for model, reason in refused.items():
+            print(f"  {model}: no value: {reason}")
+        if args.plot:
+            plot_eta(models, batch, rows, plot_path)
+            print(f"wrote {plot_path}")
+    except (ValueError, TypeError) as error:
+        return _fail("eta", str(error).splitlines()[0])
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.split("\n\n")[0],
+        epilog=f"`{PROG} COMMAND --help` describes each command; `python -m softsign_scaling` is the same program.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("derive", help="derive every step; write the LaTeX snippets, the manifest and the numeric code",
+                       description="Derive every step in SymPy and write docs/steps/*.tex, docs/manifest.json, "
+                                   "softsign_scaling/numeric/_generated.py and _anchored.py under the project root.")
+    p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
+        what="docs/steps/*.tex, docs/manifest.json and softsign_scaling/numeric/_generated.py, _anchored.py"))
     p.add_argument("--force", action="store_true",
                    help="regenerate numeric/_generated.py even when its inputs' fingerprint is unchanged (~40 s)")
     p.set_defaults(func=cmd_derive)
-    p = sub.add_parser("verify", help="run every check and print a table (or --json)")
+
+    p = sub.add_parser("verify", help="run every check and print a table (or --json); exit 1 iff a check fails",
+                       description="Run every check of every step.  A progress bar goes to stderr "
+                                   "(also when stderr is not a terminal; --quiet turns it off).")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per check")
-    p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="processes for the checks, N >= 1 (default: up to 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_verify)
-    p = sub.add_parser("appendix", help="write docs/appendix.tex, docs/derivation.md and the figures; compile the PDF")
-    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
-    p.add_argument("--workers", type=int, default=None, help="processes for the checks (default: up to 2)")
+
+    p = sub.add_parser("appendix", help="write docs/appendix.tex, docs/derivation.md and the figures; compile the PDF",
+                       description="Derive, verify and draw; write docs/appendix.tex, docs/derivation.md and "
+                                   "docs/figures/*.png; compile docs/appendix.pdf when pdflatex exists.")
+    p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
+        what="docs/ (steps, manifest, appendix.tex, appendix.pdf, derivation.md, figures)"))
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="processes for the checks, N >= 1 (default: up to 2)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only, do not run pdflatex")
     p.set_defaults(func=cmd_appendix)
-    p = sub.add_parser("atlas", help="measure every approximation layer against exact references; write docs/atlas.md")
-    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+
+    p = sub.add_parser("atlas", help="measure every approximation layer against exact references; write docs/atlas.md",
+                       description="The error atlas: every approximation layer against exact references; writes "
+                                   "docs/atlas.md and its figures, caching the sweep in .cache/atlas.")
+    p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
+        what="docs/atlas.md, docs/figures/atlas_*.png and the cache .cache/atlas/"))
     p.add_argument("--full", action="store_true", help="denser grids and more random problems")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="processes, N >= 1 (default: all cores)")
     p.add_argument("--no-cache", action="store_true", help="recompute every sweep task (default: resume from .cache/atlas)")
     p.set_defaults(func=cmd_atlas)
-    args = parser.parse_args(argv)
-    return args.func(args)
+
+    p = sub.add_parser("eta", help="eta*(B) of your own problem under every model (a table; --plot draws it)",
+                       description="The optimal learning rate eta*(B) of one SoftSignSGD step on your problem, "
+                                   "under every model of softsign_scaling.numeric.  Writes nothing but --plot's file.",
+                       epilog=f"example: {PROG} eta --g 1,-0.5 --sigma 2,1 --H '2,0.3;0.3,1' --eps 0.1 "
+                              "--batch 1..4096,inf --plot eta.png")
+    p.add_argument("--g", metavar="LIST", help="gradient g, comma-separated (e.g. 1,-0.5)")
+    p.add_argument("--sigma", metavar="LIST", help="noise scale per component, > 0, comma-separated")
+    p.add_argument("--H", metavar="MATRIX", help="Hessian: rows separated by ';' (e.g. '2,0.3;0.3,1'), "
+                                                 "or one row meaning its diagonal")
+    p.add_argument("--eps", metavar="EPS", help="Adam's epsilon, >= 0 (0 is SignSGD)")
+    p.add_argument("--batch", metavar="LIST",
+                   help="batch sizes: numbers, inf, and ranges A..C = A, 2A, 4A, ... <= C (default 1..4096,inf)")
+    p.add_argument("--input", metavar="FILE", help="a .json object or .npz archive with g, sigma, H, eps "
+                                                   "(and optionally batch); options given as well override it")
+    p.add_argument("--plot", metavar="FILE", help="also draw eta*(B) of every model into FILE (.png, .pdf, .svg)")
+    p.set_defaults(func=cmd_eta)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CommandError as error:
+        return _fail(args.command, str(error))
 
 
 if __name__ == "__main__":  # pragma: no cover

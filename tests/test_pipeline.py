@@ -25,7 +25,8 @@ def test_every_required_label_is_derived_in_order(derivation):
     assert e_labels == sorted(e_labels, key=lambda s: int(s[2:]))
 
 
-@pytest.mark.skipif(not SPEC.is_file(), reason="shared/spec not beside the checkout")
+@pytest.mark.skipif(not SPEC.is_file(), reason=f"the article's equation list {SPEC} is missing: it is the project's "
+                    "shared/spec/ARTICLE.md; put the shared/ folder beside this checkout to run this test")
 def test_required_labels_match_the_spec():
     text = SPEC.read_text()
     for label in ("E-8", "E-18", "P-9", "P-35"):

@@ -127,14 +127,15 @@ def heatmap(maps: list[ErrorMap], grid: Grid, path) -> None:
 
     cols = 4
     rows = (len(maps) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), sharex=True, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.6 * rows), sharex=True, sharey=True,
+                             layout="constrained")  # room for the titles and the colour bar
     for ax, m in zip(axes.flat, maps):
         image = ax.pcolormesh(grid.b, grid.a[1:], np.log10(np.maximum(m.error[1:], 1e-16)), shading="auto",
                               vmin=-8, vmax=0, cmap="viridis")
         ax.plot([m.worst_b], [max(m.worst_a, grid.a[1])], "rx", ms=7, mew=2)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"{m.name}\nmax {m.max_abs:.3g} at a={m.worst_a:.3g}, b={m.worst_b:.3g}", fontsize=7)
+        ax.set_title(f"{m.name}\nmax {m.max_abs:.3g} at\na = {m.worst_a:.3g}, b = {m.worst_b:.3g}", fontsize=10)
     for ax in axes.flat[len(maps):]:
         ax.axis("off")
     for ax in axes[-1]:

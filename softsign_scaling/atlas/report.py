@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts import write_text
+from ..export.markdown import table
 from . import layers, meanfield, scurve, surge
 from .run import sweep
 
@@ -37,12 +38,10 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
         "Sup over the real line of |S - approximation|, with k = S'(0). Reference: mpmath at 20 digits "
         "(dense grid plus golden-section refinement; all curves odd).",
         "",
-        "| S(x) | k | E-3 x/sqrt(x^2+1/k^2): sup error | at x | E-4 clip(kx): sup error | at x |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for row in scurve.table():
-        out.append(f"| {row.curve} | {row.slope:.4g} | {row.e3_sup:.4g} | {row.e3_at:.3g} | {row.e4_sup:.4g} | "
-                   f"{row.e4_at:.3g} |")
+    out += table(("S(x)", "k", "E-3 x/sqrt(x^2+1/k^2): sup error", "at x", "E-4 clip(kx): sup error", "at x"),
+                 [(row.curve, f"{row.slope:.4g}", f"{row.e3_sup:.4g}", f"{row.e3_at:.3g}", f"{row.e4_sup:.4g}",
+                   f"{row.e4_at:.3g}") for row in scurve.table()])
     out += ["", "The article's figure (erf and both approximations):", "", "![S-curves](figures/scurves.png)", ""]
 
     grid = layers.Grid.default(full)
@@ -56,15 +55,16 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
         "`second_moment_exact` (float64 quadrature, relative error <= 1e-10); at each worst point the reference was "
         "re-evaluated with mpmath at 30 digits (two quadrature rules), and the last column is the difference.",
         "",
-        "| comparison | max abs error | at a | at b | float64 vs 30-digit reference there |",
-        "| --- | --- | --- | --- | --- |",
     ]
-    for m in maps:
-        out.append(f"| {m.name} | {m.max_abs:.4g} | {m.worst_a:.3g} | {m.worst_b:.3g} | "
-                   f"{m.reference_agreement:.1e} |")
+    out += table(("comparison", "max abs error", "at a", "at b", "float64 vs 30-digit reference there"),
+                 [(m.name, f"{m.max_abs:.4g}", f"{m.worst_a:.3g}", f"{m.worst_b:.3g}", f"{m.reference_agreement:.1e}")
+                  for m in maps])
+    e9 = next(m for m in maps if m.name.startswith("E-9") and m.name.endswith("vs exact mean"))
+    e12 = next(m for m in maps if m.name == "E-12 vs exact second moment")
     out += ["", "The worst clip errors sit in the noise-free corner (a = b large), where clip(u) and softsign(u) "
-            "differ by 1 - 1/sqrt(2) (mean) and 1/2 (square) at u = 1; E-9 is within 0.108 of the exact mean "
-            "everywhere (its error is erf's S-curve error at b -> 0), E-12 is off by up to 0.31 at a = 0, b ~ 0.6.",
+            f"differ by 1 - 1/sqrt(2) (mean) and 1/2 (square) at u = 1; E-9 is within {e9.max_abs:.2g} of the exact "
+            "mean everywhere (its error is erf's S-curve error at b -> 0), E-12 is off by up to "
+            f"{e12.max_abs:.2g} at a = {e12.worst_a:.2g}, b = {e12.worst_b:.2g} (the grid's worst point).",
             "", "![error maps](figures/atlas_error_maps.png)", ""]
 
     tasks = meanfield.settings(REPEATS[full])
@@ -81,12 +81,10 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
         "moments (`numeric.eta_star(model=\"exact\")`). \"within 10%\": share of (problem, B) pairs with "
         "|ratio - 1| <= 0.1; \"problems\": share of problems within 10% at every B.",
         "",
-        "| model | median | p10 | p90 | worst | within 10% | problems within 10% at all B |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for s in rows:
-        out.append(f"| {s.name} | {s.median:.3f} | {s.p10:.3f} | {s.p90:.3f} | {s.worst:.3f} | "
-                   f"{100 * s.within_10pct:.1f}% | {100 * s.within_10pct_problems:.1f}% |")
+    out += table(("model", "median", "p10", "p90", "worst", "within 10%", "problems within 10% at all B"),
+                 [(s.name, f"{s.median:.3f}", f"{s.p10:.3f}", f"{s.p90:.3f}", f"{s.worst:.3f}",
+                   f"{100 * s.within_10pct:.1f}%", f"{100 * s.within_10pct_problems:.1f}%") for s in rows])
     best = rows[0]
     out += ["", f"Best: **{best.name}**, within 10% of exact on {100 * best.within_10pct:.1f}% of (problem, B) pairs "
             f"and on every B for {100 * best.within_10pct_problems:.1f}% of the problems.", ""]
@@ -100,12 +98,10 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
         "(`numeric.surge_peak`). Problems: " + ", ".join(f"{k} = seed {v[0]}, n = {v[1]}, rho = {v[2]}, {v[3]}"
                                                            for k, v in surge.CASES.items()) + ".",
         "",
-        "| problem | eps / median|g| | model | B_peak | exact B_peak | ratio |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for r in peak_rows:
-        out.append(f"| {r.case} | {r.eps_rel:g} | {r.model} | {_fmt(r.peak)} | {_fmt(r.exact_peak)} | "
-                   f"{_fmt(r.ratio)} |")
+    out += table(("problem", "eps / median|g|", "model", "B_peak", "exact B_peak", "ratio"),
+                 [(r.case, f"{r.eps_rel:g}", r.model, _fmt(r.peak), _fmt(r.exact_peak), _fmt(r.ratio))
+                  for r in peak_rows])
     out += ["", "![eta*(B) with and without a surge](figures/atlas_surge.png)", ""]
     path = docs / "atlas.md"
     write_text(path, "\n".join(out))

@@ -57,7 +57,7 @@ def plot(path) -> None:
 
     from .layers import _save
 
-    fig, axes = plt.subplots(len(CASES), len(EPS_REL), figsize=(10, 5.6), sharex=True)
+    fig, axes = plt.subplots(len(CASES), len(EPS_REL), figsize=(12, 7), sharex=True)
     for row, (case, (seed, n, rho, coupling)) in enumerate(CASES.items()):
         for col, eps_rel in enumerate(EPS_REL):
             p = problem(seed, n, rho, eps_rel, coupling)
@@ -70,13 +70,17 @@ def plot(path) -> None:
             if np.isfinite(peak):
                 ax.axvline(peak, color="k", lw=0.6, ls=":")
             ax.set_xscale("log")
-            ax.set_title(f"{case}, eps = {eps_rel:g} median|g|", fontsize=8)
+            ax.set_title(f"{case}, eps = {eps_rel:g} median|g|", fontsize=11)
             ax.grid(alpha=0.3)
     for ax in axes[-1]:
-        ax.set_xlabel("B")
+        ax.set_xlabel("batch size B", fontsize=11)
     for ax in axes[:, 0]:
-        ax.set_ylabel("eta*")
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+        ax.set_ylabel(r"$\eta^*(B)$", fontsize=11)
+    # One legend for all panels, below them; it names the dotted line too.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(matplotlib.lines.Line2D([], [], color="k", lw=0.8, ls=":"))
+    labels.append("B_peak of the exact model")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     _save(fig, path)
     plt.close(fig)

@@ -14,6 +14,9 @@ import sympy as sp
 from ..sections import ORDER
 from ..steps import CheckResult, Derivation, Step
 from .latex import RELATION_WORDS, latex
+from .asciimath import to_latex, to_markdown
+from .lhs import left_side
+from .markdown import table
 
 SECTION_TITLES = {
     "softsign": "SoftSign: Adam without momentum",
@@ -71,16 +74,24 @@ def _fit(line: str) -> str:
     return r"\fitwidth{" + line + "}"
 
 
-def display(lhs: str, expr: sp.Basic, tag: str | None = None) -> str:
+def relation_text(step: Step) -> str:
+    """What the step's relation means, in one phrase: the kind's word unless the meaning already starts with it."""
+    word, meaning = RELATION_WORDS[step.relation.kind], step.relation.meaning
+    if meaning.lower().startswith(word.split()[0]):
+        return meaning
+    return f"{word}: {meaning}"
+
+
+def display(lhs: str, expr: sp.Basic, tag: str | None = None, sign: str = "=") -> str:
     """An equation (tagged) or equation* whose long sums are split over lines."""
     env = "equation" if tag else "equation*"
     tag_tex = f"\\tag{{{tag}}}\\label{{eq:{tag}}}" if tag else ""
     if isinstance(expr, sp.Tuple):
-        line = lhs + r" = \left(" + r",\quad ".join(latex(e) for e in expr) + r"\right)"
+        line = lhs + f" {sign} " + r"\left(" + r",\quad ".join(latex(e) for e in expr) + r"\right)"
         return f"\\begin{{{env}}}\n{_fit(line)}{tag_tex}\n\\end{{{env}}}"
     whole = latex(expr)
     if len(whole) + len(lhs) <= LINE_BUDGET or not isinstance(expr, sp.Add):
-        return f"\\begin{{{env}}}\n{_fit(lhs + ' = ' + whole)}{tag_tex}\n\\end{{{env}}}"
+        return f"\\begin{{{env}}}\n{_fit(lhs + f' {sign} ' + whole)}{tag_tex}\n\\end{{{env}}}"
     lines, current = [], ""
     for term in _terms(expr):
         piece = term if not current else (term if term.startswith("-") else "+ " + term)
@@ -90,7 +101,7 @@ def display(lhs: str, expr: sp.Basic, tag: str | None = None) -> str:
         else:
             current = f"{current} {piece}".strip()
     lines.append(current)
-    body = f"{lhs} &= {_fit(lines[0])}" + "".join(f" \\\\\n&\\quad {_fit(line)}" for line in lines[1:])
+    body = f"{lhs} &{sign} {_fit(lines[0])}" + "".join(f" \\\\\n&\\quad {_fit(line)}" for line in lines[1:])
     return f"\\begin{{{env}}}\n\\begin{{split}}\n{body}\n\\end{{split}}{tag_tex}\n\\end{{{env}}}"
 
 
@@ -106,25 +117,25 @@ def _checks_table(results: list[CheckResult]) -> str:
     for r in results:
         digits = f" ({r.digits} d)" if r.digits else ""
         verdict = r"\textbf{refuted}" if r.verdict == "refuted" else r.verdict
-        rows.append(f"{_escape(r.name)} & {r.kind} & {r.method}{digits} & {verdict} & {_error(r)}\\\\")
+        rows.append(f"{to_latex(r.name)} & {r.kind} & {r.method}{digits} & {verdict} & {_error(r)}\\\\")
     rows.append(r"\end{longtable}}")
     return "\n".join(rows)
 
 
 def _step_tex(step: Step, results: list[CheckResult]) -> str:
-    parts = [f"\\subsection*{{{step.label}}}", _escape(step.statement) + "."]
+    parts = [f"\\subsection*{{{step.label}}}", to_latex(step.statement) + "."]
     parts.append(r"\noindent\emph{Defined by:}")
     parts.append(display(r"\mathcal{D}", step.definition) if not isinstance(step.definition, sp.Equality)
                  else display(latex(step.definition.lhs), step.definition.rhs))
     parts.append(r"\noindent\emph{Derived:}")
-    parts.append(display(r"\mathcal{R}", step.result, tag=step.label))
+    lhs, sign = left_side(step)
+    parts.append(display(lhs, step.result, tag=step.label, sign=sign))
     if step.printed is not None and sp.srepr(step.printed) != sp.srepr(step.result):
         parts.append(r"\noindent\emph{As printed:}")
-        parts.append(display(r"\mathcal{R}", step.printed))
-    parts.append(f"\\noindent\\emph{{Meaning of the relation:}} {RELATION_WORDS[step.relation.kind]}: "
-                 f"{_escape(step.relation.meaning)}.")
+        parts.append(display(lhs, step.printed, sign=sign))
+    parts.append(f"\\noindent\\emph{{Meaning of the relation:}} {to_latex(relation_text(step))}.")
     if step.note:
-        parts.append(r"\noindent\emph{Note:} " + _escape(step.note))
+        parts.append(r"\noindent\emph{Note:} " + to_latex(step.note))
     parts.append(_checks_table(results))
     return "\n\n".join(parts)
 
@@ -136,7 +147,7 @@ def _claims_tex(results: list[CheckResult]) -> str:
         if r.kind != "claim":
             continue
         verdict = r"\textbf{refuted}" if r.verdict == "refuted" else r.verdict
-        rows.append(f"{r.label} & {_escape(r.name)} & {verdict} & \\raggedright {_escape(r.detail[:400])}\\tabularnewline")
+        rows.append(f"{r.label} & {to_latex(r.name)} & {verdict} & \\raggedright {_escape(r.detail[:400])}\\tabularnewline")
     rows.append(r"\end{longtable}}")
     return "\n".join(rows)
 
@@ -160,6 +171,8 @@ def appendix_tex(derivation: Derivation, results: list[CheckResult], figures: tu
         by_label.setdefault(r.label, []).append(r)
     out = [
         r"\documentclass[10pt]{article}",
+        r"% Byte-reproducible PDF: no trailer ID, no dates, no pdfTeX banner (with SOURCE_DATE_EPOCH, see appendix_build).",
+        r"\ifdefined\pdftrailerid\pdftrailerid{}\pdfinfoomitdate=1\pdfsuppressptexinfo=-1\fi",
         r"\usepackage[margin=2.2cm]{geometry}",
         r"\usepackage{amsmath,amssymb,graphicx,longtable}",
         r"\allowdisplaybreaks",
@@ -222,14 +235,14 @@ def derivation_md(derivation: Derivation, results: list[CheckResult], figures: t
             continue
         out += [f"## {SECTION_TITLES.get(section, section)}", ""]
         for step in steps:
-            out += [f"### {step.label}", "", step.statement + ".", "",
-                    "$$", f"{latex(step.result)} \\tag{{{step.label}}}", "$$", "",
-                    f"*Relation:* {RELATION_WORDS[step.relation.kind]}: {step.relation.meaning}.", ""]
+            lhs, sign = left_side(step)
+            out += [f"### {step.label}", "", to_markdown(step.statement) + ".", "",
+                    "$$", f"{lhs} {sign} {latex(step.result)} \\tag{{{step.label}}}", "$$", "",
+                    f"*Relation:* {to_markdown(relation_text(step))}.", ""]
             rows = by_label.get(step.label, [])
             if rows:
-                out += ["| check | kind | method | verdict | max error |", "| --- | --- | --- | --- | --- |"]
-                for r in rows:
-                    out.append(f"| {r.name.replace('|', '/')} | {r.kind} | {r.method} | {r.verdict} | {_error(r)} |")
+                out += table(("check", "kind", "method", "verdict", "max error"),
+                             [(r.name, r.kind, r.method, r.verdict, _error(r)) for r in rows])
                 out.append("")
     findings = [r for r in results if r.verdict == "refuted"]
     out += ["## Findings: claims the checks refute", ""]

@@ -49,11 +49,14 @@ def atlas_rows() -> list:
     return meanfield.summarise(sweep(meanfield.ratios, meanfield.settings(REPEATS[False]), progress=False))
 
 
-def build_appendix(root: Path, workers: int | None, compile_wanted: bool) -> int:
-    """Write everything under root/docs; compile when asked and pdflatex exists.  Exit code 1 on a LaTeX error."""
+def build_appendix(root: Path, workers: int | None, compile_wanted: bool, progress: bool = False) -> int:
+    """Write everything under root/docs; compile when asked and pdflatex exists.  Exit code 1 on a LaTeX error.
+
+    ``progress``: the checks' progress bar on stderr (the command passes True on a terminal only).
+    """
     derived = derivation()
     write_derivation_artifacts(derived, root)
-    results = verify(derived, workers=workers, progress=True)
+    results = verify(derived, workers=workers, progress=progress)
     docs = root / "docs"
     draw(derived, docs / "figures")
     tex = docs / "appendix.tex"

@@ -50,7 +50,9 @@ def draw(derivation: Derivation, out_dir: Path) -> list[Path]:
     from ..checks import reference
 
     # Local style: a global rcParams update would leak into later figures (the atlas's) in the same process.
-    with plt.rc_context({"figure.figsize": (6.4, 3.6), "font.size": 9}):
+    # Sizes for GitHub's page width (~880 px): 11-12 pt text at 110 dpi stays legible when scaled down.
+    with plt.rc_context({"figure.figsize": (6.4, 3.8), "font.size": 11, "legend.fontsize": 10,
+                         "axes.titlesize": 12, "axes.labelsize": 11}):
         return _draw(derivation, out_dir, plt, reference)
 
 
@@ -68,6 +70,8 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     e4 = _numpy(derivation["E-4"].printed.subs(k, k_erf), (x,))
     ax.plot(xs, [float(e4(v)) for v in xs], ":", label=r"E-4: clip$(2x/\sqrt{\pi}, -1, 1)$")
     ax.set_xlabel("x")
+    ax.set_ylabel("S(x)")
+    ax.set_title("erf and its two S-curve approximations")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -76,22 +80,27 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     plt.close(fig)
 
     a_values = np.linspace(-4, 4, 41)
-    for name, clip_label, approx_label, ref in (
-        ("mean.png", "E-8", "E-9", reference.softsign_mean),
-        ("second_moment.png", "E-11", "E-12", reference.softsign_second_moment),
+    for name, clip_label, approx_label, ref, y_label in (
+        ("mean.png", "E-8", "E-9", reference.softsign_mean, r"mean $\mathbb{E}[\tilde\varphi]$"),
+        ("second_moment.png", "E-11", "E-12", reference.softsign_second_moment,
+         r"second moment $\mathbb{E}[\tilde\varphi^2]$"),
     ):
         clip_f = _numpy(derivation[clip_label].result, (a, b))
         approx_f = _numpy(derivation[approx_label].result, (a, b))
-        fig, axes = plt.subplots(1, len(B_VALUES), sharey=True, figsize=(7.2, 2.8))
+        fig, axes = plt.subplots(1, len(B_VALUES), sharey=True, figsize=(8.0, 3.6))
         for ax, bv in zip(axes, B_VALUES):
-            ax.plot(a_values, _exact(ref, a_values, bv), "k", label="exact (quadrature)")
-            ax.plot(a_values, clip_f(a_values, bv), "--", label=f"{clip_label} (clip)")
-            ax.plot(a_values, np.broadcast_to(approx_f(a_values, bv), a_values.shape), ":", label=approx_label)
+            ax.plot(a_values, _exact(ref, a_values, bv), "k", lw=2, label="exact SoftSign (quadrature)")
+            ax.plot(a_values, clip_f(a_values, bv), "--", lw=1.8, label=f"{clip_label} (clipped)")
+            ax.plot(a_values, np.broadcast_to(approx_f(a_values, bv), a_values.shape), ":", lw=2.2,
+                    label=f"{approx_label} (S-curve form)")
             ax.set_title(f"b = {bv:g}")
-            ax.set_xlabel("a")
+            ax.set_xlabel(r"$a = g\sqrt{B}/\sigma$")
             ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
+        axes[0].set_ylabel(y_label)
+        # One legend for the three panels, below them, so it covers no curve.
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
         paths.append(out_dir / name)
         _save(fig, paths[-1])
         plt.close(fig)
@@ -103,15 +112,16 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     Bs = np.geomspace(1e-2, 1e3, 400)
     fig, ax = plt.subplots()
     for S_value in (0.5, 1.5, 3.0, 6.0):
-        ax.plot(Bs, eta_f(Bs, S_value), label=f"S = {S_value:g} T")
+        ax.plot(Bs, eta_f(Bs, S_value), lw=1.8, label=f"S = {S_value:g} T")
         if S_value > 2:
             peak = float(b_peak.subs({kappa2: 1, T_H: 1, S_nu: S_value}))
-            ax.plot([peak], [eta_f(peak, S_value)], "ko", ms=3)
+            ax.plot([peak], [eta_f(peak, S_value)], "ko", ms=5)
+    ax.plot([], [], "ko", ms=5, label=r"$B_{\text{peak}}$ (E-15)")
     ax.set_xscale("log")
-    ax.set_xlabel("batch size B  (kappa^2 = 1)")
-    ax.set_ylabel("eta* (E-14)")
-    ax.set_title("surge iff S > 2T (dots: B_peak of E-15)")
-    ax.legend()
+    ax.set_xlabel(r"batch size $B$  ($\kappa^2 = 1$, $T = \sum_i H_{ii} = 1$)")
+    ax.set_ylabel(r"$\eta^*$ (E-14)")
+    ax.set_title(r"A surge iff $S = \sum_{ij} \nu_i\nu_j H_{ij} > 2T$")
+    ax.legend(loc="upper left", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     paths.append(out_dir / "surge.png")

@@ -1,0 +1,95 @@
+"""The left-hand side of each step's displayed result: what the derived expression is the value of.
+
+A step's ``result`` is a bare expression (E-2's is ``x``; E-7's is a pair of split points), and its
+``definition`` is whatever it was derived from: sometimes the very quantity (a Limit or an Integral,
+whose value the result is), often a defining relation of an intermediate (``k = erf'(0)``).  So:
+
+* a step named in :data:`NAMES` shows that name (the article's notation for the quantity);
+* otherwise a Limit, Integral or Derivative definition is shown itself (the result is its value),
+  and a tuple of those term by term;
+* otherwise the step's label, :math:`\\mathcal{R}_{\\text{E-n}}`, so a new step is never shown bare.
+
+The relation sign is ``\\approx`` for a named quantity of an approximation step, else ``=``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..steps import Step
+from .latex import latex
+
+_PHI = r"\tilde{\varphi}"
+_CLIP = r"\operatorname{clip}\!\left(\tfrac{a + z}{b}, -1, 1\right)"
+
+# label -> LaTeX of the quantity that the step's result is (or approximates); a tuple result gets a tuple.
+NAMES: dict[str, str] = {
+    "E-1": r"\operatorname{softsign}(x, \epsilon)",
+    "E-3": r"S(x)",
+    "E-4": r"S(x)",
+    "E-5": r"\eta^*",
+    "P-9": r"\mathbb{E}[\tilde{g}^{\top} H \tilde{g}]",
+    "P-10": r"\eta^*_{\text{SGD}}",
+    "P-11": r"\eta^*_{\text{SGD}}",
+    "P-12": r"\left(\eta_{\max},\ \mathcal{B}_{\text{noise}}\right)",
+    "P-13": r"\mathcal{B}_{\text{simple}}",
+    "P-14": r"\Delta\mathcal{L}^*_{\text{SGD}}",
+    "P-15": r"\left(\left(\tfrac{S}{S_{\min}} - 1\right)\left(\tfrac{E}{E_{\min}} - 1\right),\ "
+            r"\tfrac{E_{\min}}{S_{\min}}\right)",
+    "P-17": r"\mathbb{E}[\operatorname{sign}(\tilde{g})]",
+    "P-18": r"\operatorname{erf}(x)",
+    "P-19": r"\mu_i = \mathbb{E}[\operatorname{sign}(\tilde{g}_i)]",
+    "P-20": r"\left(\mathbb{E}[\operatorname{sign}(\tilde{g}_i)^2],\ "
+            r"\mathbb{E}[\operatorname{sign}(\tilde{g}_1)\operatorname{sign}(\tilde{g}_2)]\right)",
+    "P-21": r"\eta^*_{\text{SignSGD}}",
+    "P-22": r"\Delta\mathcal{L}^*_{\text{SignSGD}}",
+    "P-24": r"\eta^*_{\text{SignSGD}}",
+    "P-25": r"\mu_i",
+    "P-26": r"\eta^*_{\text{SignSGD}}",
+    "P-27": r"\eta^*_{\text{SignSGD}}\big|_{B \ll \pi\kappa^2/2}",
+    "P-28": r"\eta^*_{\text{SignSGD}}",
+    "P-29": r"\left(\beta_{\text{noise}},\ \eta_{\max}\right)",
+    "P-31": r"\Delta\mathcal{L}^*_{\text{SignSGD}}",
+    "P-32": r"\left(\Delta\mathcal{L}_{\max},\ \mathcal{B}_{\text{noise-2}}\right)",
+    "P-33": r"\mathcal{B}_{\text{noise}}",
+    "P-34": r"\frac{1}{\mathcal{B}_{\text{noise-2}}} - \frac{1}{\mathcal{B}_{\text{noise}}}",
+    "P-35": r"\left(\left(\tfrac{S}{S_{\min}} - 1\right)\left(\tfrac{E}{E_{\min}} - 1\right),\ "
+            r"\tfrac{E_{\min}}{S_{\min}}\right)",
+    "E-6": r"\operatorname{softsign}(x, \epsilon)",
+    "E-7": r"\left(z_-,\ z_+\right)",
+    "E-8": r"\mathbb{E}\left[" + _CLIP + r"\right]",
+    "E-9": r"\mathbb{E}[" + _PHI + r"]",
+    "E-10": r"\mathbb{E}[" + _PHI + r"_i]",
+    "E-11": r"\mathbb{E}\left[" + _CLIP + r"^2\right]",
+    "E-12": r"\mathbb{E}[" + _PHI + r"^2]",
+    "E-13": r"\mathbb{E}[" + _PHI + _PHI + r"^{\top}]_{ij}",
+    "E-14": r"\eta^*",
+    # E-15's result is the denominator of beta_*^2 = T/(S - T), where d eta*/d beta (E-14) vanishes.
+    "E-15": r"\textstyle\sum_i H_{ii} / \beta_*^{2}",
+    "E-16": r"\eta^* / \epsilon",
+    "A-1": r"k_0(b)",
+    "A-2": r"s_0(b)",
+    "A-3": r"\left(m(a, b),\ s(a, b)\right)",
+    "A-4": r"\left(b\,k_0(b),\ 1 - s_0(b),\ C(b)\right)",
+}
+
+# Named quantities that a step computes exactly although its relation is an approximation: E-7's split
+# points are exact; the approximation is the clip that they split.
+EXACT = {"E-7"}
+
+_SHOWN_AS_THEMSELVES = (sp.Limit, sp.Integral, sp.Derivative)
+
+
+def left_side(step: Step) -> tuple[str, str]:
+    """(LaTeX of the left-hand side, relation sign) for the step's displayed result."""
+    if step.label in NAMES:
+        approximate = step.relation.kind == "approximation" and step.label not in EXACT
+        return NAMES[step.label], r"\approx" if approximate else "="
+    definition = step.definition
+    if isinstance(definition, _SHOWN_AS_THEMSELVES):
+        return latex(definition), "="
+    if (isinstance(definition, sp.Tuple) and isinstance(step.result, sp.Tuple)
+            and len(definition) == len(step.result)
+            and all(isinstance(part, _SHOWN_AS_THEMSELVES) for part in definition)):
+        return r"\left(" + r",\quad ".join(latex(part) for part in definition) + r"\right)", "="
+    return r"\mathcal{R}_{\text{" + step.label + "}}", "="
