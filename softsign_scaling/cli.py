@@ -441,6 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(and optionally batch); options given as well override it")
     p.add_argument("--plot", metavar="FILE", help="also draw eta*(B) of every model into FILE (.png, .pdf, .svg)")
     p.set_defaults(func=cmd_eta)
+
+    from .sim import command as sim_command  # torch/jax are imported only when the command runs
+
+    sim_command.add_parser(sub, workers_type=positive_int,
+                           out_help=OUT_HELP.format(what="docs/simulation.md, docs/figures/sim_*.png and the cache "
+                                                         ".cache/simulation/"),
+                           resolve_root=lambda out: output_root("simulate", out, ("docs/figures", ".cache/simulation")))
     return parser
 
 

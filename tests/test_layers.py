@@ -2,7 +2,8 @@
 
 Layers, lowest first: base (the package root, byte-stable file writing) -> math (symbols, steps,
 gaussian, sections, checks, stable, pipeline) -> code generation (codegen/ and the numeric/ code it
-writes) -> exports (export/, artifacts, report, atlas/) -> commands (cli, __main__).  A module may
+writes) -> exports (export/, artifacts, report, atlas/, sim/) -> commands (cli, __main__, sim.command).
+A module may
 import its own layer or a lower one.  Every import that runs counts: at module level, inside
 functions, and ``importlib.import_module("...")`` / ``__import__("...")`` with a literal name; imports
 under ``if TYPE_CHECKING:`` never run (they name types for annotations) and do not count.
@@ -23,8 +24,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("math", tuple(f"{PACKAGE}.{name}" for name in
                    ("symbols", "steps", "gaussian", "sections", "checks", "stable", "pipeline"))),
     ("code generation", (f"{PACKAGE}.codegen", f"{PACKAGE}.numeric")),
-    ("exports", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report", "atlas"))),
-    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__")),
+    ("exports", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report", "atlas", "sim"))),
+    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.sim.command")),
 )
 
 

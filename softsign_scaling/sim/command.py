@@ -8,16 +8,20 @@ import time
 from pathlib import Path
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    """Add the ``simulate`` subcommand to ``sub`` (an argparse subparsers object)."""
+def add_parser(sub, workers_type=int, out_help: str = "repository root to write docs/ into (default: this checkout)",
+               resolve_root=None) -> argparse.ArgumentParser:
+    """Add the ``simulate`` subcommand to ``sub`` (an argparse subparsers object).
+
+    cli.py passes its own ``--workers`` type, ``--out`` help and output check (``resolve_root(out)`` -> Path,
+    raising its one-line error before any slow work), so every command treats them alike."""
     p = sub.add_parser("simulate", help="real optax/torch optimizers on the noisy quadratic model; write "
                                         "docs/simulation.md (needs pip install -e '.[sim]')")
-    p.add_argument("--out", help="repository root to write docs/ into (default: this checkout)")
+    p.add_argument("--out", metavar="DIR", help=out_help)
     p.add_argument("--full", action="store_true", help="more problems and Monte Carlo samples")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=workers_type, default=None, metavar="N", help="processes, N >= 1 (default: all cores)")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute every task (default: resume from .cache/simulation)")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, resolve_root=resolve_root)
     return p
 
 
@@ -34,7 +38,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 2
     from .report import run_simulation
 
-    root = Path(args.out) if args.out else repository_root()
+    resolve = getattr(args, "resolve_root", None)
+    root = resolve(args.out) if resolve is not None else (Path(args.out) if args.out else repository_root())
     cache = None if args.no_cache else root / ".cache" / "simulation"
     executor = None
     if args.workers is not None:
