@@ -165,8 +165,10 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     try:
         if derived is None:
             # The workers derive and plan, all at once; this process never derives (the workers must anyway).
+            # One plan per worker (of an outside executor, ``workers`` of them): a second plan in a process
+            # that has derived costs nothing (derived_sections is cached).
             sections = sections or ORDER
-            plan = [pool.submit(planned, sections) for _ in range(workers if own else 1)][0].result()
+            plan = [pool.submit(planned, sections) for _ in range(workers)][0].result()
         else:
             sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
             plan = plan_of(derived)
