@@ -123,34 +123,16 @@ def _table(results) -> str:
 DERIVE_OUTPUTS = ("docs/steps", "softsign_scaling/numeric")
 
 
-def _write_numeric(derivation, root: Path, force: bool = False) -> list[Path]:
-    """softsign_scaling/numeric/_generated.py (skipped when its inputs' fingerprint is unchanged, unless force)."""
-    from .export.numeric_code import write_numeric_module
-
-    return write_numeric_module(derivation, root, force)
-
-
-def _write_anchored(derivation, root: Path, force: bool = False) -> list[Path]:
-    """softsign_scaling/numeric/_anchored.py."""
-    from .export.anchored_code import write_anchored_module
-
-    return write_anchored_module(derivation, root)
-
-
-# The generated code that `derive` writes besides docs/: f(derivation, root, force) -> written paths.
-_EXTRA_WRITERS = [_write_numeric, _write_anchored]
-
-
 def cmd_derive(args: argparse.Namespace) -> int:
     from .artifacts import write_derivation_artifacts
+    from .codegen import write_all
     from .pipeline import derive
 
     root = output_root("derive", args.out, DERIVE_OUTPUTS)
     start = time.perf_counter()
     derivation = derive()
     written = write_derivation_artifacts(derivation, root)
-    for writer in _EXTRA_WRITERS:
-        written += writer(derivation, root, force=args.force)
+    written += write_all(derivation, root, force=args.force)  # numeric/_generated.py, numeric/_anchored.py
     elapsed = time.perf_counter() - start
     print(f"derived {len(derivation)} steps in {elapsed:.1f} s; {len(written)} files changed under {root}")
     for path in written:

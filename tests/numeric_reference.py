@@ -14,7 +14,7 @@ import mpmath as mp
 import sympy as sp
 
 from softsign_scaling.checks.evaluate import mp_function
-from softsign_scaling.export.numeric_code import derivation_for_numeric
+from softsign_scaling.codegen.numeric_code import derivation_for_numeric
 from softsign_scaling.symbols import a, b
 
 

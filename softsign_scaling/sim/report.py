@@ -18,6 +18,7 @@ import numpy as np
 from .. import numeric
 from ..artifacts import write_text
 from ..atlas.run import sweep
+from ..export.markdown import cell
 from . import experiments, multistep
 
 C_GRID = tuple(float(c) for c in np.round(np.geomspace(1.0, 4.0, 29), 6))  # candidate eps_inside/eps_outside
@@ -186,7 +187,7 @@ def _verification(worst: dict) -> list[str]:
            "| optimizer | library call | one step from a fresh state, lr = 1 | max rel. difference |",
            "| --- | --- | --- | --- |"]
     for name, opt in OPTIMIZERS.items():
-        out.append(f"| {name} | `{opt.call}` | {opt.formula} | {worst[name]:.1e} |")
+        out.append(f"| {name} | `{opt.call}` | {cell(opt.formula)} | {worst[name]:.1e} |")
     out += ["", "A fresh Adam's first step is the same whatever its betas (bias correction makes m^ = g~, v^ = g~^2): "
             "`torch_adam_0.9` equals `torch_adam` to rounding. The acceptance test "
             "(`tests/test_sim_acceptance.py`) checks optax's step against `model=\"exact\"` with an empirical "
