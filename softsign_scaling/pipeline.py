@@ -213,9 +213,9 @@ def _verify_here(derived: Derivation, plan: Plan, bar) -> list[CheckResult]:
             bar.update(1)
     proved = {}
     for names in plan.groups:
-        proved.update(run_proofs(derived, names))
-        if bar is not None:
-            bar.update(1)
+        found = run_proofs(derived, names)
+        proved.update(found)
+        _advance(bar, sum(len(results) for _, results in found))
     return results + _in_proof_order(proved)
 
 
@@ -234,8 +234,7 @@ def _verify_pool(sections: tuple[str, ...], plan: Plan, pool: Executor, bar) -> 
     done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
     for future in as_completed(futures):
         done[futures[future]] = future.result()
-        if bar is not None:
-            bar.update(1)
+        _advance(bar, sum(len(results) for _, results in done[futures[future]]))
     results = [done[i][0][1][0] for i in range(len(plan.checks))]
     proved = {name: found for i in range(len(plan.checks), len(items)) for name, found in done[i]}
     return results + _in_proof_order(proved)
@@ -250,6 +249,16 @@ def _cost_rank(check) -> int:
         if isinstance(check, kind):
             return rank
     return 3
+
+
+def _advance(bar, results: int) -> None:
+    """One work item done, giving ``results`` results: a proof group counts as one item until it is done
+    (how many results it gives is known only then), so the bar ends at the number of results verify reports."""
+    if bar is None:
+        return
+    if results != 1:
+        bar.total += results - 1
+    bar.update(results)
 
 
 def _progress(total: int):

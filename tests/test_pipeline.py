@@ -264,3 +264,20 @@ def test_the_family_registry_is_the_one_list_of_sections():
         sections.family("nope")
     with pytest.raises(KeyError, match="declares no constant"):
         sections.family("anchored").constant("SERIES_TERMS")
+
+
+def test_progress_bar_ends_at_the_number_of_results():
+    """A proof group is one work item but gives many results: the bar's total grows to verify's count."""
+    from softsign_scaling.pipeline import _advance
+
+    class Bar:
+        total, n = 3, 0  # two checks and one proof group planned
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    for results in (1, 1, 22):
+        _advance(bar, results)
+    assert (bar.n, bar.total) == (24, 24)
+    _advance(None, 5)  # no bar: nothing to do
