@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..sections import ORDER
+from ..sections import ORDER, SECTION_TITLES
 from ..steps import CheckResult, Derivation, Step
 from .latex import RELATION_WORDS, latex
 from .asciimath import to_latex, to_markdown
 from .lhs import left_side
 from .markdown import table
 
-SECTION_TITLES = {
-    "softsign": "SoftSign: Adam without momentum",
-    "scurves": "S-curve approximations",
-    "quadratic": "The second-order model and the optimal learning rate",
-    "sgd": "Predecessor: SGD",
-    "signsgd": "Predecessor: SignSGD and the surge",
-    "mean": "The mean of the update",
-    "second_moment": "The second moment of the update",
-    "results": "The optimal learning rate with epsilon",
-    "anchored": "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0",
-}
 FIGURE_CAPTIONS = {
     "scurves.png": r"erf and its two S-curve approximations, E-3 and E-4 ($k = 2/\sqrt{\pi}$).",
     "mean.png": r"The mean of the update: clipped (E-8), its S-curve form (E-9) and the exact SoftSign mean.",

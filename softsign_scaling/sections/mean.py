@@ -20,9 +20,9 @@ from ..checks.base import (ApproximationError, Claim, ClaimOutcome, LimitValue, 
                            NumericIdentity, ReferenceCrossCheck, SupError1D, ZeroIdentity, symbolic_zero)
 from ..checks.domain import Domain, Var, domain, quadrature_domain
 from ..checks.evaluate import mp_function
-from ..gaussian import defining_integral, expectation, phi
+from ..gaussian import clip_pieces, defining_integral, expectation, phi
 from ..steps import Derivation, Step, approximation, identity
-from ..symbols import B, a, b, beta, eps, g, kappa2, nu, sigma, x, z
+from ..symbols import TO_REDUCED, B, a, b, beta, eps, g, kappa2, nu, sigma, x, z
 from .common import clip, softsign
 
 SECTION = "mean"
@@ -30,7 +30,6 @@ SECTION = "mean"
 SQ2 = sp.sqrt(2)
 # Reduced variables and their inverse substitution.
 REDUCED = {a: g * sp.sqrt(B) / sigma, b: eps * sp.sqrt(B) / sigma}
-TO_REDUCED = {g: a * sigma / sp.sqrt(B), eps: b * sigma / sp.sqrt(B)}
 
 K = sp.Symbol("k", positive=True)  # E-3's and E-4's slope at 0
 GSIGMA = domain((g, "real"), (eps, "positive"), (sigma, "positive"), (B, "positive"))
@@ -52,11 +51,6 @@ def printed_e8() -> sp.Expr:
     Ep, Em = sp.erf((a + b) / SQ2), sp.erf((a - b) / SQ2)
     return (sp.Rational(1, 2) * (Ep + Em) + a / (2 * b) * (Ep - Em)
             + (sp.exp(-(a + b) ** 2 / 2) - sp.exp(-(a - b) ** 2 / 2)) / (b * sp.sqrt(2 * sp.pi)))
-
-
-def clip_pieces(power: int, low: sp.Expr, high: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
-    """clip((a + z)/b, -1, 1)**power as polynomial pieces in z split at ``low`` < ``high``."""
-    return [((-1) ** power, -sp.oo, low), (((a + z) / b) ** power, low, high), (sp.Integer(1), high, sp.oo)]
 
 
 def clip_argument(integral: sp.Integral) -> sp.Expr:
