@@ -1,4 +1,10 @@
 import pytest
+from hypothesis import settings
+
+# Property tests are seeded: the same examples on every run and machine (a failure is reproducible, never
+# a one-in-a-hundred flake), and no example database written into the checkout.
+settings.register_profile("seeded", derandomize=True, database=None)
+settings.load_profile("seeded")
 
 # Golden-file tests: byte comparisons of committed generated files with a fresh generation.  They break on
 # last-digit differences between library versions, so they carry the `golden` marker: CI runs them (plain
