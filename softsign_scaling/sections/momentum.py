@@ -1,4 +1,4 @@
-"""M-1 .. M-6 (this project's, beyond the article): Adam with momentum beta1 and the two second-moment regimes.
+"""M-1 .. M-7 (this project's, beyond the article): Adam with momentum beta1 and the two second-moment regimes.
 
 The article's model is Adam with beta1 = beta2 = 0.  Here, with a fixed true gradient g and iid minibatch
 gradients g~_t ~ N(g, Sigma/B) (Sigma diagonal, sigma_i^2, as in the article), across steps independent:
@@ -13,6 +13,9 @@ gradients g~_t ~ N(g, Sigma/B) (Sigma diagonal, sigma_i^2, as in the article), a
 * M-5, M-6 (beta2 -> 1, the averaged second moment): v -> E[g~^2] = g^2 + sigma^2/B, deterministic, so the
   update u_i = m_i/sqrt(g_i^2 + sigma_i^2/B + eps^2) is Gaussian, and E-5 gives eta* in closed form: exact
   under these assumptions, with no S-curve and no mean field.
+* M-7: in one component at eps = 0 the averaged model has a surge iff beta1 > 1/3, at
+  B_peak = sigma^2 (1 - beta1)/(g^2 (3 beta1 - 1)), eta*(B_peak)/eta*(oo) = (1 + beta1)/(2 sqrt(2 beta1 (1 - beta1)))
+  (2.24 at beta1 = 0.9): momentum with an averaged v creates a surge where the article's model has none.
 
 The model is one step from the stationary state (quasi-static: g does not move over the EMA's memory).
 One builder per step.
@@ -27,7 +30,7 @@ import sympy.stats as stats
 from ..checks.base import Claim, ClaimOutcome, LimitValue, MatchesPrinted, ZeroIdentity, symbolic_zero
 from ..checks.domain import Domain, Var
 from ..steps import Derivation, Step, identity, limit
-from ..symbols import B, G_nu, M_phi_g, S_nu, T_H, T_phi, beta, eps, g, gg, gHg, kappa2, sigma, trSH
+from ..symbols import B, G_nu, M_phi_g, S_nu, T_H, T_phi, beta, eps, g, gg, gHg, h, kappa2, sigma, trSH
 from .common import build_in_order
 from .results import in_aggregates
 
@@ -51,7 +54,7 @@ N_EXPLICIT = 3
 
 
 def steps(previous: Derivation) -> list[Step]:
-    return build_in_order(previous, (_m1, _m2, _m3, _m4, _m5, _m6))
+    return build_in_order(previous, (_m1, _m2, _m3, _m4, _m5, _m6, _m7))
 
 
 def geometric_series(term: sp.Expr, ratio: sp.Expr) -> sp.Expr:
@@ -421,3 +424,66 @@ def _m6_limits(step: Step, m5: Step, previous: Derivation) -> ClaimOutcome:
                         " for oo / 0, 120 digits, max relative gap over eps or B in (0.01, 1, 30), beta1 in (0.3, 0.9,"
                         " 0.999): " + "; ".join(f"{k}: {mp.nstr(v, 3)}" for k, v in worst.items()),
                         max_abs_error=float(max(worst.values())), digits=30, points=27)
+
+
+def _m7(previous: Derivation) -> Step:
+    """M-7: M-6 at n = 1, eps = 0 (H = h): eta*(B), its stationary B, the condition and the height of the peak."""
+    m5, m6 = previous["M-5"], previous["M-6"]
+    d = m5.extra("d").subs(eps, 0)
+    eta_one = sp.simplify(m6.result.subs({G_d: d * g**2, S_d: d**2 * g**2 * h, N_d: d**2 * sigma**2 * h}))
+    (stationary,) = sp.solve(sp.diff(eta_one, B), B)
+    b_peak = sp.factor(stationary)
+    condition = sp.expand(sp.denom(b_peak) / g**2)  # B_peak > 0 (a peak at finite B) iff this is > 0
+    at_infinity = sp.limit(eta_one, B, sp.oo)
+    # the height, with beta1 = 1/(1 + r), r > 0 (so 0 < beta1 < 1 is known to SymPy), and g > 0 (eta* is even in g)
+    r, gp = sp.Symbol("r", positive=True), sp.Symbol("g_pos", positive=True)
+    height = sp.simplify((eta_one.subs(B, b_peak) / at_infinity).subs({beta1: 1 / (1 + r), g: gp}))
+    height = sp.factor(sp.simplify(height.subs(r, 1 / beta1 - 1)))
+    return Step(
+        label="M-7",
+        section=SECTION,
+        statement="beta2 -> 1, one component, eps = 0: eta*(B) peaks iff 3 beta1 - 1 > 0, at B_peak = sigma^2 (1 - beta1)"
+        "/(g^2 (3 beta1 - 1)), eta*(B_peak)/eta*(oo) = (1 + beta1)/(2 sqrt(2 beta1 (1 - beta1)))",
+        definition=sp.Eq(sp.Symbol("eta_star"), eta_one),
+        result=sp.Tuple(condition, b_peak, height),
+        printed=sp.Tuple(3 * beta1 - 1, sigma**2 * (1 - beta1) / (g**2 * (3 * beta1 - 1)),
+                         (1 + beta1) / (2 * sp.sqrt(2 * beta1 * (1 - beta1)))),
+        relation=identity("exact within M-6 (n = 1, eps = 0); the height holds for 1/3 < beta1 < 1"),
+        checks=(
+            MatchesPrinted(domain=Domain((Var(beta1, "interval", values=("0.4", "0.5", "0.7", "0.9", "0.99")),
+                                          Var(g, "nonzero"), Var(sigma, "positive")), "1/3 < beta1 < 1")),
+            ZeroIdentity(name="d eta*/dB of M-6 (n = 1, eps = 0) vanishes at B_peak",
+                         build=lambda s: sp.simplify(sp.diff(s.definition.rhs, B).subs(B, s.result[1]))),
+            ZeroIdentity(name="B_peak's denominator is g^2 times the condition",
+                         build=lambda s: sp.simplify(s.result[0] * g**2 * s.result[1] - sigma**2 * (1 - beta1))),
+            Claim(name="at 40 digits: eta*(B_peak)/eta*(oo) equals the height and exceeds 1 for beta1 in (1/3, 1);"
+                  " for beta1 < 1/3 eta* increases in B (no peak)", test=_m7_numeric, article_claim=False),
+        ),
+        depends=("M-5", "M-6"),
+        note="Project finding: with beta1 > 1/3 and an averaged v, eta*(B) has a surge even in one component, where"
+        " the article's model (and the beta2 = 0 model with momentum) has none.",
+    )
+
+
+def _m7_numeric(step: Step) -> ClaimOutcome:
+    eta = sp.lambdify((B, beta1, g, sigma, h), step.definition.rhs, modules="mpmath")
+    condition, peak, height = (sp.lambdify((beta1, g, sigma), e, modules="mpmath") for e in step.result)
+    worst, rows, increasing = mp.mpf(0), [], True
+    with mp.workdps(40):
+        gv, sv, hv = mp.mpf("0.7"), mp.mpf("1.3"), mp.mpf("2")
+        for b1 in ("0.4", "0.6", "0.9", "0.99"):
+            b1 = mp.mpf(b1)
+            bp = peak(b1, gv, sv)
+            ratio = eta(bp, b1, gv, sv, hv) / (gv**2 / (abs(gv) * hv))
+            side = max(eta(bp * f, b1, gv, sv, hv) for f in (mp.mpf("0.9"), mp.mpf("1.1")))
+            ok = condition(b1, gv, sv) > 0 and ratio > 1 and side < eta(bp, b1, gv, sv, hv)
+            worst = max(worst, abs(ratio - height(b1, gv, sv)) if ok else mp.mpf(1))
+            rows.append(f"beta1 = {mp.nstr(b1, 3)}: B_peak = {mp.nstr(bp, 5)}, height {mp.nstr(ratio, 5)}")
+        for b1 in ("0.05", "0.2", "0.33"):
+            b1 = mp.mpf(b1)
+            values = [eta(mp.mpf(10) ** (e / 4), b1, gv, sv, hv) for e in range(-24, 25)]
+            increasing = increasing and condition(b1, gv, sv) < 0 and all(x < y for x, y in zip(values, values[1:]))
+    return ClaimOutcome(worst < mp.mpf("1e-30") and increasing, "numeric",
+                        "; ".join(rows) + f"; |ratio - height| <= {mp.nstr(worst, 3)}; increasing on B in [1e-6, 1e6]"
+                        f" for beta1 in (0.05, 0.2, 0.33): {increasing}", max_abs_error=float(worst), digits=40,
+                        points=len(rows) + 3)
