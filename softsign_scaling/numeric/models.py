@@ -78,6 +78,20 @@ class Model:
             resolved[name] = value
         return resolved
 
+    # What beta1 > 0 means for this model ("" : none, and it refuses beta1 > 0), for docs and errors.
+    beta1_meaning: str = ""
+
+    def batch_for(self, problem: Problem, B: np.ndarray) -> np.ndarray:
+        """The batch size the model is evaluated at: B itself at beta1 = 0 (the very array: bit-identical
+        results), else M-2's effective batch B (1 + beta1)/(1 - beta1) for a "beta2 = 0 with momentum"
+        model; a model without a meaning for beta1 refuses it."""
+        if problem.beta1 == 0.0:
+            return B
+        if not self.beta1_meaning:
+            raise ValueError(f"model {self.name!r} has no meaning for beta1 = {problem.beta1:g} (momentum); models"
+                             f" that take it: {', '.join(m.name for m in _REGISTRY.values() if m.beta1_meaning)}")
+        return B * ((1.0 + problem.beta1) / (1.0 - problem.beta1))
+
     def eta_star(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
         raise NotImplementedError
 
@@ -108,6 +122,7 @@ class PerComponentModel(Model):
     full_batch_mean: Callable[[Problem], np.ndarray] | None = None  # default: softsign(g_i, eps)
     far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
+    beta1_meaning: str = ""
 
     def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
         if self.full_batch_mean is None:
@@ -179,11 +194,11 @@ class PerComponentModel(Model):
         return m, v
 
     def eta_star(self, problem, B, options):
-        num, den, unit = self.terms(problem, B)
+        num, den, unit = self.terms(problem, self.batch_for(problem, B))
         return unit * (num / den)
 
     def loss_decrease(self, problem, B, options):
-        num, den, _ = self.terms(problem, B)  # the unit cancels: (num/unit)^2/(2 den/unit^2)
+        num, den, _ = self.terms(problem, self.batch_for(problem, B))  # the unit cancels: (num/unit)^2/(2 den/unit^2)
         return num * num / (2.0 * den)
 
 
@@ -200,9 +215,11 @@ class MeanFieldModel(Model):
     doc: str = ""
     options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}))
     variants_option: str | None = None  # the option whose named values the atlas compares
+    beta1_meaning: str = ""
 
     def _terms(self, problem, B, options):
         """G, S, T, q and the unit: q = c_noise/B, or for eps > EPS_SGD the SGD-unit terms G eps, S eps^2, q eps^2."""
+        B = self.batch_for(problem, B)
         if problem.eps > EPS_SGD:
             nu = problem.nu_sgd
             S = problem.quadratic(nu)
@@ -221,7 +238,8 @@ class MeanFieldModel(Model):
         return np.asarray(G * G / (2.0 * (S + T * q)), dtype=float)
 
     def surge_peak(self, problem, options):
-        """E-15's exact condition: a peak iff S_nu > 2 T_H, at B_peak = c_noise T_H/(S_nu - 2 T_H)."""
+        """E-15's exact condition: a peak iff S_nu > 2 T_H, at B_peak = c_noise T_H/(S_nu - 2 T_H); with momentum
+        (M-4) the same condition, at (1 - beta1)/(1 + beta1) times that B (c here is c_noise/B_eff(1))."""
         G, S, T, c, unit = self._terms(problem, np.float64(1.0), options)
         S, c = S / unit / unit, c / unit / unit
         if not bool(_g.has_surge_mean_field(S, T)):
@@ -233,6 +251,56 @@ class MeanFieldModel(Model):
             return {self.name: {}}
         option = self.variants_option
         return {f"{self.name}[{option}={value}]": {option: value} for value in self.options[option].named}
+
+
+# --------------------------------------------------------------------------------------------
+# The averaged second moment (beta2 -> 1): M-5, M-6.
+
+
+@dataclass(frozen=True, eq=False)
+class AveragedModel(Model):
+    """M-6: eta* = sum d_i g_i^2 / (sum d_i d_j g_i g_j H_ij + c/B sum d_i^2 sigma_i^2 H_ii), closed form,
+    d_i = (g_i^2 + sigma_i^2/B + eps^2)^(-1/2), c = (1 - beta1)/(1 + beta1)."""
+
+    name: str
+    doc: str = ""
+    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
+    beta1_meaning: str = "beta2 -> 1 with momentum beta1 (M-5, M-6)"
+
+    def batch_for(self, problem, B):
+        return B  # beta1 enters through c, not through the batch
+
+    def terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(num, den, k) with eta* = k num/den.  p_i = d_i g_i and q_i = d_i sigma_i/sqrt(B) are at most 1 in size;
+        both are carried times k = 1/max_i max(|p_i|, q_i) (so the largest is 1), and nothing over- or
+        underflows for any finite eps and B > 0."""
+        flat = np.asarray(B, dtype=float).reshape(-1)
+        g, sigma, eps = problem.g, problem.sigma, problem.eps
+        c = (1.0 - problem.beta1) / (1.0 + problem.beta1)
+        with np.errstate(divide="ignore"):
+            noise = sigma[None, :] / np.sqrt(flat)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
+        scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
+        nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
+        safe = np.where(nonzero, scale, 1.0)
+        root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
+        p = np.where(nonzero, (g / safe) / root, 0.0)
+        q = np.where(nonzero, (noise / safe) / root, 0.0)
+        k = 1.0 / np.maximum(np.abs(p), q).max(axis=1)
+        p, q = p * k[:, None], q * k[:, None]
+        num = (p * g).sum(axis=1)
+        den = problem.quadratic(p) + c * (q * q * problem.diagonal).sum(axis=1)
+        return num, den, k
+
+    def eta_star(self, problem, B, options):
+        num, den, k = self.terms(problem, B)
+        return k * (num / den)
+
+    def loss_decrease(self, problem, B, options):
+        num, den, _ = self.terms(problem, B)  # (num/k)^2/(2 den/k^2)
+        return num * num / (2.0 * den)
+
+    def atlas_variants(self):
+        return {}  # another regime (beta2 -> 1): the atlas measures the beta2 = 0 models against the exact one
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,29 +408,36 @@ def _b_simple_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
     return problem.B_simple_sgd if sgd_units else problem.B_simple
 
 
+_MOMENTUM = "beta2 = 0 with momentum: the model at the effective batch B (1 + beta1)/(1 - beta1) (M-2 .. M-4)"
+
+
 def _register_built_ins() -> None:
     built_in = [
         PerComponentModel(
-            "exact", _with_limits(_exact_moments, _far.steady_exact, True), far=_far.exact,
+            "exact", beta1_meaning=_MOMENTUM, moments=_with_limits(_exact_moments, _far.steady_exact, True), far=_far.exact,
             doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact)"),
         PerComponentModel(
-            "clip", _with_limits(_clip_moments, _far.steady_clip, True), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
+            "clip", beta1_meaning=_MOMENTUM, moments=_with_limits(_clip_moments, _far.steady_clip, True), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
             doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip)"),
         PerComponentModel(
-            "approx", _with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
+            "approx", beta1_meaning=_MOMENTUM, moments=_with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
             doc="E-10 and E-12 per component (numeric.mean_approx, numeric.variance_approx)"),
         MeanFieldModel(
-            "mean_field", _kappa2_noise_scale, variants_option="kappa2",
+            "mean_field", _kappa2_noise_scale, beta1_meaning=_MOMENTUM, variants_option="kappa2",
             options=MappingProxyType({"kappa2": Option("mean", check_kappa2, "an average of kappa_i^2 = "
                                                        "sigma_i^2/(g_i^2 + eps^2): one of KAPPA2, or a number > 0",
                                                        named=KAPPA2)}),
             doc="E-14 with q = pi kappa2/(2B) and nu_i = softsign(g_i, eps); kappa2 selects the average"),
         MeanFieldModel(
-            "mean_field_bsimple", _b_simple_noise_scale,
+            "mean_field_bsimple", _b_simple_noise_scale, beta1_meaning=_MOMENTUM,
             doc="E-14's shape with q = B_simple/B, B_simple = sum sigma_i^2/(g^T g + n eps^2) (kexue.fm 11280)"),
         PerComponentModel(
-            "anchored", _with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
+            "anchored", beta1_meaning=_MOMENTUM, moments=_with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
             doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
+        AveragedModel(
+            "averaged",
+            doc="M-6: beta2 -> 1 (v = g^2 + sigma^2/B, deterministic) with momentum beta1: the update is Gaussian and"
+                " eta* has a closed form, no S-curve or mean field"),
     ]
     for model in built_in:
         register_model(model)

@@ -35,8 +35,10 @@ _DENSE_BLOCK = 1 << 21  # rows x n x n per block of the deterministic quadratic 
 class Problem:
     """g, sigma (length n), H (n x n symmetric positive definite, or its diagonal as a length-n vector), eps >= 0.
 
-    ``placement`` ("inside": softsign(x, eps) = x/sqrt(x^2 + eps^2)) and ``beta1`` (momentum, 0) are
-    the room left for the eps-outside and momentum variants; only the values above are accepted now.
+    ``placement`` ("inside": softsign(x, eps) = x/sqrt(x^2 + eps^2)) is the room left for the eps-outside
+    variant.  ``beta1`` in [0, 1) is Adam's momentum (steps M-1 .. M-6): the per-step models read it as
+    "beta2 = 0 with momentum" (the model at the effective batch B (1 + beta1)/(1 - beta1)), the "averaged"
+    model as beta2 -> 1; a model for which it has no meaning refuses beta1 > 0.
     The arrays are stored as read-only float64 copies; ``H`` keeps the form it was given in.
     """
 
@@ -95,8 +97,10 @@ class Problem:
             raise ValueError(f"placement must be one of {PLACEMENTS} (eps outside the root is not implemented yet), "
                              f"not {self.placement!r}")
         beta1 = real(self.beta1, "beta1")
-        if beta1.ndim != 0 or float(beta1) != 0.0:
-            raise ValueError(f"beta1 must be 0 (momentum is not implemented yet), not {plain(self.beta1)}")
+        if beta1.ndim != 0:
+            raise ValueError(f"beta1 must be a scalar, got shape {beta1.shape}")
+        if not (0.0 <= float(beta1) < 1.0):  # also refuses nan
+            raise ValueError(f"beta1 (momentum) must be in [0, 1), not {plain(self.beta1)}")
         arrays = {"g": g.copy(), "sigma": sigma.copy(), "H": (dense if dense is not None else diagonal).copy(),
                   "diagonal": diagonal, "dense": dense}
         for name, array in arrays.items():
@@ -104,7 +108,7 @@ class Problem:
                 array.setflags(write=False)
             object.__setattr__(self, name, array)
         object.__setattr__(self, "eps", float(eps))
-        object.__setattr__(self, "beta1", 0.0)
+        object.__setattr__(self, "beta1", float(beta1))
 
     @classmethod
     def of(cls, problem_or_g, sigma=None, H=None, eps=None) -> "Problem":

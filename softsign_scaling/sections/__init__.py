@@ -17,6 +17,7 @@ mean            E-6 .. E-10     the mean of the SoftSign update
 second_moment   E-11 .. E-13    its second moment
 results         E-14 .. E-18    the optimal learning rate, surge, eps -> oo
 anchored        A-1 .. A-4      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
+momentum        M-1 .. M-7      this project's: momentum beta1, beta2 = 0 (effective batch) and beta2 -> 1 (averaged v)
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ FAMILIES: tuple[Family, ...] = (
            inputs=("E-14", "E-15")),
     Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
            inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
+    Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-7"),
 )
 
 ORDER: tuple[str, ...] = tuple(family.name for family in FAMILIES)
