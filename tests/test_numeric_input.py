@@ -102,7 +102,7 @@ CASES = [
     ("loss B zero", lambda: numeric.loss_decrease(0.0, G, SIGMA, H, EPS), ValueError, "B"),
     # the problem
     ("placement outside", lambda: numeric.Problem(G, SIGMA, H, EPS, placement="outside"), ValueError, "placement"),
-    ("beta1 nonzero", lambda: numeric.Problem(G, SIGMA, H, EPS, beta1=0.9), ValueError, "beta1"),
+    ("beta1 one", lambda: numeric.Problem(G, SIGMA, H, EPS, beta1=1.0), ValueError, "beta1"),
     ("problem and arrays", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS), SIGMA), TypeError,
      "sigma"),
     ("eps missing", lambda: numeric.eta_star(1.0, G, SIGMA, H), TypeError, "eps"),

@@ -283,8 +283,9 @@ class AveragedModel(Model):
         nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
         safe = np.where(nonzero, scale, 1.0)
         root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
-        p = np.where(nonzero, (g / safe) / root, 0.0)
-        q = np.where(nonzero, (noise / safe) / root, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
+            p = np.where(nonzero, (g / safe) / root, 0.0)
+            q = np.where(nonzero, (noise / safe) / root, 0.0)
         k = 1.0 / np.maximum(np.abs(p), q).max(axis=1)
         p, q = p * k[:, None], q * k[:, None]
         num = (p * g).sum(axis=1)
