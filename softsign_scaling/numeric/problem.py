@@ -26,7 +26,8 @@ from ._checks import finite, plain, positive, real
 KAPPA2 = ("mean", "harmonic", "ratio", "median", "numerator-weighted")
 """The averages of kappa_i^2 = sigma_i^2/(g_i^2 + eps^2) that E-14's mean field can use (``kappa2=``)."""
 
-PLACEMENTS = ("inside",)  # where eps sits: inside the square root, sqrt(x^2 + eps^2) (the article's SoftSign)
+PLACEMENTS = ("inside", "outside")  # where eps sits: inside the square root, sqrt(x^2 + eps^2) (the article's
+#                                     SoftSign, optax's eps_root), or outside it, |x| + eps (PyTorch, Keras; steps X-1 ..)
 
 _DENSE_BLOCK = 1 << 21  # rows x n x n per block of the deterministic quadratic form
 
@@ -35,8 +36,9 @@ _DENSE_BLOCK = 1 << 21  # rows x n x n per block of the deterministic quadratic 
 class Problem:
     """g, sigma (length n), H (n x n symmetric positive definite, or its diagonal as a length-n vector), eps >= 0.
 
-    ``placement`` ("inside": softsign(x, eps) = x/sqrt(x^2 + eps^2)) and ``beta1`` (momentum, 0) are
-    the room left for the eps-outside and momentum variants; only the values above are accepted now.
+    ``placement``: "inside" (softsign(x, eps) = x/sqrt(x^2 + eps^2), the default) or "outside"
+    (x/(|x| + eps), PyTorch's Adam; models that do not support it refuse it).  ``beta1`` (momentum, 0)
+    is the room left for the momentum variant.
     The arrays are stored as read-only float64 copies; ``H`` keeps the form it was given in.
     """
 
@@ -92,8 +94,7 @@ class Problem:
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {plain(eps)}")
         if self.placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {PLACEMENTS} (eps outside the root is not implemented yet), "
-                             f"not {self.placement!r}")
+            raise ValueError(f"placement must be one of {PLACEMENTS}, not {self.placement!r}")
         beta1 = real(self.beta1, "beta1")
         if beta1.ndim != 0 or float(beta1) != 0.0:
             raise ValueError(f"beta1 must be 0 (momentum is not implemented yet), not {plain(self.beta1)}")
