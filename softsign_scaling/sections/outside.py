@@ -3,7 +3,7 @@
 The article puts eps inside the root (optax's ``eps_root``): softsign(x, eps) = x/sqrt(x^2 + eps^2).
 PyTorch's Adam divides by sqrt(v) + eps, which at beta1 = beta2 = 0 is x/(|x| + eps).  This family
 derives where the two placements agree (slope 1/eps at 0, hence the same clip layer E-6 .. E-13,
-and the same eps -> oo limit, SGD with learning rate eta/eps) and where they part (the S-curve's
+and the same eps -> oo limit, SGD with learning rate eta/eps: eta*/eps -> P-10 with Sigma/B) and where they part (the S-curve's
 sup distance, the first large-eps correction: 1/eps^2 inside, 1/eps outside), and the exact Gaussian
 moments of the outside update as one-dimensional Laplace integrals with closed-form kernels.
 
@@ -384,15 +384,16 @@ def _large_b(step: Step, first: tuple[int, int], second: tuple[int, int], big: i
 
 
 def _x8(previous: Derivation) -> Step:
-    """X-8: eps eta* (one component, E-5) as eps -> oo: SGD's P-10 with Sigma/B for both placements, and the
-    first correction, O(1/b) outside and O(1/b^2) inside."""
+    """X-8: eta*/eps (one component, E-5) as eps -> oo: SGD's P-10 with Sigma/B for both placements (the step
+    eta u = (eta/eps)(eps u) is SGD's with learning rate eta/eps), and the first correction, O(1/b) outside and
+    O(1/b^2) inside."""
     x7, p10 = previous["X-7"], previous["P-10"]
     from ..symbols import gg, gHg, trSH
 
     m_out, s_out, c1_out, c2_out, c1_in, c2_in = x7.result
-    # eta* = g E[u]/(h E[u^2]) (E-5, one component); with E[u] = (b m)/b, E[u^2] = (b^2 s2)/b^2 and
-    # b = eps sqrt(B)/sigma, eps eta* = (g sqrt(B)/sigma)... in reduced units: eps eta* = (g/h)(sigma/sqrt B)(b m)/(b^2 s2 sigma^2/B).
-    scale = g * sp.sqrt(B) / (h * sigma)  # eps eta* = scale * (b E[u]) / (b^2 E[u^2])
+    # eta* = g E[u]/(h E[u^2]) (E-5, one component), so eta*/eps = g E[eps u]/(h E[(eps u)^2]); with
+    # eps u = (sigma/sqrt(B)) b u in reduced variables: eta*/eps = (g sqrt(B)/(h sigma)) (b E[u])/(b^2 E[u^2]).
+    scale = g * sp.sqrt(B) / (h * sigma)
 
     def relative_correction(c1: sp.Expr, c2: sp.Expr, order: int) -> sp.Expr:
         ratio = (m_out - c1 * _t**order) / (s_out - c2 * _t**order)
@@ -406,9 +407,10 @@ def _x8(previous: Derivation) -> Step:
     return Step(
         label="X-8",
         section=SECTION,
-        statement="eps eta* -> g^2/(h (g^2 + sigma^2/B)) (P-10, one component) for both placements; eps eta* ="
-        " limit (1 - D/b^p + ...), b = eps sqrt(B)/sigma: outside p = 1, D = C_1/a - C_2/(a^2 + 1); inside p = 2",
-        definition=sp.Limit(eps * sp.Symbol("eta_star"), eps, sp.oo),
+        statement="eta*/eps -> g^2/(h (g^2 + sigma^2/B)) (P-10, one component: SGD with learning rate eta/eps) for"
+        " both placements; eta*/eps = limit (1 - D/b^p + ...), b = eps sqrt(B)/sigma: outside p = 1,"
+        " D = C_1/a - C_2/(a^2 + 1); inside p = 2",
+        definition=sp.Limit(sp.Symbol("eta_star") / eps, eps, sp.oo),
         result=sp.Tuple(limit_value, d_out, d_in),
         relation=limit("asymptotic as eps -> oo at fixed g, sigma, B, h (one component of E-5)"),
         checks=(
