@@ -101,7 +101,9 @@ CASES = [
     ("loss unknown model", lambda: numeric.loss_decrease(1.0, G, SIGMA, H, EPS, model="adam"), ValueError, "model"),
     ("loss B zero", lambda: numeric.loss_decrease(0.0, G, SIGMA, H, EPS), ValueError, "B"),
     # the problem
-    ("placement outside", lambda: numeric.Problem(G, SIGMA, H, EPS, placement="outside"), ValueError, "placement"),
+    ("placement unknown", lambda: numeric.Problem(G, SIGMA, H, EPS, placement="middle"), ValueError, "placement"),
+    ("averaged outside", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS, placement="outside"),
+                                                  model="averaged"), ValueError, "placement"),
     ("beta1 one", lambda: numeric.Problem(G, SIGMA, H, EPS, beta1=1.0), ValueError, "beta1"),
     ("problem and arrays", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS), SIGMA), TypeError,
      "sigma"),

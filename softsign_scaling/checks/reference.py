@@ -199,3 +199,31 @@ ROUTES = {
 def softsign_second_moment_at_zero(b: mp.mpf) -> mp.mpf:
     """E[z^2/(z^2 + b^2)] (A-2's defining integral; even integrand: the half line)."""
     return gaussian_expectation(lambda t: t * t / (t * t + b * b), _softsign_cuts(mp.mpf(0), b), even=True)
+
+
+# eps outside the root (sections/outside.py): u = x/(|x| + b), x = a + z, and the Laplace kernels
+# E[x^n exp(-s|x|)] of its exact moments.  One kink, at x = 0 (z = -a); the curve's scale b is resolved
+# by the same geometric cuts as the SoftSign's.
+
+@_cached
+def outside_mean(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[(a + z)/(|a + z| + b)]: the exact mean of the update with eps outside the root."""
+    return gaussian_expectation(lambda z: (a + z) / (abs(a + z) + b), _softsign_cuts(a, b))
+
+
+@_cached
+def outside_second_moment(a: mp.mpf, b: mp.mpf) -> mp.mpf:
+    """E[(a + z)^2/(|a + z| + b)^2]: its exact second moment."""
+    return gaussian_expectation(lambda z: (a + z) ** 2 / (abs(a + z) + b) ** 2, _softsign_cuts(a, b))
+
+
+@_cached
+def outside_kernel_1(a: mp.mpf, s: mp.mpf) -> mp.mpf:
+    """E[(a + z) exp(-s|a + z|)] (X-5's first defining integral)."""
+    return gaussian_expectation(lambda z: (a + z) * mp.exp(-s * abs(a + z)), [-a])
+
+
+@_cached
+def outside_kernel_2(a: mp.mpf, s: mp.mpf) -> mp.mpf:
+    """E[(a + z)^2 exp(-s|a + z|)] (X-5's second defining integral)."""
+    return gaussian_expectation(lambda z: (a + z) ** 2 * mp.exp(-s * abs(a + z)), [-a])

@@ -105,3 +105,18 @@ def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     px2 = (np.pi / 2) * x * x
     v = x * x * (C + s0 * (bx2 + px2) / (k0 * k0)) / ((1.0 + (x / k0) ** 2) * (1.0 + bx2 + px2))
     return a * k0 / np.hypot(a * k0, 1.0), v
+
+
+# eps outside the root (X-1): f(x) = x/(|x| + b).
+
+def outside(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """b >= B_FAR: m = f(a) = (a/b)/(1 + |r|), v = f'(a)^2 = (1/b^2)/(1 + |r|)^4 (the delta method)."""
+    inverse = 1.0 / (1.0 + np.abs(a / b))
+    return inverse, (inverse * inverse) ** 2
+
+
+def steady_outside(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|a| >= A_FAR: m = a/(|a| + b), v = (b/(|a| + b)^2)^2."""
+    R = np.abs(a) + b
+    slope = (b / R) / R
+    return a / R, slope * slope

@@ -38,6 +38,7 @@ import numpy as np
 
 from . import _anchored, _far
 from . import _generated as _g
+from . import _outside as _o
 from . import _quadrature as _q
 from .problem import KAPPA2, Problem, check_kappa2
 
@@ -123,9 +124,30 @@ class PerComponentModel(Model):
     far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
     beta1_meaning: str = ""
+    # eps outside the root (Problem(placement="outside"), steps X-1 ..): its moments and large-b form;
+    # None: the model refuses that placement.  ``shared_clip``: the model's update does not depend on the
+    # placement (the clip layer, X-2), so its own moments serve both.
+    outside: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    outside_far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    shared_clip: bool = False
+
+    @property
+    def placements(self) -> tuple[str, ...]:
+        return ("inside", "outside") if (self.outside is not None or self.shared_clip) else ("inside",)
+
+    def _for(self, problem: Problem) -> tuple[Callable, Callable | None]:
+        """The moments and large-b form for the problem's placement (a one-line error if not supported)."""
+        if problem.placement == "inside" or self.shared_clip:
+            return self.moments, self.far
+        if self.outside is None:
+            raise ValueError(f"model {self.name!r} does not support placement={problem.placement!r}; models that do:"
+                             f" {placement_models(problem.placement)}")
+        return self.outside, self.outside_far
 
     def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
         if self.full_batch_mean is None:
+            if problem.placement == "outside":  # g/(|g| + eps), sign(g) at eps = 0
+                return problem.g / (np.abs(problem.g) + problem.eps) if problem.eps > 0 else np.sign(problem.g)
             return problem.nu
         return np.asarray(self.full_batch_mean(problem), dtype=float)
 
@@ -134,6 +156,7 @@ class PerComponentModel(Model):
 
         unit is 1, or eps where some component has b >= B_FAR: there the moments are carried as
         m eps and v eps^2 (SGD units), which stay in range."""
+        moments, far_form = self._for(problem)
         flat = B.reshape(-1)
         num, den, unit = np.empty(flat.shape), np.empty(flat.shape), np.ones(flat.shape)
         finite = np.isfinite(flat)
@@ -150,12 +173,12 @@ class PerComponentModel(Model):
             far_rows = far.any(axis=1)
             near = ~far_rows
             if near.any():
-                m, v = self._moments(a[near], b[near])
+                m, v = self._moments(a[near], b[near], moments)
                 num[block[near]] = (m * g).sum(axis=-1)
                 den[block[near]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
             if far_rows.any():
                 self._far_rows(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]],
-                               block[far_rows], num, den, unit)
+                               block[far_rows], num, den, unit, (moments, far_form))
         if not finite.all():
             m = self._mean_at_infinity(problem)
             if eps > EPS_SGD:  # m ~ g/eps: m^T H m would underflow
@@ -164,29 +187,30 @@ class PerComponentModel(Model):
             den[~finite] = problem.quadratic(m)
         return num, den, unit
 
-    def _moments(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m, v = self.moments(a.reshape(-1), b.reshape(-1))
+    def _moments(self, a: np.ndarray, b: np.ndarray, moments: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
+        m, v = (moments or self.moments)(a.reshape(-1), b.reshape(-1))
         return np.asarray(m, dtype=float).reshape(a.shape), np.asarray(v, dtype=float).reshape(a.shape)
 
-    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit) -> None:
+    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit, forms=None) -> None:
         """num, den and unit (= eps) of rows where some component is far, in SGD units."""
         with np.errstate(over="ignore"):  # sigma^2/B beyond float64 as B -> 0: den = inf, eta* = 0 (its limit)
-            m, v = self._sgd_units(problem, a, b, far, batch)
+            m, v = self._sgd_units(problem, a, b, far, batch, forms)
             num[rows] = (m * problem.g).sum(axis=-1)
             den[rows] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
         unit[rows] = problem.eps
 
-    def _sgd_units(self, problem, a, b, far, batch) -> tuple[np.ndarray, np.ndarray]:
+    def _sgd_units(self, problem, a, b, far, batch, forms=None) -> tuple[np.ndarray, np.ndarray]:
         """m eps and v eps^2 for rows where some component is far (b >= B_FAR)."""
-        if self.far is None:
+        moments, far_form = forms if forms is not None else (self.moments, self.far)
+        if far_form is None:
             raise ValueError(f"eps is too large for model {self.name!r}: eps sqrt(B)/sigma_i reaches "
                              f"{float(b.max()):.3g} and the model has no large-b form (``far``)")
         m, v = np.empty(a.shape), np.empty(a.shape)
         if (~far).any():
-            m_near, v_near = self.moments(a[~far], b[~far])
+            m_near, v_near = moments(a[~far], b[~far])
             m[~far] = m_near * problem.eps
             v[~far] = v_near * problem.eps * problem.eps
-        mu, nu = self.far(a[far], b[far])
+        mu, nu = far_form(a[far], b[far])
         g_full = np.broadcast_to(problem.g, a.shape)
         noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
         m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
@@ -217,8 +241,13 @@ class MeanFieldModel(Model):
     variants_option: str | None = None  # the option whose named values the atlas compares
     beta1_meaning: str = ""
 
+    placements = ("inside",)
+
     def _terms(self, problem, B, options):
         """G, S, T, q and the unit: q = c_noise/B, or for eps > EPS_SGD the SGD-unit terms G eps, S eps^2, q eps^2."""
+        if problem.placement != "inside":
+            raise ValueError(f"model {self.name!r} does not support placement={problem.placement!r} (E-14's mean field"
+                             f" is derived for eps inside the root); models that do: {placement_models(problem.placement)}")
         B = self.batch_for(problem, B)
         if problem.eps > EPS_SGD:
             nu = problem.nu_sgd
@@ -267,10 +296,19 @@ class AveragedModel(Model):
     options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}), init=False)  # none
     beta1_meaning: str = "beta2 -> 1 with momentum beta1 (M-5, M-6)"
 
+    placements = ("inside",)
+
     def batch_for(self, problem, B):
         return B  # beta1 enters through c, not through the batch
 
     def terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(num, den, k) with eta* = k num/den."""
+        if problem.placement != "inside":
+            raise ValueError(f"model {self.name!r} does not support placement={problem.placement!r} (M-6 is derived"
+                             f" for eps inside the root); models that do: {placement_models(problem.placement)}")
+        return self._terms(problem, B)
+
+    def _terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(num, den, k) with eta* = k num/den.  p_i = d_i g_i and q_i = d_i sigma_i/sqrt(B) are at most 1 in size;
         both are carried times k = 1/max_i max(|p_i|, q_i) (so the largest is 1), and nothing over- or
         underflows for any finite eps and B > 0."""
@@ -338,6 +376,11 @@ def model_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+def placement_models(placement: str) -> tuple[str, ...]:
+    """The registered models that support ``placement`` ("inside" or "outside")."""
+    return tuple(name for name, model in _REGISTRY.items() if placement in getattr(model, "placements", ("inside",)))
+
+
 def get_model(name) -> Model:
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"model must be one of {model_names()}, not {name!r}")
@@ -380,6 +423,11 @@ def _exact_moments(a, b):
     return _q.mean_exact(a, b), _q.variance_exact(a, b)
 
 
+def _outside_moments(a, b):
+    """The exact moments with eps outside the root (quadrature, _outside.py; steps X-5, X-6)."""
+    return _o.mean_outside(a, b), _o.variance_outside(a, b)
+
+
 def _clip_moments(a, b):
     """E-8 and E-11 - E-8^2."""
     return np.copysign(_g.mean_clip_nonneg(np.abs(a), b), a), _g.variance_clip_nonneg(np.abs(a), b)
@@ -415,11 +463,15 @@ _MOMENTUM = "beta2 = 0 with momentum: the model at the effective batch B (1 + be
 def _register_built_ins() -> None:
     built_in = [
         PerComponentModel(
-            "exact", beta1_meaning=_MOMENTUM, moments=_with_limits(_exact_moments, _far.steady_exact, True), far=_far.exact,
-            doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact)"),
+            "exact", beta1_meaning=_MOMENTUM, moments=_with_limits(_exact_moments, _far.steady_exact, True),
+            far=_far.exact, outside=_with_limits(_outside_moments, _far.steady_outside, True), outside_far=_far.outside,
+            doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact);"
+                " placement='outside': numeric.mean_outside, numeric.variance_outside"),
         PerComponentModel(
-            "clip", beta1_meaning=_MOMENTUM, moments=_with_limits(_clip_moments, _far.steady_clip, True), full_batch_mean=_clip_full_batch_mean, far=_far.clip,
-            doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip)"),
+            "clip", beta1_meaning=_MOMENTUM, moments=_with_limits(_clip_moments, _far.steady_clip, True),
+            full_batch_mean=_clip_full_batch_mean, far=_far.clip, shared_clip=True,
+            doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip);"
+                " the same for both placements (X-2: the clip layer is shared)"),
         PerComponentModel(
             "approx", beta1_meaning=_MOMENTUM, moments=_with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
             doc="E-10 and E-12 per component (numeric.mean_approx, numeric.variance_approx)"),

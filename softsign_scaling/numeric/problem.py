@@ -26,7 +26,8 @@ from ._checks import finite, plain, positive, real
 KAPPA2 = ("mean", "harmonic", "ratio", "median", "numerator-weighted")
 """The averages of kappa_i^2 = sigma_i^2/(g_i^2 + eps^2) that E-14's mean field can use (``kappa2=``)."""
 
-PLACEMENTS = ("inside",)  # where eps sits: inside the square root, sqrt(x^2 + eps^2) (the article's SoftSign)
+PLACEMENTS = ("inside", "outside")  # where eps sits: inside the square root, sqrt(x^2 + eps^2) (the article's
+#                                     SoftSign, optax's eps_root), or outside it, |x| + eps (PyTorch, Keras; steps X-1 ..)
 
 _DENSE_BLOCK = 1 << 21  # rows x n x n per block of the deterministic quadratic form
 
@@ -35,10 +36,11 @@ _DENSE_BLOCK = 1 << 21  # rows x n x n per block of the deterministic quadratic 
 class Problem:
     """g, sigma (length n), H (n x n symmetric positive definite, or its diagonal as a length-n vector), eps >= 0.
 
-    ``placement`` ("inside": softsign(x, eps) = x/sqrt(x^2 + eps^2)) is the room left for the eps-outside
-    variant.  ``beta1`` in [0, 1) is Adam's momentum (steps M-1 .. M-6): the per-step models read it as
-    "beta2 = 0 with momentum" (the model at the effective batch B (1 + beta1)/(1 - beta1)), the "averaged"
-    model as beta2 -> 1; a model for which it has no meaning refuses beta1 > 0.
+    ``placement``: "inside" (softsign(x, eps) = x/sqrt(x^2 + eps^2), the default) or "outside"
+    (x/(|x| + eps), PyTorch's Adam, steps X-1 .. X-8; models that do not support it refuse it).  ``beta1``
+    in [0, 1) is Adam's momentum (steps M-1 .. M-7): the per-step models read it as "beta2 = 0 with
+    momentum" (the model at the effective batch B (1 + beta1)/(1 - beta1)), the "averaged" model as
+    beta2 -> 1; a model for which it has no meaning refuses beta1 > 0.
     The arrays are stored as read-only float64 copies; ``H`` keeps the form it was given in.
     """
 
@@ -94,8 +96,7 @@ class Problem:
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {plain(eps)}")
         if self.placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {PLACEMENTS} (eps outside the root is not implemented yet), "
-                             f"not {self.placement!r}")
+            raise ValueError(f"placement must be one of {PLACEMENTS}, not {self.placement!r}")
         beta1 = real(self.beta1, "beta1")
         if beta1.ndim != 0:
             raise ValueError(f"beta1 must be a scalar, got shape {beta1.shape}")
