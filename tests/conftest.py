@@ -19,7 +19,10 @@ GOLDEN = {
 
 
 def pytest_collection_modifyitems(config, items):
+    run_slow = "slow" in (config.getoption("-m") or "")
     for item in items:
+        if item.get_closest_marker("slow") is not None and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with -m slow"))
         if item.nodeid.split("[")[0] in GOLDEN:
             item.add_marker(pytest.mark.golden)
 
