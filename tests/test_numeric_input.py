@@ -103,7 +103,7 @@ CASES = [
     # the problem
     ("placement unknown", lambda: numeric.Problem(G, SIGMA, H, EPS, placement="middle"), ValueError, "placement"),
     ("averaged outside", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS, placement="outside"),
-                                                  model="averaged"), ValueError, "placement"),
+                                                  model="averaged"), ValueError, "model"),
     ("beta1 one", lambda: numeric.Problem(G, SIGMA, H, EPS, beta1=1.0), ValueError, "beta1"),
     ("problem and arrays", lambda: numeric.eta_star(1.0, numeric.Problem(G, SIGMA, H, EPS), SIGMA), TypeError,
      "sigma"),

@@ -71,6 +71,20 @@ NAMES: dict[str, str] = {
     "A-2": r"s_0(b)",
     "A-3": r"\left(m(a, b),\ s(a, b)\right)",
     "A-4": r"\left(b\,k_0(b),\ 1 - s_0(b),\ C(b)\right)",
+    "X-1": r"\operatorname{softsign}_{\text{out}}(x, \epsilon)",
+    "X-2": r"S_{\text{out}}(x)",
+    "X-4": r"\left(\tfrac{|x|^*}{\epsilon},\ \max_x \left|\operatorname{softsign}(x, \epsilon) - "
+           r"\operatorname{softsign}_{\text{out}}(x, \epsilon)\right|\right)",
+    "X-7": r"\left(\lim b\,\mathbb{E}[u],\ \lim b^2\mathbb{E}[u^2],\ C_1^{\text{out}},\ C_2^{\text{out}},\ "
+           r"C_1^{\text{in}},\ C_2^{\text{in}}\right)",
+    "X-8": r"\left(\lim_{\epsilon \to \infty} \tfrac{\eta^*}{\epsilon},\ D^{\text{out}},\ D^{\text{in}}\right)",
+    "M-1": r"\left(\mathbb{E}[m],\ \operatorname{Var}[m]\right)",
+    "M-2": r"B_{\text{eff}}",
+    "M-3": r"\eta^*(B; \beta_1)",
+    "M-4": r"\left(\text{surge condition},\ B_{\text{peak}}(\beta_1)\right)",
+    "M-5": r"\left(v,\ \mathbb{E}[u],\ \mathbb{E}[u^2]\right)",
+    "M-6": r"\eta^*_{\text{avg}}",
+    "M-7": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)",
 }
 
 # Named quantities that a step computes exactly although its relation is an approximation: E-7's split
