@@ -1,0 +1,341 @@
+"""Fast exact SoftSign moments: piecewise polynomial tables around closed-form skeletons.
+
+For x = a + z, z ~ N(0, 1) and f(x) = x/sqrt(x^2 + b^2), the mean m(a, b) = E[f] (odd in a) and the
+variance v(a, b) = E[(f - m)^2] (even in a) are evaluated, for |a| = A, as
+
+    m = sign(a) M0(A, b) Tm(X, Y),     v = V0(A, b) Tv(X, Y),     X = asinh(A),  Y = log(b),
+
+where the skeletons M0, V0 are closed forms that carry every magnitude and limit (so the ratios Tm, Tv
+are smooth, of order one, and tend to constants at the domain's edges), and Tm, Tv are piecewise
+polynomials of total degree <= 11 on rectangles of (X, Y) (a kd-split of a base grid, refined until a
+rectangle meets the tolerance; ``codegen/moments_code.py`` fits them, ``_exact_tables.py`` holds them):
+
+* M0 = E-9 x g(A)^(1/(1 + b^2)), E-9 = A/sqrt(A^2 + b^2 + pi/2), g = erf(A/sqrt2) sqrt(A^2 + pi/2)/A: the sign
+  update's erf(A/sqrt2) at b -> 0 (the ratio is 1 + O(b^2 log b) there, so its fit error is tiny), E-9 at b >> 1;
+  exact limits at A -> 0 (slope, up to k0(b) sqrt(b^2 + pi/2)),
+  A -> oo and b -> oo; Tm lies in [0.90, 1.13].
+* V0 = K + D rd(A): K = v_sign(A) exp(-pi b phi(A)/v_sign(A))/(1 + b^2), the variance of the sign update
+  v_sign = erfc(A/sqrt2)(2 - erfc(A/sqrt2)) with its O(A b) first correction; D = b^4/(A^2 + b^2 + 1)^3, the
+  delta method's f'(a)^2; rd(A) the b -> 0 limit of Var(b^2/(2x^2))/D, the asymptotic series
+  (1 + u)^3 [E x^-4 - (E x^-2)^2] a^6/(4u), u = 1/a^2 (exact rational coefficients, 24 terms; evaluated at
+  u = 1/(A^2 + 144 exp(-A^2/12)), which equals 1/A^2 to 1e-12 where D matters).  Near m = +-1 the variance
+  is K (kink-dominated, tiny b) or D (smooth, |a| >> 1) or a blend of both; V0 follows each, so Tv stays
+  in [0.49, 3.4] while v runs over hundreds of decades.
+
+Outside the tables' rectangle X in [0, X_MAX], Y in [Y_MIN, Y_MAX] (a <= 1.2e7, 9.4e-14 <= b <= 8.9e6):
+
+* b < exp(Y_MIN) = 9.4e-14: m = erf(A/sqrt2) and v = v_sign(A) + D rd(A) (relative corrections
+  O(A b) <= 4e-12 while v_sign is above float64's range, O(b^2 log b) for the mean);
+* X > X_MAX or Y > Y_MAX: the ratios are evaluated at the clamped edge; there they are 1 + O(1/R^2),
+  R = hypot(a, b) >= 8.9e6, i.e. constant to 1e-13.
+
+Accuracy: each rectangle's error is measured at generation time on points distinct from its fit nodes
+(against the float64 quadrature of ``_quadrature.py``, itself verified to 1e-12 against mpmath) and
+printed in ``_exact_tables.py``'s header; tests/test_fast_moments.py checks against 30-digit mpmath on
+an independent seeded random grid.
+
+Every operation is elementwise (cell lookup, Horner sums in a fixed order), so a point gives the same bits
+alone and inside an array.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.special as sc
+
+from . import _generated as _g
+
+PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
+SQRT_HALF = math.sqrt(0.5)
+HALF_PI = math.pi / 2
+
+# The tables' rectangle in (X, Y) = (asinh|a|, log b): base grid edges; the generator refines inside it.
+X_EDGES = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 17.0)
+Y_EDGES = (-30.0, -26.0, -22.0, -18.0, -14.0, -10.0, -6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0)
+X_MAX, Y_MIN, Y_MAX = X_EDGES[-1], Y_EDGES[0], Y_EDGES[-1]
+B_LOW = math.exp(Y_MIN)  # below: the b -> 0 forms
+DEGREE = 11  # total degree of each rectangle's polynomial in its local (u, v) in [-1, 1]^2
+TERMS = (DEGREE + 1) * (DEGREE + 2) // 2
+BLOCK = 1 << 14  # points per block (temporaries stay in cache)
+
+
+def triangle() -> list[tuple[int, int]]:
+    """The monomials u^k v^l with k + l <= DEGREE, in storage order (l outer, k inner)."""
+    return [(k, l) for l in range(DEGREE + 1) for k in range(DEGREE + 1 - l)]
+
+
+# --------------------------------------------------------------------------------------------
+# Skeletons.
+
+
+def rd_series(A: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """rd(A): the b -> 0 limit of (the variance's smooth part)/D, a polynomial in u ~ 1/A^2 (Horner)."""
+    u = 1.0 / (A * A + 144.0 * np.exp(-A * A / 12.0))
+    out = np.full(A.shape, coefficients[-1])
+    for c in coefficients[-2::-1]:
+        out = out * u + c
+    return out
+
+
+def mean_skeleton(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """E-9's a/sqrt(a^2 + b^2 + pi/2) times g(A)^(1/(1 + b^2)), g = erf(A/sqrt2) sqrt(A^2 + pi/2)/A: the sign
+    update's mean erf(A/sqrt2) at b -> 0 (so that the ratio is 1 + O(b^2 log b) there), E-9 for b >> 1."""
+    safe = np.maximum(A, 1e-300)
+    g = np.where(A < 1e-8, 1.0, sc.erf(safe * SQRT_HALF) * np.sqrt(A * A + HALF_PI) / safe)
+    return A / np.sqrt(A * A + b * b + HALF_PI) * np.exp(np.log(g) / (1.0 + b * b))
+
+
+def sign_variance(A: np.ndarray) -> np.ndarray:
+    return _g.variance_clip_b0(A)
+
+
+def delta_part(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
+    """D rd(A), D = b^4/(A^2 + b^2 + 1)^3 (b^4 formed as a square of squares: no overflow for b < 1e50)."""
+    s = A * A + b * b + 1.0
+    share = (b * b) / s
+    return share * share / s * rd_series(A, rd_coefficients)
+
+
+def variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
+    sign = sign_variance(A)
+    tail = sc.erfc(A * SQRT_HALF)
+    # pi b phi(A)/v_sign without underflow: phi(A)/erfc(A/sqrt2) = PHI0/erfcx(A/sqrt2)
+    decay = np.exp(-math.pi * b * PHI0 / (sc.erfcx(A * SQRT_HALF) * (2.0 - tail)))
+    return sign * decay / (1.0 + b * b) + delta_part(A, b, rd_coefficients)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables.
+
+
+@dataclass(frozen=True)
+class Table:
+    """One piecewise polynomial on the (X, Y) rectangle.
+
+    ``cells``: float64 (n, 4) rectangles [x0, x1) x [y0, y1), each inside one cell of the base grid
+    (X_EDGES x Y_EDGES), made by halvings (dyadic, exact in binary); ``chebyshev``: int64 (n, TERMS)
+    coefficients of T_k(u) T_l(v) (u, v the local coordinates in [-1, 1]) in units of 2^-quantum_bits, in
+    ``triangle()`` order."""
+
+    cells: np.ndarray
+    chebyshev: np.ndarray
+    quantum_bits: int
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A Table ready to evaluate: per base-grid cell a uniform local lookup grid (fine enough for its
+    smallest rectangle), each rectangle's centre and inverse half-widths, and the monomial coefficients
+    (one contiguous row per term, so that a term's gather is one ``take``)."""
+
+    x_inner: np.ndarray
+    y_inner: np.ndarray
+    base_x0: np.ndarray
+    base_y0: np.ndarray
+    res_x: np.ndarray
+    res_y: np.ndarray
+    count_x: np.ndarray
+    count_y: np.ndarray
+    offset: np.ndarray
+    local: np.ndarray
+    centre_x: np.ndarray
+    centre_y: np.ndarray
+    scale_x: np.ndarray
+    scale_y: np.ndarray
+    terms: np.ndarray  # (TERMS, n) monomial coefficients of u^k v^l
+
+
+def _chebyshev_to_monomial(coefficients: np.ndarray) -> np.ndarray:
+    """(n, TERMS) Chebyshev coefficients -> (n, TERMS) monomial ones, in the same triangle order."""
+    order = triangle()
+    position = {kl: j for j, kl in enumerate(order)}
+    power = [np.polynomial.chebyshev.cheb2poly(np.eye(DEGREE + 1)[k]) for k in range(DEGREE + 1)]
+    out = np.zeros(coefficients.shape)
+    for j, (k, l) in enumerate(order):
+        for i in range(k + 1):
+            if power[k][i] == 0:
+                continue
+            for m in range(l + 1):
+                if power[l][m] == 0:
+                    continue
+                out[:, position[(i, m)]] += coefficients[:, j] * (power[k][i] * power[l][m])
+    return out
+
+
+def base_index(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The base-grid cell (row-major, X outer) holding each point of the rectangle."""
+    bx = np.searchsorted(np.array(X_EDGES[1:-1]), x, side="right")
+    by = np.searchsorted(np.array(Y_EDGES[1:-1]), y, side="right")
+    return bx * (len(Y_EDGES) - 1) + by
+
+
+def compile_table(table: Table) -> Compiled:
+    cells = np.asarray(table.cells, dtype=float)
+    x0, x1, y0, y1 = cells.T
+    nbx, nby = len(X_EDGES) - 1, len(Y_EDGES) - 1
+    base = base_index(x0, y0)
+    edges_x, edges_y = np.array(X_EDGES), np.array(Y_EDGES)
+    base_x0 = np.repeat(edges_x[:-1], nby)
+    base_y0 = np.tile(edges_y[:-1], nbx)
+    width_x = np.repeat(np.diff(edges_x), nby)
+    width_y = np.tile(np.diff(edges_y), nbx)
+    count_x = np.ones(nbx * nby, dtype=np.intp)
+    count_y = np.ones(nbx * nby, dtype=np.intp)
+    for k in range(nbx * nby):
+        mine = base == k
+        if not mine.any():
+            raise ValueError(f"base cell {k} has no rectangle")
+        count_x[k] = int(round(width_x[k] / (x1[mine] - x0[mine]).min()))
+        count_y[k] = int(round(width_y[k] / (y1[mine] - y0[mine]).min()))
+    offset = np.concatenate([[0], np.cumsum(count_x * count_y)[:-1]]).astype(np.intp)
+    local = np.full(int((count_x * count_y).sum()), -1, dtype=np.intp)
+    res_x, res_y = count_x / width_x, count_y / width_y
+    for index, (k, a0, a1, c0, c1) in enumerate(zip(base, x0, x1, y0, y1)):
+        i0, i1 = (int(round((e - base_x0[k]) * res_x[k])) for e in (a0, a1))
+        j0, j1 = (int(round((e - base_y0[k]) * res_y[k])) for e in (c0, c1))
+        block = offset[k] + (np.arange(i0, i1)[:, None] * count_y[k] + np.arange(j0, j1)[None, :]).ravel()
+        if (local[block] >= 0).any():
+            raise ValueError("the table's rectangles overlap")
+        local[block] = index
+    if (local < 0).any():
+        raise ValueError("the table's rectangles do not cover the base grid")
+    chebyshev = table.chebyshev.astype(float) * 2.0 ** -table.quantum_bits
+    return Compiled(x_inner=edges_x[1:-1].copy(), y_inner=edges_y[1:-1].copy(), base_x0=base_x0, base_y0=base_y0,
+                    res_x=res_x, res_y=res_y, count_x=count_x, count_y=count_y, offset=offset, local=local,
+                    centre_x=(x0 + x1) / 2, centre_y=(y0 + y1) / 2, scale_x=2.0 / (x1 - x0), scale_y=2.0 / (y1 - y0),
+                    terms=np.ascontiguousarray(_chebyshev_to_monomial(chebyshev).T))
+
+
+_ORDER = triangle()
+_ROWS = [[j for j, (k, l) in enumerate(_ORDER) if l == row] for row in range(DEGREE + 1)]  # ascending k
+
+
+def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
+    (u inner, v outer), a fixed sequence of elementwise operations."""
+    base = np.searchsorted(table.x_inner, X, side="right") * (len(Y_EDGES) - 1) + np.searchsorted(
+        table.y_inner, Y, side="right")
+    ix = np.minimum(((X - table.base_x0.take(base)) * table.res_x.take(base)).astype(np.intp),
+                    table.count_x.take(base) - 1)
+    iy = np.minimum(((Y - table.base_y0.take(base)) * table.res_y.take(base)).astype(np.intp),
+                    table.count_y.take(base) - 1)
+    cell = table.local.take(table.offset.take(base) + ix * table.count_y.take(base) + iy)
+    u = (X - table.centre_x.take(cell)) * table.scale_x.take(cell)
+    v = (Y - table.centre_y.take(cell)) * table.scale_y.take(cell)
+    terms = table.terms
+    total = None
+    for row in reversed(_ROWS):
+        inner = terms[row[-1]].take(cell)
+        for j in reversed(row[:-1]):
+            inner = inner * u + terms[j].take(cell)
+        total = inner if total is None else total * v + inner
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# The committed tables (generated module, loaded on first use).
+
+
+def encode(values: np.ndarray) -> str:
+    """Signed integers as zigzag LEB128 varints, base64 (small high-order coefficients take one or two bytes)."""
+    out = bytearray()
+    for value in np.asarray(values, dtype=np.int64).ravel().tolist():
+        z = (value << 1) ^ (value >> 63)
+        while z >= 0x80:
+            out.append((z & 0x7F) | 0x80)
+            z >>= 7
+        out.append(z)
+    return base64.b64encode(bytes(out)).decode("ascii")
+
+
+def decode(text: str, columns: int) -> np.ndarray:
+    """The inverse of :func:`encode`, vectorised, reshaped to (-1, columns)."""
+    data = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    last = data < 0x80
+    starts = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    group = np.cumsum(np.concatenate([[0], last[:-1]])).astype(np.intp)
+    shift = (7 * (np.arange(data.size) - starts[group])).astype(np.uint64)
+    z = np.add.reduceat((data & 0x7F).astype(np.uint64) << shift, starts)
+    values = (z >> np.uint64(1)).astype(np.int64) ^ -(z & np.uint64(1)).astype(np.int64)
+    return values.reshape(-1, columns)
+
+
+@lru_cache(maxsize=1)
+def committed() -> tuple[Compiled, Compiled, np.ndarray]:
+    """(mean table, variance table, rd coefficients) from ``_exact_tables.py``."""
+    from . import _exact_tables as t
+
+    def load(prefix: str) -> Compiled:
+        return compile_table(Table(cells=np.array(getattr(t, f"{prefix}_CELLS"), dtype=float).reshape(-1, 4),
+                                   chebyshev=decode(getattr(t, f"{prefix}_COEFFICIENTS"), TERMS),
+                                   quantum_bits=t.QUANTUM_BITS))
+
+    return load("MEAN"), load("VARIANCE"), np.array(t.RD_COEFFICIENTS, dtype=float)
+
+
+def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance: bool):
+    mean_table, variance_table, rd = tables
+    A = np.abs(a)
+    low = b < B_LOW
+    mean = variance = None
+    if low.all():
+        if want_mean:
+            mean = np.copysign(_g.mean_clip_b0(A), a)
+        if want_variance:
+            variance = sign_variance(A) + delta_part(A, b, rd)
+        return mean, variance
+    X = np.minimum(np.arcsinh(A), X_MAX)
+    Y = np.minimum(np.maximum(np.log(np.maximum(b, B_LOW)), Y_MIN), Y_MAX)
+    if want_mean:
+        mean = mean_skeleton(A, b) * evaluate(mean_table, X, Y)
+        if low.any():
+            mean[low] = _g.mean_clip_b0(A[low])
+        mean = np.copysign(np.minimum(mean, 1.0), a)
+    if want_variance:
+        variance = variance_skeleton(A, b, rd) * evaluate(variance_table, X, Y)
+        if low.any():
+            variance[low] = sign_variance(A[low]) + delta_part(A[low], b[low], rd)
+    return mean, variance
+
+
+def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None):
+    tables = tables if tables is not None else committed()
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size <= BLOCK:
+        return _block(a, b, tables, want_mean, want_variance)
+    mean = np.empty(a.shape) if want_mean else None
+    variance = np.empty(a.shape) if want_variance else None
+    for start in range(0, a.size, BLOCK):
+        part = slice(start, start + BLOCK)
+        m, v = _block(a[part], b[part], tables, want_mean, want_variance)
+        if want_mean:
+            mean[part] = m
+        if want_variance:
+            variance[part] = v
+    return mean, variance
+
+
+def moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, variance) of the SoftSign update for 1-D float64 arrays a (real, |a| < 1e50) and b
+    (1e-150 <= b < 1e50) of one shape: the regular domain of ``numeric._reduced``."""
+    return _blocks(a, b, True, True, tables)
+
+
+def mean_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _blocks(a, b, True, False)[0]
+
+
+def variance_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _blocks(a, b, False, True)[1]
+
+
+def second_moment_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """m^2 + v (<= 1: the clamp only removes rounding above the true bound)."""
+    mean, variance = moments(a, b)
+    return np.minimum(mean * mean + variance, 1.0)
