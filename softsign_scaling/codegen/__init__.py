@@ -2,6 +2,7 @@
 
 numeric_code    numeric/_generated.py: the clipped moments (stable forms of stable.py), E-9/E-12, the closures
 anchored_code   numeric/_anchored.py: the anchored closed form (A-1 .. A-4)
+moments_code    numeric/_exact_tables.py: the fast exact moments' tables, fitted to numeric/_quadrature.py
 
 Reads the math layer (steps, stable forms, the family registry); never imports the exports or the commands.
 """
@@ -15,9 +16,11 @@ from ..steps import Derivation
 
 def write_all(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
     """Write every generated module under ``root``; the paths written (a module is rewritten only when its
-    bytes change; ``_generated.py`` is not even regenerated while its inputs' fingerprint is unchanged,
-    unless ``force``)."""
+    bytes change; ``_generated.py`` and ``_exact_tables.py`` are not even regenerated while their inputs'
+    fingerprints are unchanged, unless ``force``)."""
     from .anchored_code import write_anchored_module
+    from .moments_code import write_moment_tables
     from .numeric_code import write_numeric_module
 
-    return write_numeric_module(derivation, root, force) + write_anchored_module(derivation, root, force)
+    return (write_numeric_module(derivation, root, force) + write_anchored_module(derivation, root, force)
+            + write_moment_tables(root, force))

@@ -26,7 +26,7 @@ rectangle (none of them a fit node), against the quadrature; generation fails ab
 | variance | |a| < 1.18 | 7.4 <= b | 9 | 3e-12 |
 | variance | 1.18 <= |a| < 10 | 7.4 <= b | 83 | 3e-12 |
 | variance | 10 <= |a| | 7.4 <= b | 119 | 1e-11 |
-Inputs fingerprint: 18ad33da8882c5e4e5f87354b0687448a3e98bbedaf6346f4fca32b54e1d94cb
+Inputs fingerprint: cd45367c8b2b16ad1c362887697ff776420e1b20d408f1b4dd9a1c61ed0c75bc
 """
 
 QUANTUM_BITS = 47

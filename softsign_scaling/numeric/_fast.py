@@ -91,7 +91,9 @@ def mean_skeleton(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sign_variance(A: np.ndarray) -> np.ndarray:
-    return _g.variance_clip_b0(A)
+    """erfc(A/sqrt2) (2 - erfc(A/sqrt2)), the sign update's variance (E-11 - E-8^2 at b = 0)."""
+    tail = sc.erfc(A * SQRT_HALF)
+    return tail * (2.0 - tail)
 
 
 def delta_part(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
@@ -102,11 +104,12 @@ def delta_part(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.
 
 
 def variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
-    sign = sign_variance(A)
-    tail = sc.erfc(A * SQRT_HALF)
-    # pi b phi(A)/v_sign without underflow: phi(A)/erfc(A/sqrt2) = PHI0/erfcx(A/sqrt2)
-    decay = np.exp(-math.pi * b * PHI0 / (sc.erfcx(A * SQRT_HALF) * (2.0 - tail)))
-    return sign * decay / (1.0 + b * b) + delta_part(A, b, rd_coefficients)
+    x = A * SQRT_HALF
+    tail = sc.erfc(x)
+    other = 2.0 - tail
+    # v_sign = erfc (2 - erfc); pi b phi(A)/v_sign without underflow: phi(A)/erfc(A/sqrt2) = PHI0/erfcx(A/sqrt2)
+    decay = np.exp(-math.pi * PHI0 * b / (sc.erfcx(x) * other))
+    return tail * other * decay / (1.0 + b * b) + delta_part(A, b, rd_coefficients)
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,6 +214,12 @@ def compile_table(table: Table) -> Compiled:
                     terms=np.ascontiguousarray(_chebyshev_to_monomial(chebyshev).T))
 
 
+# Base-grid cell of a point from int(X) and int((Y - Y_MIN)/2) (every base edge is an integer in X, an even
+# integer in Y): two small lookup tables instead of searches; the last entries take X = X_MAX, Y = Y_MAX.
+_BASE_X = (np.searchsorted(np.array(X_EDGES[1:-1]), np.arange(int(X_MAX) + 1), side="right")
+           * (len(Y_EDGES) - 1)).astype(np.intp)
+_BASE_Y = np.searchsorted(np.array(Y_EDGES[1:-1]), Y_MIN + 2.0 * np.arange(int((Y_MAX - Y_MIN) / 2) + 1),
+                          side="right").astype(np.intp)
 _ORDER = triangle()
 _ROWS = [[j for j, (k, l) in enumerate(_ORDER) if l == row] for row in range(DEGREE + 1)]  # ascending k
 
@@ -218,8 +227,7 @@ _ROWS = [[j for j, (k, l) in enumerate(_ORDER) if l == row] for row in range(DEG
 def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
     (u inner, v outer), a fixed sequence of elementwise operations."""
-    base = np.searchsorted(table.x_inner, X, side="right") * (len(Y_EDGES) - 1) + np.searchsorted(
-        table.y_inner, Y, side="right")
+    base = _BASE_X.take(X.astype(np.intp)) + _BASE_Y.take(((Y - Y_MIN) * 0.5).astype(np.intp))
     ix = np.minimum(((X - table.base_x0.take(base)) * table.res_x.take(base)).astype(np.intp),
                     table.count_x.take(base) - 1)
     iy = np.minimum(((Y - table.base_y0.take(base)) * table.res_y.take(base)).astype(np.intp),
@@ -229,11 +237,17 @@ def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     v = (Y - table.centre_y.take(cell)) * table.scale_y.take(cell)
     terms = table.terms
     total = None
+    gathered = np.empty(cell.shape)
     for row in reversed(_ROWS):
         inner = terms[row[-1]].take(cell)
         for j in reversed(row[:-1]):
-            inner = inner * u + terms[j].take(cell)
-        total = inner if total is None else total * v + inner
+            inner *= u
+            inner += terms[j].take(cell, out=gathered)
+        if total is None:
+            total = inner
+        else:
+            total *= v
+            total += inner
     return total
 
 
@@ -289,7 +303,7 @@ def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance:
         if want_variance:
             variance = sign_variance(A) + delta_part(A, b, rd)
         return mean, variance
-    X = np.minimum(np.arcsinh(A), X_MAX)
+    X = np.minimum(np.log(A + np.sqrt(A * A + 1.0)), X_MAX)  # asinh(A) to ~1e-16 absolute (a coordinate)
     Y = np.minimum(np.maximum(np.log(np.maximum(b, B_LOW)), Y_MIN), Y_MAX)
     if want_mean:
         mean = mean_skeleton(A, b) * evaluate(mean_table, X, Y)
