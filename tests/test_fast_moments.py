@@ -13,7 +13,6 @@ worst error.  The negative controls perturb the committed coefficients and must 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import mpmath as mp
@@ -138,7 +137,7 @@ def test_fast_moments_against_mpmath_on_a_larger_random_grid(slow_requested):
 def _perturbed(table: _fast.Compiled, relative: float) -> _fast.Compiled:
     terms = table.terms.copy()
     terms[0] *= 1.0 + relative  # the constant term of every rectangle (a ratio of order one)
-    return dataclasses.replace(table, terms=terms)
+    return table.replace(terms=terms)
 
 
 @pytest.mark.parametrize("which", ["mean", "variance"])

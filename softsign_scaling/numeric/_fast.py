@@ -130,27 +130,22 @@ class Table:
     quantum_bits: int
 
 
-@dataclass(frozen=True)
 class Compiled:
     """A Table ready to evaluate: per base-grid cell a uniform local lookup grid (fine enough for its
     smallest rectangle), each rectangle's centre and inverse half-widths, and the monomial coefficients
-    (one contiguous row per term, so that a term's gather is one ``take``)."""
+    ``terms`` (TERMS, n), one contiguous row per term, so that a term's gather is one ``take``.  A plain class
+    (no dataclass machinery at import)."""
 
-    x_inner: np.ndarray
-    y_inner: np.ndarray
-    base_x0: np.ndarray
-    base_y0: np.ndarray
-    res_x: np.ndarray
-    res_y: np.ndarray
-    count_x: np.ndarray
-    count_y: np.ndarray
-    offset: np.ndarray
-    local: np.ndarray
-    centre_x: np.ndarray
-    centre_y: np.ndarray
-    scale_x: np.ndarray
-    scale_y: np.ndarray
-    terms: np.ndarray  # (TERMS, n) monomial coefficients of u^k v^l
+    FIELDS = ("x_inner", "y_inner", "base_x0", "base_y0", "res_x", "res_y", "count_x", "count_y", "offset", "local",
+              "centre_x", "centre_y", "scale_x", "scale_y", "terms")
+
+    def __init__(self, **fields):
+        if set(fields) != set(self.FIELDS):
+            raise TypeError(f"Compiled takes exactly {self.FIELDS}")
+        self.__dict__.update(fields)
+
+    def replace(self, **changes) -> "Compiled":
+        return Compiled(**{**{name: getattr(self, name) for name in self.FIELDS}, **changes})
 
 
 def _chebyshev_to_monomial(coefficients: np.ndarray) -> np.ndarray:

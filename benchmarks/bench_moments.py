@@ -1,0 +1,100 @@
+"""The fast exact moments against the quadrature they replace; every ratio is measured in this one run.
+
+Run: python benchmarks/bench_moments.py [--points N]   (exit status 1 when a target is missed)
+
+Per point (best of several repeats, the least disturbed by other load), on three point sets:
+* "typical": a = +-U(0, 10), b = 10^U(-8, 2) (a network's components: a = g sqrt(B)/sigma, b = eps sqrt(B)/sigma);
+* "hostile": a = +-10^U(-12, 4), b = 10^U(-12, 8) (tests/test_numeric_accuracy.py's spread);
+* "kink": |a| = U(6, 30), b = 10^U(-30, -2) (m near +-1, tiny variances: the quadrature's costliest rule).
+For each: the old quadrature (numeric/_quadrature.py) and the new tables (numeric/_fast.py, the public
+numeric.* functions, whose validation and dispatch are included) for mean_exact, second_moment_exact,
+variance_exact and the pair moments_exact (old: mean_exact + variance_exact), with the ratio old/new.  As a
+floor, the plain numpy closed forms E-9/E-12 (numeric.mean_approx + variance_approx: a few ufuncs a point).
+
+Targets: the pair and each of mean_exact and variance_exact >= 100 x faster than the quadrature on the
+typical and hostile sets.  (second_moment_exact's quadrature is mostly one Faddeeva call; its ratio is reported.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from softsign_scaling import numeric  # noqa: E402
+from softsign_scaling.numeric import _quadrature as quadrature  # noqa: E402
+
+SEED = 20261129
+TARGET = 100.0
+
+
+def best_of(function, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def point_sets(n: int, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    sign = rng.choice([-1.0, 1.0], n)
+    return {
+        "typical": (sign * rng.uniform(0, 10, n), 10.0 ** rng.uniform(-8, 2, n)),
+        "hostile": (sign * 10.0 ** rng.uniform(-12, 4, n), 10.0 ** rng.uniform(-12, 8, n)),
+        "kink": (sign * rng.uniform(6, 30, n), 10.0 ** rng.uniform(-30, -2, n)),
+    }
+
+
+def old_functions():
+    """The quadrature on the regular domain (as numeric called it before; a >= 0 where it is even/odd)."""
+    def mean(a, b):
+        return np.copysign(quadrature.mean_exact(np.abs(a), b), a)
+
+    def pair(a, b):
+        return mean(a, b), quadrature.variance_exact(np.abs(a), b)
+
+    return {"mean_exact": mean, "second_moment_exact": lambda a, b: quadrature.second_moment_exact(a, b),
+            "variance_exact": lambda a, b: quadrature.variance_exact(np.abs(a), b), "moments_exact (pair)": pair}
+
+
+def new_functions():
+    return {"mean_exact": numeric.mean_exact, "second_moment_exact": numeric.second_moment_exact,
+            "variance_exact": numeric.variance_exact, "moments_exact (pair)": numeric.moments_exact}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=100_000, help="points per set for the new code (default 1e5)")
+    parser.add_argument("--old-points", type=int, default=2_000, help="points per set for the quadrature (default 2000)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(SEED)
+    sets = point_sets(args.points, rng)
+    numeric.moments_exact(0.5, 0.5)  # load the tables once (lazy) before timing
+    missed = []
+    print(f"per point, best of repeats; new: {args.points} points, old: {args.old_points} points (same draws)")
+    print(f"{'set':<8} {'function':<22} {'old us':>9} {'new us':>9} {'old/new':>9}")
+    for name, (a, b) in sets.items():
+        few = slice(0, args.old_points)
+        for function in new_functions():
+            old = best_of(lambda: old_functions()[function](a[few], b[few]), 3) / args.old_points
+            new = best_of(lambda: new_functions()[function](a, b), 5) / args.points
+            ratio = old / new
+            print(f"{name:<8} {function:<22} {old * 1e6:9.2f} {new * 1e6:9.3f} {ratio:9.0f}")
+            if name != "kink" and function != "second_moment_exact" and ratio < TARGET:
+                missed.append(f"{name} {function}: {ratio:.0f} x < {TARGET:.0f} x")
+        floor = best_of(lambda: (numeric.mean_approx(a, b), numeric.variance_approx(a, b)), 5) / args.points
+        print(f"{name:<8} {'plain numpy E-9/E-12':<22} {'':>9} {floor * 1e6:9.3f}   (closed-form floor, pair)")
+    for line in missed:
+        print("MISSED:", line)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
