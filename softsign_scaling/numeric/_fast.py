@@ -35,7 +35,22 @@ printed in ``_exact_tables.py``'s header; tests/test_fast_moments.py checks agai
 an independent seeded random grid.
 
 Every operation is elementwise (cell lookup, Horner sums in a fixed order), so a point gives the same bits
-alone and inside an array.
+alone and inside an array.  The second moment is m^2 + v (at most 1): consistent with the pair to rounding.
+
+Why tables, and these ones (measured on this project's 2-core machine, shared, so all times are loaded):
+
+* no compiled kernel: numba is not installed here and would be a new dependency; the tables are plain
+  numpy (a ~0.45 MB generated module, loaded on first use);
+* no quadrature with fewer nodes: a fixed rule must resolve the kink (width b) and the Gaussian (width 1)
+  for b down to 1e-13, ~100-400 nodes a point (the old cost, 8-150 us a point);
+* asymptotic series alone do not cover the plane: the large-R series m ~ sum f^(2k)(a)/(2^k k!) misses
+  the kink's e^(-a^2/2) term that dominates tiny variances, and diverges for R = hypot(a, b) < ~10;
+  rd(A) is the one series used (the b -> 0 limit of the smooth part, where it converges to 1e-15 for A >= 12);
+* the skeletons make the ratios smooth: without the K term's O(A b) factor and rd(A) in V0, the blend of
+  the kink and delta-method regimes needed 2394 rectangles (prototype) instead of 1166; total degree 11 with
+  12 x 12 nodes beat degree 8 (1758 rectangles at equal tolerance, prototype) on table size;
+* cost a point (numpy, blocks of 2^14): ~80 ufunc passes for the skeletons and lookup, then 78 gathers
+  and 154 multiply/adds per table; benchmarks/bench_moments.py prints old vs new per function in one run.
 """
 
 from __future__ import annotations
