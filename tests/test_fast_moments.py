@@ -273,3 +273,19 @@ def test_scalar_and_array_give_the_same_bits(pairs, pick):
     big_b = np.tile(b, 1 + 2 * _fast.BLOCK // len(b))[: big.size]
     m_big, v_big = numeric.moments_exact(big, big_b)
     assert m_big[k] == mean[k] and v_big[k] == variance[k]
+
+
+def test_the_quadrature_stays_reachable():
+    """method="quadrature" is the reference the tables are fitted to; the two agree to the certified bounds."""
+    a = np.array([-2.0, 0.3, 9.0, 40.0])
+    b = np.array([0.5, 1e-5, 1e-3, 3.0])
+    from softsign_scaling.numeric import _quadrature
+
+    assert np.array_equal(numeric.mean_exact(a, b, method="quadrature"),
+                          np.copysign(_quadrature.mean_exact(np.abs(a), b), a))
+    assert np.array_equal(numeric.variance_exact(a, b, method="quadrature"), _quadrature.variance_exact(np.abs(a), b))
+    assert np.allclose(numeric.mean_exact(a, b), numeric.mean_exact(a, b, method="quadrature"), rtol=1e-12, atol=0)
+    assert np.allclose(numeric.variance_exact(a, b), numeric.variance_exact(a, b, method="quadrature"),
+                       rtol=5e-11, atol=0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        numeric.mean_exact(1.0, 1.0, method="mpmath")
