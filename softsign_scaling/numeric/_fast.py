@@ -236,23 +236,26 @@ _ROWS = [[j for j, (k, l) in enumerate(_ORDER) if l == row] for row in range(DEG
 
 def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
-    (u inner, v outer), a fixed sequence of elementwise operations."""
-    base = _BASE_X.take(X.astype(np.intp)) + _BASE_Y.take(((Y - Y_MIN) * 0.5).astype(np.intp))
-    ix = np.minimum(((X - table.base_x0.take(base)) * table.res_x.take(base)).astype(np.intp),
-                    table.count_x.take(base) - 1)
-    iy = np.minimum(((Y - table.base_y0.take(base)) * table.res_y.take(base)).astype(np.intp),
-                    table.count_y.take(base) - 1)
-    cell = table.local.take(table.offset.take(base) + ix * table.count_y.take(base) + iy)
-    u = (X - table.centre_x.take(cell)) * table.scale_x.take(cell)
-    v = (Y - table.centre_y.take(cell)) * table.scale_y.take(cell)
+    (u inner, v outer), a fixed sequence of elementwise operations.  Every index is in range by construction, so
+    the gathers use mode="clip" (half the cost of numpy's default bounds-checking "raise")."""
+    base = (_BASE_X.take(X.astype(np.intp), mode="clip")
+            + _BASE_Y.take(((Y - Y_MIN) * 0.5).astype(np.intp), mode="clip"))
+    ix = np.minimum(((X - table.base_x0.take(base, mode="clip")) * table.res_x.take(base, mode="clip")).astype(np.intp),
+                    table.count_x.take(base, mode="clip") - 1)
+    iy = np.minimum(((Y - table.base_y0.take(base, mode="clip")) * table.res_y.take(base, mode="clip")).astype(np.intp),
+                    table.count_y.take(base, mode="clip") - 1)
+    cell = table.local.take(table.offset.take(base, mode="clip") + ix * table.count_y.take(base, mode="clip") + iy,
+                            mode="clip")
+    u = (X - table.centre_x.take(cell, mode="clip")) * table.scale_x.take(cell, mode="clip")
+    v = (Y - table.centre_y.take(cell, mode="clip")) * table.scale_y.take(cell, mode="clip")
     terms = table.terms
     total = None
     gathered = np.empty(cell.shape)
     for row in reversed(_ROWS):
-        inner = terms[row[-1]].take(cell)
+        inner = terms[row[-1]].take(cell, mode="clip")
         for j in reversed(row[:-1]):
             inner *= u
-            inner += terms[j].take(cell, out=gathered)
+            inner += terms[j].take(cell, out=gathered, mode="clip")
         if total is None:
             total = inner
         else:
