@@ -26,7 +26,7 @@ rectangle (none of them a fit node), against the quadrature; generation fails ab
 | variance | abs(a) < 1.18 | 7.4 <= b | 9 | 3e-12 |
 | variance | 1.18 <= abs(a) < 10 | 7.4 <= b | 83 | 3e-12 |
 | variance | 10 <= abs(a) | 7.4 <= b | 119 | 1e-11 |
-Inputs fingerprint: cd45367c8b2b16ad1c362887697ff776420e1b20d408f1b4dd9a1c61ed0c75bc
+Inputs fingerprint: 1b0bfcf7352177bea9227645e2110cbe8030a8a70e0adbe97e7247353762dde8
 """
 
 QUANTUM_BITS = 47
