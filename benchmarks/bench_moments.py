@@ -74,7 +74,8 @@ def new_functions():
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=100_000, help="points per set for the new code (default 1e5)")
-    parser.add_argument("--old-points", type=int, default=2_000, help="points per set for the quadrature (default 2000)")
+    parser.add_argument("--old-points", type=int, default=2_000,
+                        help="points per set for the quadrature (default 2000)")
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     sets = point_sets(args.points, rng)

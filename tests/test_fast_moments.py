@@ -206,7 +206,8 @@ def test_committed_tables_are_current_and_certified():
         sample = np.arange(0, len(cells), 37)
         table = _fast.Table(cells=cells[sample], chebyshev=integers[sample], quantum_bits=_exact_tables.QUANTUM_BITS)
         # compile_table needs every base cell covered: evaluate the sampled rectangles through the full table.
-        full = _fast.compile_table(_fast.Table(cells=cells, chebyshev=integers, quantum_bits=_exact_tables.QUANTUM_BITS))
+        full = _fast.compile_table(_fast.Table(cells=cells, chebyshev=integers,
+                                               quantum_bits=_exact_tables.QUANTUM_BITS))
         points = [moments_code._mapped(rect, *moments_code._probe_points(rect, 2, moments_code.CHECK_POINTS))
                   for rect in table.cells]
         X = np.concatenate([p[0] for p in points])

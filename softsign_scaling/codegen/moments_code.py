@@ -194,7 +194,8 @@ def certificate(X, Y, error, cells: np.ndarray) -> tuple[tuple[str, str, int, st
 
 def fingerprint() -> str:
     digest = hashlib.sha256(f"generator {GENERATOR_VERSION}\n".encode())
-    layout = (_fast.X_EDGES, _fast.Y_EDGES, _fast.DEGREE, NODES, sorted(FIT_TOLERANCE.items()), sorted(CERTIFIED_BOUND.items()), MAX_DEPTH,
+    layout = (_fast.X_EDGES, _fast.Y_EDGES, _fast.DEGREE, NODES, sorted(FIT_TOLERANCE.items()),
+              sorted(CERTIFIED_BOUND.items()), MAX_DEPTH,
               QUANTUM_BITS, STICKY, CHECK_POINTS, RD_TERMS)
     digest.update(repr(layout).encode())
     digest.update(inspect.getsource(_quadrature).encode())
@@ -237,7 +238,8 @@ def build(previous: dict | None = None, log=None) -> dict:
         if not error.max() <= CERTIFIED_BOUND[kind]:
             worst = int(np.argmax(error))
             raise ArithmeticError(f"{kind} table: relative error {error.max():.3g} at (asinh a, log b) = "
-                                  f"({X[worst]:.6g}, {Y[worst]:.6g}) exceeds the certified bound {CERTIFIED_BOUND[kind]:g}")
+                                  f"({X[worst]:.6g}, {Y[worst]:.6g}) exceeds the certified bound "
+                                  f"{CERTIFIED_BOUND[kind]:g}")
         rows = certificate(X, Y, error, cells)
         if kept and _bounds_hold(old[2], rows):
             rows = old[2]
