@@ -72,6 +72,7 @@ from ._checks import real as _real
 from .models import (MeanFieldModel, Model, Option, PerComponentModel, get_model, model_names, placement_models,
                      register_model, unregister_model)
 from .problem import KAPPA2, Problem
+from .efficiency import b_noise, dl_max
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -103,6 +104,8 @@ __all__ = [
     "second_moment_outside",
     "variance_outside",
     "placement_models",
+    "b_noise",
+    "dl_max",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)
