@@ -139,3 +139,19 @@ def test_bad_input_is_one_line(call, message):
         call()
     text = str(error.value)
     assert message in text and "\n" not in text
+
+
+EFFICIENCY_STEPS = tuple(f"X-{k}" for k in range(20, 28))
+
+
+@pytest.mark.parametrize("label", EFFICIENCY_STEPS)
+def test_every_check_reads_its_step(derivation, label):
+    """No check of X-20 .. X-27 passes when the step's definition, result, printed form and extras are replaced
+    by unrelated symbols (the predecessor's test, tests/test_predecessor.py, for this family)."""
+    from softsign_scaling.checks.base import MatchesPrinted
+
+    from test_predecessor import _passes_whatever_the_step_holds
+
+    step = derivation[label]
+    blind = [c.name for c in step.checks if not isinstance(c, MatchesPrinted) and _passes_whatever_the_step_holds(c, step)]
+    assert not blind, f"{label}: {blind} pass whatever the step holds"
