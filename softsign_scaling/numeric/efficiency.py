@@ -32,7 +32,7 @@ from .models import MeanFieldModel, get_model
 from .problem import Problem
 
 B_NOISE_DEFAULT_MODEL = "mean_field"  # the closed form of X-21; other models give the half-saturation batch
-_GRID = 401  # log-B grid points that bracket the half-saturation batch
+_GRID = 81  # log-B grid points (a step of e in B) that bracket the half-saturation batch
 _SPAN = 40.0  # the grid covers e^(-SPAN) .. e^(SPAN) times tr(Sigma)/g^T g, widened when the crossing lies beyond
 
 
