@@ -22,7 +22,9 @@ The quadratic model's inputs are one value, :class:`Problem` (g, sigma, H, eps; 
 holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages).  Learning rates:
 :func:`eta_star` (SoftSignSGD; default model "anchored"), :func:`loss_decrease` (E-5's decrease at
 eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd` (P-10) and
-:func:`plot_eta_star` (matplotlib, for notebooks).
+:func:`plot_eta_star` (matplotlib, for notebooks).  The efficiency law with eps (X-20 .. X-27):
+:func:`b_noise` (X-21's closed form for the mean-field models, the half-saturation batch for the others) and
+:func:`dl_max` (numeric/efficiency.py).
 
 Argument order, everywhere: the batch size first where there is one, then the problem, either as a
 :class:`Problem` or as g, sigma, H, eps spelled out; then keyword options::
