@@ -35,6 +35,14 @@ FINDINGS: dict[str, Finding] = {
                 "E-18's pi/2 is an artefact of E-12",
                 "the exact eps -> oo limit of the Gaussian SoftSign model has noise sigma^2/B (P-10 with Sigma/B); "
                 "E-18, from E-12, has pi sigma^2/(2B)"),
+        Finding("b-noise-direction", "X-26",
+                "under the mean field, B_noise(eps) can fall, rise, or do both as eps grows",
+                "d ln B_noise/d eps = 2 eps (W_S - W_kappa) (X-26) on a log eps grid for 500 seeded random problems;"
+                " the claim's detail gives the counts and the first non-monotone problem"),
+        Finding("b-noise-dip", "X-27",
+                "exactly, one component's B_noise dips below both its eps = 0 and its eps -> oo values",
+                "the exact half-saturation batch by quadrature: 1.106 sigma^2/g^2 at eps = 0, about 0.85 at"
+                " eps = |g|, 1 as eps -> oo (the mean field: pi/2 for every eps)"),
     )
 }
 

@@ -85,6 +85,18 @@ NAMES: dict[str, str] = {
     "M-5": r"\left(v,\ \mathbb{E}[u],\ \mathbb{E}[u^2]\right)",
     "M-6": r"\eta^*_{\text{avg}}",
     "M-7": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)",
+    "X-20": r"\Delta\mathcal{L}(B)",
+    "X-21": r"\left(\Delta\mathcal{L}_{\max}(\epsilon),\ \mathcal{B}_{\text{noise}}(\epsilon)\right)",
+    "X-22": r"\left(\left(\tfrac{S}{S_{\min}} - 1\right)\left(\tfrac{E}{E_{\min}} - 1\right),\ "
+            r"\tfrac{E_{\min}}{S_{\min}}\right)",
+    "X-23": r"\left(\lim_{\epsilon \to 0} \Delta\mathcal{L}_{\max},\ \lim_{\epsilon \to 0} "
+            r"\mathcal{B}_{\text{noise}}\right)",
+    "X-24": r"\tfrac{1}{\mathcal{B}_{\text{noise}}(\epsilon)} - \tfrac{1}{B_{\text{peak}}(\epsilon)}",
+    "X-25": r"\left(\lim_{\epsilon \to \infty} \mathcal{B}_{\text{noise}}^{\text{mf}},\ "
+            r"\lim_{\epsilon \to \infty} \mathcal{B}_{\text{noise}}^{\text{exact}}\right)",
+    "X-26": r"\tfrac{d \ln \mathcal{B}_{\text{noise}}}{d\epsilon}",
+    "X-27": r"\tfrac{g^2}{\sigma^2}\left(B_{\text{half}}(\epsilon = 0),\ B_{\text{half}}(\epsilon \to \infty),\ "
+            r"\mathcal{B}_{\text{noise}}^{\text{mf}}\right)",
 }
 
 # Named quantities that a step computes exactly although its relation is an approximation: E-7's split

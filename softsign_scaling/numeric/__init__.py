@@ -24,7 +24,9 @@ The quadratic model's inputs are one value, :class:`Problem` (g, sigma, H, eps; 
 holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages).  Learning rates:
 :func:`eta_star` (SoftSignSGD; default model "anchored"), :func:`loss_decrease` (E-5's decrease at
 eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd` (P-10) and
-:func:`plot_eta_star` (matplotlib, for notebooks).
+:func:`plot_eta_star` (matplotlib, for notebooks).  The efficiency law with eps (X-20 .. X-27):
+:func:`b_noise` (X-21's closed form for the mean-field models, the half-saturation batch for the others) and
+:func:`dl_max` (numeric/efficiency.py).
 
 Argument order, everywhere: the batch size first where there is one, then the problem, either as a
 :class:`Problem` or as g, sigma, H, eps spelled out; then keyword options::
@@ -75,6 +77,7 @@ from ._checks import real as _real
 from .models import (MeanFieldModel, Model, Option, PerComponentModel, get_model, model_names, placement_models,
                      register_model, unregister_model)
 from .problem import KAPPA2, Problem
+from .efficiency import b_noise, dl_max
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -107,6 +110,8 @@ __all__ = [
     "second_moment_outside",
     "variance_outside",
     "placement_models",
+    "b_noise",
+    "dl_max",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)

@@ -19,6 +19,7 @@ results         E-14 .. E-18    the optimal learning rate, surge, eps -> oo
 anchored        A-1 .. A-4      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
 outside         X-1 .. X-8      this project's: eps outside the root (PyTorch's Adam), its moments, eps -> oo
 momentum        M-1 .. M-7      this project's: momentum beta1, beta2 = 0 (effective batch) and beta2 -> 1 (averaged v)
+efficiency      X-20 .. X-27    this project's: the efficiency law with eps (loss decrease at eta*, B_noise(eps), S-E)
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ FAMILIES: tuple[Family, ...] = (
            inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
     Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-8"),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-7"),
+    Family("efficiency", "Beyond the article: the efficiency law with eps (B_noise(eps), the S-E relation)",
+           "X-20 .. X-27"),
 )
 
 ORDER: tuple[str, ...] = tuple(family.name for family in FAMILIES)
