@@ -135,20 +135,22 @@ class _OperatorProblem:
 
 
 def regime_shares(stats: Statistics, eps: float, B: float) -> dict[str, tuple[float, float, float]]:
-    """Per parameter group, the shares of components with b = eps sqrt(B)/sigma_i in each of :data:`REGIMES`
-    (components with sigma_i = 0 count as SGD-like: no noise at all)."""
+    """Per parameter group, the shares of its noisy components (sigma_i > 0) with b = eps sqrt(B)/sigma_i in each
+    of :data:`REGIMES`; "all" for the whole model.  Components with sigma_i = 0 (no per-example gradient at all,
+    e.g. weights of an always-zero input pixel) belong to no regime and are left out; a layer without noisy
+    components gets shares (nan, nan, nan)."""
     out = {}
     sigma = np.sqrt(stats.sigma2)
-    with np.errstate(divide="ignore"):
-        b = np.where(sigma > 0, eps * math.sqrt(B) / np.where(sigma > 0, sigma, 1.0), np.inf)
-    for name, part in stats.layers():
-        values = b[part]
-        low, high = REGIME_EDGES
+    noisy = sigma > 0
+    b = eps * math.sqrt(B) / np.where(noisy, sigma, 1.0)
+    low, high = REGIME_EDGES
+    for name, part in [*stats.layers(), ("all", slice(0, stats.n))]:
+        values = b[part][noisy[part]]
+        if values.size == 0:
+            out[name] = (math.nan, math.nan, math.nan)
+            continue
         shares = (np.mean(values < low), np.mean((values >= low) & (values <= high)), np.mean(values > high))
         out[name] = tuple(float(s) for s in shares)
-    everything = (np.mean(b < REGIME_EDGES[0]), np.mean((b >= REGIME_EDGES[0]) & (b <= REGIME_EDGES[1])),
-                  np.mean(b > REGIME_EDGES[1]))
-    out["all"] = tuple(float(s) for s in everything)
     return out
 
 
@@ -212,7 +214,8 @@ def applicable_models(placement: str, beta1: float) -> tuple[tuple[str, ...], di
 
 
 def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside", beta1: float = 0.0,
-               models=None, H="sketch", resamples: int = 0, seed: int = 0, surge: bool = True) -> Prediction:
+               models=None, H="sketch", resamples: int = 0, seed: int = 0, surge: bool = True,
+               progress: bool = False) -> Prediction:
     """eta*(B) for each batch size under each applicable model (default: all), with bands and regimes."""
     numeric = _numeric()
     batch = np.asarray(batch, dtype=float).reshape(-1)
@@ -239,19 +242,28 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
         diag = stats.diag_H + stats.diag_H_se * rng.standard_normal(stats.n)
         draws.append(problem_of(stats, eps, placement=placement, beta1=beta1, g=g, sigma2=sigma2, diag_H=diag))
     out = {}
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(names) * (1 + resamples), desc="eta*(B) per model", disable=not progress, leave=False)
     for name in names:
+        bar.update(1)
         try:
             eta = np.asarray(numeric.eta_star(batch, problem, model=name), dtype=float)
             decrease = np.asarray(numeric.loss_decrease(batch, problem, model=name), dtype=float)
             low = high = None
             if draws:
                 centre = np.asarray(numeric.eta_star(batch, sketch, model=name), dtype=float)
-                ratios = np.array([numeric.eta_star(batch, d, model=name) for d in draws]) / centre
+                ratios = []
+                for d in draws:
+                    ratios.append(numeric.eta_star(batch, d, model=name))
+                    bar.update(1)
+                ratios = np.array(ratios) / centre
                 low, high = eta / np.quantile(ratios, 0.975, axis=0), eta / np.quantile(ratios, 0.025, axis=0)
             peaks = surge_peaks(lambda b: numeric.eta_star(b, problem, model=name), batch) if surge else ()
         except (ValueError, FloatingPointError) as error:
             refused[name] = str(error).splitlines()[0]
             continue
         out[name] = ModelPrediction(name, eta, low, high, peaks, decrease)
+    bar.close()
     regimes = {float(B): regime_shares(stats, eps, float(B)) for B in batch if math.isfinite(B)}
     return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes)

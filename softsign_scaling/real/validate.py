@@ -171,3 +171,34 @@ def summary(ratios: np.ndarray) -> tuple[float, float]:
 def log_ratio_interval(low: float, high: float, centre: float) -> float:
     """The half-width of log(interval) around log(centre), for error bars on ratios."""
     return max(math.log(high / centre), math.log(centre / low)) if low > 0 else math.inf
+
+
+def correlated_prediction(pool: Pool, stats, eps: float, B: float, placement: str, model: str, examples: int,
+                          seed: int) -> float:
+    """A per-component model's eta* with the noise's cross-component correlations to first order.
+
+    The models take the update's components as independent: tr(H Cov u) = sum_i v_i H_ii.  Real per-example
+    gradients are strongly correlated across components.  For a Gaussian minibatch gradient, the first term of
+    the Mehler expansion (Stein's lemma) gives Cov(u_i, u_j) ~ s_i s_j Sigma_ij/B with s_i = dm_i/dg_i, the slope
+    of the model's mean; the off-diagonal part adds (1/B) [E_e (s o d_e)^T H (s o d_e) - sum_i s_i^2 sigma_i^2 H_ii]
+    to the denominator, d_e = (example e's gradient) - g, averaged over ``examples`` pool examples (one HVP each).
+    """
+    from .. import numeric
+    from .predict import problem_of
+
+    problem = problem_of(stats, eps, placement=placement, H=stats.extra["hvp"])
+    chosen = numeric.get_model(model)
+    num, den, unit = chosen.terms(problem, np.array([float(B)]))
+    moments = chosen.outside if (placement == "outside" and getattr(chosen, "outside", None) is not None) else chosen.moments
+    sigma = np.sqrt(stats.sigma2)
+    safe = np.where(sigma > 0, sigma, 1.0)
+    root = math.sqrt(B)
+    a, b = stats.g * root / safe, eps * root / safe
+    step = 1e-4
+    slope = (moments(a + step, b)[0] - moments(a - step, b)[0]) / (2 * step) * root / safe
+    slope = np.where(sigma > 0, slope, 0.0)
+    rows = np.random.default_rng(seed).choice(pool.P, size=min(examples, pool.P), replace=False)
+    deviations = pool.per_example.numpy()[rows] - pool.g
+    full = np.mean([float((slope * d) @ pool.flat.hvp(slope * d)) for d in deviations])
+    diagonal = float((slope * slope * stats.sigma2) @ stats.diag_H)
+    return float(unit[0] * num[0] / (den[0] + (full - diagonal) / B))
