@@ -98,6 +98,7 @@ def _fmt(value: float) -> str:
 
 def summarise(rows: list[dict]) -> list[tuple[str, float, float, int]]:
     """(model, median ratio predicted/measured, share within 10%, settings), best first."""
+    rows = [row for row in rows if math.isfinite(row["eta_real"])]
     names = sorted({name for row in rows for name in row["models"]})
     table = []
     for name in names:
@@ -147,7 +148,14 @@ def write(result: dict, root: Path, seconds: float) -> Path:
     ]
     for name, median, share, count in summarise(rows):
         lines.append(f"| {name} | {_fmt(median)} | {share:.0%} | {count} |")
-    q = np.array([row["eta_q"] / row["eta_real"] for row in rows])
+    ascent = [row for row in rows if not math.isfinite(row["eta_real"])]
+    if ascent:
+        lines += ["", f"Left out: {len(ascent)} setting(s) where mean(g^T u) <= 0, i.e. the real step ascends in expectation "
+                  "and no eta > 0 lowers the loss (the models, built on symmetric Gaussian noise, always predict "
+                  "descent): " + "; ".join(f"step {r['step']}, eps {r['eps']:g}, B {r['B']} (eta_q = {r['eta_q']:.2g})"
+                                          for r in ascent) + "."]
+    finite_rows = [row for row in rows if math.isfinite(row["eta_real"])]
+    q = np.array([row["eta_q"] / row["eta_real"] for row in finite_rows])
     lines += [
         "",
         f"The quadratic model itself holds: eta_q/eta_real has median {np.median(q):.2f} (range {q.min():.2f} .. "
@@ -165,7 +173,7 @@ def write(result: dict, root: Path, seconds: float) -> Path:
              "exact[outside]+corr"]
     lines.append("| step | eps | B | eta_real (95%) | eta_q/eta_real | " + " | ".join(shown) + " |")
     lines.append("| --- " * (5 + len(shown)) + "|")
-    for row in rows:
+    for row in finite_rows:
         interval = f"{row['eta_real']:.3g} ({row['eta_real_low']:.3g} .. {row['eta_real_high']:.3g})"
         edge = " edge" if row["edge"] else ""
         lines.append(f"| {row['step']} | {row['eps']:g} | {row['B']} | {interval}{edge} | "
@@ -183,6 +191,9 @@ def write(result: dict, root: Path, seconds: float) -> Path:
         lines.append("| B | eta_real (95%) | eta_q/eta_real | " + " | ".join(names) + " |")
         lines.append("| --- " * (3 + len(names)) + "|")
         for row in result["momentum"]:
+            if not math.isfinite(row["eta_real"]):
+                lines.append(f"| {row['B']} | ascent (mean g^T u <= 0) | | " + " | ".join("" for _ in names) + " |")
+                continue
             lines.append(f"| {row['B']} | {row['eta_real']:.3g} ({row['eta_real_low']:.3g} .. {row['eta_real_high']:.3g})"
                          f" | {row['eta_q'] / row['eta_real']:.2f} | "
                          + " | ".join(_fmt(row["models"][n] / row["eta_real"]) for n in names) + " |")
@@ -206,7 +217,7 @@ def _figure_eta(result, path: Path) -> None:
     step = config["checkpoints"][-1]
     figure, axes = plt.subplots(1, len(config["eps"]), figsize=(4.2 * len(config["eps"]), 4), dpi=110, sharey=True)
     for ax, eps in zip(np.atleast_1d(axes), config["eps"]):
-        chosen = [r for r in rows if r["step"] == step and r["eps"] == eps]
+        chosen = [r for r in rows if r["step"] == step and r["eps"] == eps and math.isfinite(r["eta_real"])]
         B = np.array([r["B"] for r in chosen], dtype=float)
         eta = np.array([r["eta_real"] for r in chosen])
         low = np.array([r["eta_real_low"] for r in chosen])

@@ -77,6 +77,10 @@ def _measure_updates(pool: Pool, u: np.ndarray, resamples: int, seed: int) -> di
     X = u @ pool.g
     Y = np.array([float(row @ pool.flat.hvp(row)) for row in u])
     quadratic = ratio_estimate(X, Y)
+    if not quadratic.eta > 0:  # mean g^T u <= 0: the step ascends in expectation; no eta > 0 helps
+        return {"eta_q": quadratic.eta, "eta_q_se": quadratic.stderr, "eta_q_low": quadratic.low,
+                "eta_q_high": quadratic.high, "eta_real": math.nan, "eta_real_low": math.nan,
+                "eta_real_high": math.nan, "edge": False, "decrease": math.nan, "loss": math.nan, "ascent": True}
     etas = quadratic.eta * GRID
     base = float(pool.losses(pool.w0[None, :])[0])
     ut = torch.from_numpy(u)
@@ -88,19 +92,41 @@ def _measure_updates(pool: Pool, u: np.ndarray, resamples: int, seed: int) -> di
     boot = np.array([_parabola_min(np.log(etas), change[rng.integers(0, u.shape[0], u.shape[0])].mean(axis=0))
                      for _ in range(resamples)])
     edge = int(np.argmin(curve)) in (0, etas.size - 1)
-    return {"eta_q": quadratic.eta, "eta_q_low": quadratic.low, "eta_q_high": quadratic.high,
+    return {"eta_q": quadratic.eta, "eta_q_se": quadratic.stderr, "eta_q_low": quadratic.low, "eta_q_high": quadratic.high,
             "eta_real": best, "eta_real_low": float(np.quantile(boot, 0.025)),
             "eta_real_high": float(np.quantile(boot, 0.975)), "edge": edge,
-            "decrease": float(-curve.min()), "loss": base}
+            "decrease": float(-curve.min()), "loss": base, "ascent": False}
 
 
-def measure_one_step(pool: Pool, eps: float, B: int, samples: int, seed: int, resamples: int = 200) -> dict:
-    """The measured one-step optimum of real torch Adam(betas=(0, 0), eps) at minibatch size B."""
+def measure_one_step(pool: Pool, eps: float, B: int, samples: int, seed: int, resamples: int = 200,
+                     noise: str = "examples") -> dict:
+    """The measured one-step optimum of real torch Adam(betas=(0, 0), eps) at minibatch size B.
+
+    ``noise="examples"``: real minibatches of the pool.  ``noise="independent"``: g plus independent Gaussian noise
+    of the pool's per-component variance sigma_i^2/B (ddof 0), the models' assumption made true (a control)."""
     torch = pool.torch
     generator = torch.Generator().manual_seed(seed)
-    grads = pool.minibatch_gradients(B, samples, generator)
+    if noise == "examples":
+        grads = pool.minibatch_gradients(B, samples, generator)
+    elif noise == "independent":
+        sigma = pool.per_example.std(dim=0, correction=0).numpy()
+        z = torch.randn(samples, pool.g.size, generator=generator, dtype=torch.float64).numpy()
+        grads = pool.g + z * sigma / math.sqrt(B)
+    else:
+        raise ValueError(f"noise must be 'examples' or 'independent', not {noise!r}")
     u = torch_adam(grads, eps)  # the real library step from a fresh state, lr = 1
     return _measure_updates(pool, u, resamples, seed)
+
+
+def exact_diagonal(pool: Pool) -> np.ndarray:
+    """diag H exactly, one HVP per unit vector (n HVPs: for small test models only)."""
+    out = np.empty(pool.flat.n)
+    unit = np.zeros(pool.flat.n)
+    for i in range(pool.flat.n):
+        unit[i] = 1.0
+        out[i] = pool.flat.hvp(unit)[i]
+        unit[i] = 0.0
+    return out
 
 
 def pool_statistics(pool: Pool, probes: int, sketch_rank: int, seed: int, checkpoint: str = ""):
