@@ -4,8 +4,9 @@
 * sigma_i^2: the per-example gradient variance, from per-example gradients
   (``torch.func.vmap(torch.func.grad(...))``) in chunks, as central sums around g: sum (x - g)^2 and
   sum (x - g)^4 (the latter gives the standard error of sigma_i^2);
-* Hessian-vector products: ``torch.func.jvp`` of ``torch.func.grad`` (forward over reverse), summed over
-  the loader's batches with weights batch/N, so H is the Hessian of the same mean loss;
+* Hessian-vector products: double backward (reverse over reverse, ``torch.autograd.grad`` with
+  ``create_graph``; faster here than torch.func's jvp of grad), summed over the loader's batches with
+  weights batch/N, so H is the Hessian of the same mean loss;
 * diag H and tr H: Hutchinson with seeded Rademacher probes, standard errors from the probes' spread;
 * g^T H g: one HVP; a rank-k sketch of H: ``scipy.sparse.linalg.eigsh`` (Lanczos) on the HVP operator.
 
@@ -95,15 +96,20 @@ class FlatModel:
         return self.torch.cat([gradients[name].reshape(x.shape[0], -1) for name in self.names], dim=1)
 
     def hvp(self, vector: np.ndarray) -> np.ndarray:
-        """H v for the mean loss over the loader (forward-over-reverse; float64 out)."""
-        from torch.func import grad, jvp
+        """H v for the mean loss over the loader (float64 out).
 
+        Reverse over reverse (double backward): measured 50-100x faster here than torch.func's forward-over-reverse
+        (``jvp`` of ``grad``), whose dual tensors take slow paths through tanh and cross-entropy on CPU."""
         torch = self.torch
-        tangent = self.unflat(torch.tensor(np.asarray(vector, dtype=np.float64), dtype=self.dtype))
+        tangent = [piece for piece in self.unflat(torch.tensor(np.asarray(vector, dtype=np.float64),
+                                                               dtype=self.dtype)).values()]
+        leaves = {name: p.detach().requires_grad_(True) for name, p in self.params.items()}
+        inputs = [leaves[name] for name in self.names]
         total = torch.zeros(self.n, dtype=torch.float64)
         for x, y in self.loader:
-            _, product = jvp(lambda p: grad(self.loss)(p, x, y), (self.params,), (tangent,))
-            total += (x.shape[0] / self.samples) * self.flat(product).to(torch.float64)
+            gradients = torch.autograd.grad(self.loss(leaves, x, y), inputs, create_graph=True)
+            product = torch.autograd.grad(gradients, inputs, grad_outputs=tangent)
+            total += (x.shape[0] / self.samples) * torch.cat([p.reshape(-1) for p in product]).to(torch.float64)
         return total.numpy()
 
 
@@ -126,6 +132,13 @@ def collect(model, loss_fn: Callable, loader: Iterable, *, probes: int = 32, ske
         raise ValueError(f"sketch_rank must be >= 0, not {sketch_rank}")
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, not {chunk}")
+    from ..sim.optimizers import torch_single_thread
+
+    with torch_single_thread():  # small kernels: a thread pool on shared cores waits more than it computes
+        return _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint)
+
+
+def _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint) -> Statistics:
     flat = FlatModel(model, loss_fn, loader)
     torch = flat.torch
     n, N = flat.n, flat.samples
