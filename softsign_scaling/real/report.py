@@ -213,8 +213,9 @@ def write(result: dict, root: Path, seconds: float) -> Path:
                          f" | {row['eta_q'] / row['eta_real']:.2f} | "
                          + " | ".join(_fmt(row["models"][n] / row["eta_real"]) for n in names) + " |")
     lines += ["", "## Regimes per layer", "",
-              "Share of each layer's parameters with b = eps sqrt(B)/sigma_i below 0.1 (SignSGD-like), between 0.1 and 10,",
-              "and above 10 (SGD-like), at the last checkpoint.", "",
+              "Share of each layer's noisy parameters (sigma_i > 0) with b = eps sqrt(B)/sigma_i below 0.1 (SignSGD-like),",
+              "between 0.1 and 10, and above 10 (SGD-like), at the last checkpoint. Left out: the weights of input pixels",
+              "that are 0 in every pool image (no gradient at all; 320 of them here).", "",
               "![regime shares](figures/real-regimes.png)", "",
               f"Run time: {seconds / 60:.0f} min on this machine.", ""]
     path = root / "docs" / "real-model.md"
