@@ -64,7 +64,8 @@ def run(config=CONFIG, progress: bool = True) -> dict:
     bar.close()
     momentum = _momentum(config, pools, progress)
     return {"config": config, "rows": rows, "regimes": regimes, "momentum": momentum,
-            "layers": pools[config["checkpoints"][-1]][1].layer_names, "n": pools[config["checkpoints"][-1]][1].n}
+            "layers": pools[config["checkpoints"][-1]][1].layer_names, "n": pools[config["checkpoints"][-1]][1].n,
+            "silent": int((pools[config["checkpoints"][-1]][1].sigma2 == 0).sum())}
 
 
 def _momentum(config, pools, progress) -> list[dict]:
@@ -215,7 +216,7 @@ def write(result: dict, root: Path, seconds: float) -> Path:
     lines += ["", "## Regimes per layer", "",
               "Share of each layer's noisy parameters (sigma_i > 0) with b = eps sqrt(B)/sigma_i below 0.1 (SignSGD-like),",
               "between 0.1 and 10, and above 10 (SGD-like), at the last checkpoint. Left out: the weights of input pixels",
-              "that are 0 in every pool image (no gradient at all; 320 of them here).", "",
+              f"that are 0 in every pool image (no gradient at all; {result['silent']} of them here).", "",
               "![regime shares](figures/real-regimes.png)", "",
               f"Run time: {seconds / 60:.0f} min on this machine.", ""]
     path = root / "docs" / "real-model.md"
