@@ -100,3 +100,31 @@ def test_data_parallel_gloo_two_processes():
     assert np.abs((sigma2 - sigma2_true) / sigma2_se).max() < limit
     assert np.abs((g - g_true) / g_se).max() < limit
     assert np.abs((sigma2 / 2 - sigma2_true) / sigma2_se).max() > limit
+
+
+def test_stats_then_predict_commands(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="needs scikit-learn: pip install -e '.[torch]'")
+    from softsign_scaling.cli import main
+    from softsign_scaling.real.statsfile import load
+
+    out = tmp_path / "stats.npz"
+    assert main(["stats", "--out", str(out), "--steps", "5", "--hidden", "4", "--probes", "2", "--sketch-rank", "1",
+                 "--quiet"]) == 0
+    stats = load(out)
+    assert stats.n == 64 * 4 + 4 + 4 * 10 + 10 and stats.samples == 1200 and stats.layer_names[0] == "0.weight"
+    assert main(["predict", "--stats", str(out), "--eps", "1e-8", "--batch", "32..64", "--models", "clip",
+                 "--placement", "outside", "--resamples", "2", "--plot", str(tmp_path / "p.png"), "--quiet"]) == 0
+    assert "| 64 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--hidden", "4,x"], "--hidden"),
+    (["--probes", "1"], "--probes must be >= 2"),
+    (["--out", "/no/such/folder/s.npz"], "does not exist"),
+])
+def test_stats_errors_are_one_line(capsys, arguments, message):
+    from softsign_scaling.cli import main
+
+    assert main(["stats", *arguments, "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
