@@ -56,6 +56,8 @@ def problem_of(stats: Statistics, eps: float, *, placement: str = "inside", beta
     sigma = np.sqrt(sigma2[kept])
     floor = 1e-12 * max(float(sigma.max()), 1e-300)  # sigma_i = 0 with g_i != 0: a deterministic component
     sigma = np.maximum(sigma, floor)
+    if "H_diagonal" in getattr(numeric.Problem, "__dataclass_fields__", {}):
+        return _operator_problem(numeric, stats, kept, g[kept], sigma, diag, eps, placement, beta1, H)
     # A Problem validated on a stand-in diagonal; then H's diagonal and quadratic form are the operator's.
     base = numeric.Problem(g[kept], sigma, np.ones(int(kept.sum())), eps, placement=placement, beta1=beta1)
     if isinstance(H, str):
@@ -67,6 +69,33 @@ def problem_of(stats: Statistics, eps: float, *, placement: str = "inside", beta
     else:
         raise ValueError("H must be 'sketch' or a function v -> H v")
     return _OperatorProblem.wrap(base, diag[kept], quadratic)
+
+
+def _operator_problem(numeric, stats, kept, g, sigma, diag, eps, placement, beta1, H):
+    """The same problem through numeric.Problem's operator interface (H a matvec, with H_diagonal), where it exists.
+
+    That interface requires diag H > 0; an estimated diagonal entry <= 0 (negative curvature, or Hutchinson
+    noise around a small entry) is raised to 1e-12 times the largest, which drops it from sum_i v_i H_ii."""
+    diagonal = diag[kept]
+    floor = 1e-12 * max(float(np.abs(diagonal).max()), 1e-300)
+    diagonal = np.maximum(diagonal, floor)
+    if isinstance(H, str):
+        if H != "sketch":
+            raise ValueError(f"H must be 'sketch' or a function v -> H v, not {H!r}")
+        U, lam = stats.sketch_vectors[kept], stats.sketch_values
+        rest = diagonal - (U * U) @ lam
+
+        def matvec(v):
+            v = np.asarray(v, dtype=float).reshape(-1)
+            return U @ (lam * (U.T @ v)) + rest * v
+    elif callable(H):
+        def matvec(v):
+            full = np.zeros(kept.size)
+            full[kept] = np.asarray(v, dtype=float).reshape(-1)
+            return np.asarray(H(full), dtype=float)[kept]
+    else:
+        raise ValueError("H must be 'sketch' or a function v -> H v")
+    return numeric.Problem(g, sigma, H=matvec, H_diagonal=diagonal, eps=eps, placement=placement, beta1=beta1)
 
 
 def _sketch_quadratic(stats: Statistics, kept: np.ndarray, diag: np.ndarray):
