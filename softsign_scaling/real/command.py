@@ -97,7 +97,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from . import example
     from .collect import collect
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # small kernels on shared cores: one thread is faster (sim.optimizers.torch_single_thread)
     start = time.perf_counter()
     x_train, y_train, _, _ = example.digits(args.seed)
     model = example.mlp(hidden, args.seed)
