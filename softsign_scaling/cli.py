@@ -430,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
                            out_help=OUT_HELP.format(what="docs/simulation.md, docs/figures/sim_*.png and the cache "
                                                          ".cache/simulation/"),
                            resolve_root=lambda out: output_root("simulate", out, ("docs/figures", ".cache/simulation")))
+    from .real import command as real_command  # torch is imported only when the commands run
+
+    real_command.add_parsers(sub, parse_batch, positive_int)
     return parser
 
 

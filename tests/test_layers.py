@@ -24,8 +24,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("math", tuple(f"{PACKAGE}.{name}" for name in
                    ("symbols", "steps", "gaussian", "sections", "checks", "stable", "pipeline"))),
     ("code generation", (f"{PACKAGE}.codegen", f"{PACKAGE}.numeric")),
-    ("exports", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report", "atlas", "sim"))),
-    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.sim.command")),
+    ("exports", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report", "atlas", "sim", "real"))),
+    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.sim.command",
+                  f"{PACKAGE}.real.command")),
 )
 
 

@@ -1,0 +1,197 @@
+"""``softsign-scaling stats`` and ``softsign-scaling predict`` (cli.py registers them with one call)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+PROG = "softsign-scaling"
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"{PROG} {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+def add_parsers(sub, parse_batch, positive_int=int) -> None:
+    """Add ``stats`` and ``predict`` to ``sub``; ``parse_batch`` is cli.py's batch-list parser."""
+    p = sub.add_parser("stats", help="collect g, sigma^2, diag H, tr H and a sketch of H for the bundled digits MLP "
+                                     "(needs pip install -e '.[torch]')",
+                       description="Train the bundled example (an MLP on scikit-learn's digits, no download) with "
+                                   "real torch Adam, then collect its statistics at the checkpoint into an .npz "
+                                   "(format: softsign_scaling/real/statsfile.py). Progress bars on stderr.",
+                       epilog=f"example: {PROG} stats --out stats.npz && {PROG} predict --stats stats.npz --eps 1e-8")
+    p.add_argument("--out", metavar="FILE", default="stats.npz", help="the .npz to write (default stats.npz)")
+    p.add_argument("--steps", type=_nonnegative_int, default=2000, metavar="K",
+                   help="training steps before the checkpoint (default 2000)")
+    p.add_argument("--hidden", default="64", metavar="LIST", help="hidden widths, comma-separated (default 64)")
+    p.add_argument("--probes", type=positive_int, default=32, metavar="N", help="Hutchinson probes, >= 2 (default 32)")
+    p.add_argument("--sketch-rank", type=_nonnegative_int, default=8, metavar="K",
+                   help="rank of the Lanczos sketch of H (default 8; 0: none)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("predict", help="eta*(B, eps) of a real model from a statistics file: table, regimes, surge, "
+                                       "and a figure with error bands",
+                       description="eta*(B) under every applicable model from the statistics of `stats` (or of "
+                                   "softsign_scaling.real.collect.collect on your own model), with 95% bands from "
+                                   "the statistics' standard errors, the surge peaks inside the batch range, and "
+                                   "each layer's share of components in the SignSGD-like (b < 0.1), middle and "
+                                   "SGD-like (b > 10) regimes, b = eps sqrt(B)/sigma_i.",
+                       epilog=f"example: {PROG} predict --stats stats.npz --eps 1e-8 --batch 32..8192 "
+                              "--placement outside --plot eta.png")
+    p.add_argument("--stats", metavar="FILE", required=True, help="a statistics .npz written by `stats`")
+    p.add_argument("--eps", metavar="EPS", required=True, help="Adam's epsilon, a number >= 0")
+    p.add_argument("--batch", metavar="LIST", default="32..8192",
+                   help="batch sizes: numbers and ranges A..C = A, 2A, 4A, ... <= C (default 32..8192)")
+    p.add_argument("--placement", choices=("inside", "outside"), default="inside",
+                   help="eps inside the root (the article, optax eps_root) or outside (PyTorch's Adam; default inside)")
+    p.add_argument("--beta1", metavar="B1", default="0", help="Adam's beta1 in [0, 1) (momentum models; default 0)")
+    p.add_argument("--models", metavar="LIST", default=None, help="models, comma-separated (default: every applicable one)")
+    p.add_argument("--resamples", type=_nonnegative_int, default=8, metavar="R",
+                   help="parametric-bootstrap resamples for the bands (default 8; 0: no bands). The band is the basic "
+                        "(bias-corrected) interval: where the plug-in eta* is biased it can exclude the central value")
+    p.add_argument("--plot", metavar="FILE", default="eta_star.png", help="the figure to write (default eta_star.png)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_predict, parse_batch=parse_batch)
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {value}")
+    return value
+
+
+def _missing() -> str | None:
+    import importlib.util
+
+    missing = [name for name in ("torch", "sklearn") if importlib.util.find_spec(name) is None]
+    return None if not missing else f"needs {' and '.join(missing)}: pip install -e '.[torch]'"
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    reason = _missing()
+    if reason:
+        return _fail("stats", reason)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        return _fail("stats", f"--out: the folder {out.parent} does not exist")
+    try:
+        hidden = tuple(int(item) for item in args.hidden.split(","))
+        if not hidden or min(hidden) < 1:
+            raise ValueError
+    except ValueError:
+        return _fail("stats", f"--hidden: give positive integers separated by commas, not {args.hidden!r}")
+    if args.probes < 2:
+        return _fail("stats", "--probes must be >= 2 (a standard error needs two probes)")
+    import torch
+
+    from . import example
+    from .collect import collect
+
+    torch.set_num_threads(1)  # small kernels on shared cores: one thread is faster (sim.optimizers.torch_single_thread)
+    start = time.perf_counter()
+    x_train, y_train, _, _ = example.digits(args.seed)
+    model = example.mlp(hidden, args.seed)
+    example.train(model, x_train, y_train, steps=args.steps, checkpoints=(), seed=args.seed)
+    stats = collect(model, example.loss_fn, example.batches(x_train, y_train, 256), probes=args.probes,
+                    sketch_rank=args.sketch_rank, seed=args.seed, progress=not args.quiet,
+                    model_name=f"digits MLP 64-{'-'.join(map(str, hidden))}-10 (tanh, float64)",
+                    checkpoint=f"after {args.steps} Adam steps (lr 1e-3, batch 32, seed {args.seed})")
+    stats.save(out)
+    print(f"wrote {out}: n = {stats.n} parameters, {stats.samples} examples, loss {stats.loss:.4g}, "
+          f"tr H = {stats.trace_H:.4g} +- {stats.trace_H_se:.2g}, in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .predict import REGIMES, prediction
+    from .statsfile import load
+
+    try:
+        eps = float(args.eps)
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError
+    except ValueError:
+        return _fail("predict", f"--eps: give a finite number >= 0, not {args.eps!r}")
+    try:
+        beta1 = float(args.beta1)
+        if not 0 <= beta1 < 1:
+            raise ValueError
+    except ValueError:
+        return _fail("predict", f"--beta1: give a number in [0, 1), not {args.beta1!r}")
+    try:
+        batch = [B for B in args.parse_batch(args.batch) if math.isfinite(B)]
+        if not batch:
+            raise ValueError("--batch: give at least one finite batch size")
+        plot = Path(args.plot)
+        if not plot.parent.is_dir():
+            raise ValueError(f"--plot: the folder {plot.parent} does not exist")
+        stats = load(args.stats)
+        models = None if args.models is None else tuple(m.strip() for m in args.models.split(",") if m.strip())
+        start = time.perf_counter()
+        result = prediction(stats, eps, batch, placement=args.placement, beta1=beta1, models=models,
+                            resamples=args.resamples, progress=not args.quiet)
+    except (ValueError, TypeError) as error:
+        return _fail("predict", str(error).splitlines()[0])
+    print(f"{stats.model}, {stats.checkpoint}: n = {stats.n}, {stats.samples} examples; eps = {eps:g} "
+          f"({args.placement}), beta1 = {beta1:g}; H from the rank-{stats.sketch_values.size} sketch + diagonal")
+    names = list(result.models)
+    header = "| B | " + " | ".join(names) + " |"
+    print(header)
+    print("| --- " * (len(names) + 1) + "|")
+    for k, B in enumerate(result.batch):
+        cells = []
+        for name in names:
+            p = result.models[name]
+            band = f" ({p.low[k]:.3g}..{p.high[k]:.3g})" if p.low is not None else ""
+            cells.append(f"{p.eta[k]:.4g}{band}")
+        print(f"| {B:g} | " + " | ".join(cells) + " |")
+    for name in names:
+        peaks = result.models[name].surge
+        print(f"  {name}: surge peak at B = {', '.join(f'{b:.3g}' for b in peaks)}" if peaks
+              else f"  {name}: no surge peak inside B = {min(batch):g} .. {max(batch):g}")
+    for name, reason in result.refused.items():
+        print(f"  {name}: no value: {reason}")
+    silent = int((stats.sigma2 == 0).sum())
+    print(f"regimes (b = eps sqrt(B)/sigma_i): shares {' / '.join(REGIMES)}; {silent} component(s) with sigma = 0 "
+          "left out")
+    for B in (min(batch), max(batch)):
+        print(f"  B = {B:g}: " + "; ".join(f"{layer} {s[0]:.0%}/{s[1]:.0%}/{s[2]:.0%}"
+                                         for layer, s in result.regimes[float(B)].items()))
+    _plot(result, plot)
+    print(f"wrote {plot} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _plot(result, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for name, p in result.models.items():
+        line, = axes.plot(result.batch, p.eta, marker="o", markersize=3, label=name)
+        if p.low is not None:
+            axes.fill_between(result.batch, p.low, p.high, color=line.get_color(), alpha=0.2)
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xlabel("batch size B")
+    axes.set_ylabel(r"$\eta^*(B)$")
+    axes.set_title(f"eta*(B), eps = {result.eps:g} ({result.placement}); bands: 95% from the statistics")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
