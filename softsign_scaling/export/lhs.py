@@ -85,6 +85,11 @@ NAMES: dict[str, str] = {
     "M-5": r"\left(v,\ \mathbb{E}[u],\ \mathbb{E}[u^2]\right)",
     "M-6": r"\eta^*_{\text{avg}}",
     "M-7": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)",
+    "M-8": r"\eta^*_{\text{avg}}\ (\text{equal } \kappa_i^2)",
+    "M-9": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)_{\text{avg}}",
+    "M-10": r"a_1 = \lim_{B \to \infty} B \left(\tfrac{\eta^*(B)}{\eta^*(\infty)} - 1\right)",
+    "M-11": r"\Delta L(\eta^*;\ \beta_1)",
+    "M-12": r"\left(\Delta L_{\text{avg}},\ \Delta L_{\text{avg}}\ (\text{equal } \kappa_i^2)\right)",
 }
 
 # Named quantities that a step computes exactly although its relation is an approximation: E-7's split
