@@ -6,6 +6,7 @@ Also runs as `python -m softsign_scaling`.  `softsign-scaling COMMAND --help` de
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -170,22 +171,30 @@ def cmd_appendix(args: argparse.Namespace) -> int:
 ATLAS_OUTPUTS = ("docs/figures", ".cache/atlas")
 
 
+@contextlib.contextmanager
+def process_pool(workers: int | None):
+    """A ProcessPoolExecutor of ``workers`` processes, shut down on exit; None (the sweep's own default pool) when
+    ``workers`` is None.  The atlas, simulate and momentum commands share it."""
+    if workers is None:
+        yield None
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(max_workers=workers)
+    try:
+        yield executor
+    finally:
+        executor.shutdown()
+
+
 def cmd_atlas(args: argparse.Namespace) -> int:
     from .atlas.report import run_atlas
 
     root = output_root("atlas", args.out, ATLAS_OUTPUTS)
     cache = None if args.no_cache else root / ".cache" / "atlas"
-    executor = None
-    if args.workers is not None:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(max_workers=args.workers)
     start = time.perf_counter()
-    try:
+    with process_pool(args.workers) as executor:
         path = run_atlas(root, full=args.full, executor=executor, cache=cache, progress=sys.stderr.isatty())
-    finally:
-        if executor is not None:
-            executor.shutdown()
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
     return 0
 

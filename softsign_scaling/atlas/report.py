@@ -9,10 +9,12 @@ import numpy as np
 
 from ..artifacts import write_text
 from ..export.markdown import table
-from . import layers, meanfield, scurve, surge
+from . import layers, meanfield, momentum, scurve, surge
 from .run import sweep
 
 REPEATS = {False: 3, True: 12}  # seeds per setting of the problem family: default and --full
+# Sections after layer 5, each a function returning its lines (add yours here: additive, no reordering).
+EXTRA_SECTIONS = (momentum.section,)
 
 
 def _fmt(x: float) -> str:
@@ -103,6 +105,8 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
                  [(r.case, f"{r.eps_rel:g}", r.model, _fmt(r.peak), _fmt(r.exact_peak), _fmt(r.ratio))
                   for r in peak_rows])
     out += ["", "![eta*(B) with and without a surge](figures/atlas_surge.png)", ""]
+    for extra in EXTRA_SECTIONS:
+        out += extra()
     path = docs / "atlas.md"
     write_text(path, "\n".join(out))
     return path
