@@ -15,7 +15,7 @@ import pytest
 from softsign_scaling.sim import optimizers
 
 MISSING = optimizers.missing_libraries()
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}: pip install -e '.[sim]'")
+needs_torch = pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}: pip install -e '.[sim]'")
 
 Z, MODEL_ERROR, SAMPLES = 4.5, 1e-2, 1 << 14
 SETTINGS = [(1.0, 50), (16.0, 200), (256.0, 50)]  # (B, warmup), betas (0.9, 0.999), eps 0.1, lr 0.02, seed 5
@@ -33,17 +33,20 @@ def measured():
     return [frozen_predictions("article", 0.1, B, (0.9, 0.999), 0.02, warmup, SAMPLES, 5) for B, warmup in SETTINGS]
 
 
+@needs_torch
 def test_state_model_predicts_warmed_up_adam(measured):
     for out in measured:
         assert _agrees(out, "state"), out
 
 
+@needs_torch
 def test_negative_controls_fail(measured):
     for out in measured:
         assert not _agrees(out, "averaged"), out
         assert not _agrees(out, "momentum_anchored"), out
 
 
+@needs_torch
 def test_seeded_and_shared_with_multistep(measured):
     """Same seed, same bytes; and multistep.frozen (the simulation report's measurement) draws the very same
     trajectory and minibatches through the shared frozen_state."""
@@ -63,3 +66,18 @@ def test_report_numbers_are_printed_to_their_digits():
     rows = [{"eta": 1.0, "stderr": 0.001, "models": {"m": r}} for r in (0.95, 1.2, 1.0995)]
     median, surely, maybe = summary(rows, "m")
     assert median == pytest.approx(1.0995) and surely == pytest.approx(1 / 3) and maybe == pytest.approx(2 / 3)
+
+
+def test_readme_table_is_the_document_s():
+    """The README's answer quotes docs/momentum.md's summary rows verbatim."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Is SoftSign a good model of Adam?")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line
+            and not line.startswith("| model")]
+    assert len(rows) == 4
+    document = (root / "docs" / "momentum.md").read_text().splitlines()
+    for line in rows:
+        assert line in document, line
