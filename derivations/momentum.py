@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     if missing:
         print(f"error: needs {', '.join(missing)}: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    from softsign_scaling.cli import process_pool
+    from softsign_scaling.atlas.run import process_pool
     from softsign_scaling.sim.momentum_report import run_momentum
 
     root = Path(args.out)

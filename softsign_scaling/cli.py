@@ -6,7 +6,6 @@ Also runs as `python -m softsign_scaling`.  `softsign-scaling COMMAND --help` de
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import sys
@@ -171,24 +170,9 @@ def cmd_appendix(args: argparse.Namespace) -> int:
 ATLAS_OUTPUTS = ("docs/figures", ".cache/atlas")
 
 
-@contextlib.contextmanager
-def process_pool(workers: int | None):
-    """A ProcessPoolExecutor of ``workers`` processes, shut down on exit; None (the sweep's own default pool) when
-    ``workers`` is None.  The atlas, simulate and momentum commands share it."""
-    if workers is None:
-        yield None
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    executor = ProcessPoolExecutor(max_workers=workers)
-    try:
-        yield executor
-    finally:
-        executor.shutdown()
-
-
 def cmd_atlas(args: argparse.Namespace) -> int:
     from .atlas.report import run_atlas
+    from .atlas.run import process_pool
 
     root = output_root("atlas", args.out, ATLAS_OUTPUTS)
     cache = None if args.no_cache else root / ".cache" / "atlas"

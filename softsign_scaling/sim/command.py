@@ -41,7 +41,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     resolve = getattr(args, "resolve_root", None)
     root = resolve(args.out) if resolve is not None else (Path(args.out) if args.out else repository_root())
     cache = None if args.no_cache else root / ".cache" / "simulation"
-    from ..cli import process_pool
+    from ..atlas.run import process_pool
 
     start = time.perf_counter()
     with process_pool(args.workers) as executor:
