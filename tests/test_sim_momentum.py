@@ -81,3 +81,16 @@ def test_readme_table_is_the_document_s():
     document = (root / "docs" / "momentum.md").read_text().splitlines()
     for line in rows:
         assert line in document, line
+
+
+@needs_torch
+@pytest.mark.slow
+def test_momentum_document_is_byte_reproducible(tmp_path):  # ~60-90 s of torch: slow-marked, not in the default run
+    from pathlib import Path
+
+    from softsign_scaling.sim.momentum_report import run_momentum
+
+    root = Path(__file__).resolve().parent.parent
+    run_momentum(tmp_path, executor=None, cache=None, progress=False)
+    for name in ("momentum.md", "figures/momentum_curves.png"):
+        assert (tmp_path / "docs" / name).read_bytes() == (root / "docs" / name).read_bytes(), name
