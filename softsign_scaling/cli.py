@@ -172,20 +172,13 @@ ATLAS_OUTPUTS = ("docs/figures", ".cache/atlas")
 
 def cmd_atlas(args: argparse.Namespace) -> int:
     from .atlas.report import run_atlas
+    from .atlas.run import process_pool
 
     root = output_root("atlas", args.out, ATLAS_OUTPUTS)
     cache = None if args.no_cache else root / ".cache" / "atlas"
-    executor = None
-    if args.workers is not None:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(max_workers=args.workers)
     start = time.perf_counter()
-    try:
+    with process_pool(args.workers) as executor:
         path = run_atlas(root, full=args.full, executor=executor, cache=cache, progress=sys.stderr.isatty())
-    finally:
-        if executor is not None:
-            executor.shutdown()
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -9,10 +9,12 @@ import numpy as np
 
 from ..artifacts import write_text
 from ..export.markdown import table
-from . import efficiency, layers, meanfield, scurve, surge
+from . import efficiency, layers, meanfield, momentum, scurve, surge
 from .run import sweep
 
 REPEATS = {False: 3, True: 12}  # seeds per setting of the problem family: default and --full
+# Sections after layer 5, each a function returning its lines (add yours here: additive, no reordering).
+EXTRA_SECTIONS = (momentum.section,)
 
 
 def _fmt(x: float) -> str:
@@ -104,6 +106,8 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
                   for r in peak_rows])
     out += ["", "![eta*(B) with and without a surge](figures/atlas_surge.png)", ""]
     out += efficiency.section(efficiency.REPEATS[full], executor, cache, progress)
+    for extra in EXTRA_SECTIONS:
+        out += extra()
     path = docs / "atlas.md"
     write_text(path, "\n".join(out))
     return path

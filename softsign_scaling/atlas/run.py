@@ -10,6 +10,8 @@ an interrupted sweep resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import os
 import pickle
@@ -64,3 +66,17 @@ def sweep(fn: Callable[..., Any], tasks: Sequence[tuple], executor: Executor | N
         if own:
             pool.shutdown()
     return results
+
+
+@contextlib.contextmanager
+def process_pool(workers: int | None):
+    """A ProcessPoolExecutor of ``workers`` processes, shut down on exit; None (the sweep's own default pool) when
+    ``workers`` is None.  The atlas, simulate and momentum commands share it."""
+    if workers is None:
+        yield None
+        return
+    executor = ProcessPoolExecutor(max_workers=workers)
+    try:
+        yield executor
+    finally:
+        executor.shutdown()

@@ -97,6 +97,11 @@ NAMES: dict[str, str] = {
     "X-26": r"\tfrac{d \ln \mathcal{B}_{\text{noise}}}{d\epsilon}",
     "X-27": r"\tfrac{g^2}{\sigma^2}\left(B_{\text{half}}(\epsilon = 0),\ B_{\text{half}}(\epsilon \to \infty),\ "
             r"\mathcal{B}_{\text{noise}}^{\text{mf}}\right)",
+    "M-8": r"\eta^*_{\text{avg}}\ (\text{equal } \kappa_i^2)",
+    "M-9": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)_{\text{avg}}",
+    "M-10": r"a_1 = \lim_{B \to \infty} B \left(\tfrac{\eta^*(B)}{\eta^*(\infty)} - 1\right)",
+    "M-11": r"\Delta L(\eta^*;\ \beta_1)",
+    "M-12": r"\left(\Delta L_{\text{avg}},\ \Delta L_{\text{avg}}\ (\text{equal } \kappa_i^2)\right)",
 }
 
 # Named quantities that a step computes exactly although its relation is an approximation: E-7's split

@@ -41,17 +41,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     resolve = getattr(args, "resolve_root", None)
     root = resolve(args.out) if resolve is not None else (Path(args.out) if args.out else repository_root())
     cache = None if args.no_cache else root / ".cache" / "simulation"
-    executor = None
-    if args.workers is not None:
-        from concurrent.futures import ProcessPoolExecutor
+    from ..atlas.run import process_pool
 
-        executor = ProcessPoolExecutor(max_workers=args.workers)
     start = time.perf_counter()
-    try:
+    with process_pool(args.workers) as executor:
         path = run_simulation(root, full=args.full, executor=executor, cache=cache, progress=sys.stderr.isatty())
-    finally:
-        if executor is not None:
-            executor.shutdown()
     print(f"wrote {path} in {time.perf_counter() - start:.1f} s")
     return 0
 

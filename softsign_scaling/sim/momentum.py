@@ -17,9 +17,8 @@ import math
 
 import numpy as np
 
-from .estimate import ratio_estimate
 from .experiments import named_problem
-from .multistep import _dense, _start
+from .multistep import _dense, frozen_state
 from .optimizers import torch_single_thread
 
 
@@ -30,31 +29,9 @@ def frozen_predictions(name: str, eps: float, B: float, betas: tuple[float, floa
 
     with torch_single_thread() as torch:
         problem = named_problem(name, eps)
-        H = _dense(problem)
-        rng = np.random.default_rng(seed)
-        w = torch.tensor(_start(problem)[None, :], dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.Adam([w], lr=lr, betas=betas, eps=eps)
-        Ht = torch.from_numpy(H)
-        for _ in range(warmup):
-            noise = problem.colour(rng.standard_normal((1, problem.n))) / math.sqrt(B)
-            w.grad = w.detach() @ Ht + torch.from_numpy(noise)
-            opt.step()
-        state = opt.state[w]
-        step = float(state["step"])
-        m_prev = state["exp_avg"].numpy()[0].copy()
-        v_prev = state["exp_avg_sq"].numpy()[0].copy()
-        w_now = w.detach().numpy()[0].copy()
-        g_now = H @ w_now
-        replicas = torch.tensor(np.broadcast_to(w_now, (samples, problem.n)).copy(), requires_grad=True)
-        probe = torch.optim.Adam([replicas], lr=1.0, betas=betas, eps=eps)
-        probe.state[replicas] = {"step": state["step"].clone(),
-                                 "exp_avg": state["exp_avg"].expand(samples, -1).clone(),
-                                 "exp_avg_sq": state["exp_avg_sq"].expand(samples, -1).clone()}
-        noise = problem.colour(rng.standard_normal((samples, problem.n))) / math.sqrt(B)
-        replicas.grad = torch.from_numpy(g_now + noise)
-        probe.step()
-        u = w_now - replicas.detach().numpy()
-    est = ratio_estimate(u @ g_now, np.sum((u @ H) * u, axis=1))
+        frozen = frozen_state(torch, problem, B, betas, lr, warmup, samples, seed)
+    g_now, m_prev, v_prev, step = frozen.g, frozen.m, frozen.v, frozen.step
+    H = _dense(problem)
     beta1, beta2 = betas
     t = step + 1
     correction1, correction2 = 1 - beta1**t, 1 - beta2**t
@@ -70,7 +47,7 @@ def frozen_predictions(name: str, eps: float, B: float, betas: tuple[float, floa
                  "momentum_anchored": float(numeric.eta_star(B, moving, model="anchored")),
                  "fresh_anchored": float(numeric.eta_star(B, fresh, model="anchored")),
                  "state": state_eta}
-    return {"eta": est.eta, "stderr": est.stderr, "models": predicted}
+    return {"eta": frozen.eta, "stderr": frozen.stderr, "models": predicted}
 
 
 def table(betas_list=((0.0, 0.0), (0.9, 0.95), (0.9, 0.999)), batches=(1.0, 16.0, 256.0), warmups=(50, 200),

@@ -16,6 +16,7 @@ v^ = g~^2), so momentum only shows from a warmed-up state.  Two objects:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,9 +45,27 @@ def frozen(name: str, eps: float, B: float, betas: tuple[float, float], lr: floa
         return _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed)
 
 
-def _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed) -> dict:
-    problem = named_problem(name, eps)
+@dataclass(frozen=True)
+class FrozenState:
+    """The state of one torch Adam trajectory after ``warmup`` steps, and ``samples`` next steps from it."""
+
+    w: np.ndarray        # parameters
+    g: np.ndarray        # true gradient H w
+    step: float          # torch's step count
+    m: np.ndarray        # exp_avg
+    v: np.ndarray        # exp_avg_sq
+    u: np.ndarray        # (samples, n): the next step at lr = 1, one minibatch per row
+    eta: float           # eta*_local = E[g^T u]/E[u^T H u]
+    stderr: float        # its delta-method standard error
+
+
+def frozen_state(torch, problem: Problem, B: float, betas: tuple[float, float], lr: float, warmup: int,
+                 samples: int, seed: int) -> FrozenState:
+    """Run ``warmup`` torch Adam steps from w0 = H^-1 g, freeze the state, copy it into ``samples`` replicas
+    (rows of one parameter tensor) and let each take the next step on its own minibatch.  B = inf is the
+    noiseless trajectory.  The caller holds :func:`torch_single_thread`."""
     H = _dense(problem)
+    eps = problem.eps
     rng = np.random.default_rng(seed)
     w = torch.tensor(_start(problem)[None, :], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([w], lr=lr, betas=betas, eps=eps)
@@ -68,9 +87,17 @@ def _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed) -> d
     probe.step()
     u = w_now - replicas.detach().numpy()
     est = ratio_estimate(u @ g_now, np.sum((u @ H) * u, axis=1))
+    return FrozenState(w_now, g_now, float(state["step"]), state["exp_avg"].numpy()[0].copy(),
+                       state["exp_avg_sq"].numpy()[0].copy(), u, est.eta, est.stderr)
+
+
+def _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed) -> dict:
+    problem = named_problem(name, eps)
+    frozen = frozen_state(torch, problem, B, betas, lr, warmup, samples, seed)
+    w_now, g_now = frozen.w, frozen.g
     predicted = {m: float(numeric.eta_star(B, g_now, problem.sigma, problem.H, eps, model=m)) for m in numeric.MODELS}
-    return {"eta": est.eta, "stderr": est.stderr, "models": predicted,
-            "loss": float(w_now @ H @ w_now / 2), "loss0": float(_start(problem) @ problem.g / 2)}
+    return {"eta": frozen.eta, "stderr": frozen.stderr, "models": predicted,
+            "loss": float(w_now @ _dense(problem) @ w_now / 2), "loss0": float(_start(problem) @ problem.g / 2)}
 
 
 def constant_lr(name: str, eps: float, B: float, betas: tuple[float, float], steps: int, replicas: int,
