@@ -40,7 +40,7 @@ from . import _anchored, _far
 from . import _generated as _g
 from . import _outside as _o
 from . import _quadrature as _q
-from .problem import KAPPA2, Problem, check_kappa2
+from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 
 EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
 
@@ -144,64 +144,96 @@ class PerComponentModel(Model):
                              f" {placement_models(problem.placement)}")
         return self.outside, self.outside_far
 
-    def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
-        if self.full_batch_mean is None:
-            if problem.placement == "outside":  # g/(|g| + eps), sign(g) at eps = 0
-                return problem.g / (np.abs(problem.g) + problem.eps) if problem.eps > 0 else np.sign(problem.g)
-            return problem.nu
-        return np.asarray(self.full_batch_mean(problem), dtype=float)
+    def _infinity_mean(self, problem: Problem) -> Callable[[int, int, np.ndarray], np.ndarray]:
+        """(start, stop, g block) -> the full-batch mean of those components (B = oo: the deterministic update)."""
+        if self.full_batch_mean is not None:
+            whole = np.asarray(self.full_batch_mean(problem), dtype=float)  # a model's own form: O(n), once
+            return lambda start, stop, g: whole[start:stop]
+        if problem.placement == "outside":  # g/(|g| + eps), sign(g) at eps = 0
+            return lambda start, stop, g: g / (np.abs(g) + problem.eps) if problem.eps > 0 else np.sign(g)
+        return lambda start, stop, g: problem.softsign_of(g)
 
     def terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(numerator, denominator, unit) per batch size: eta* = unit num/den, loss decrease = num^2/(2 den).
 
         unit is 1, or eps where some component has b >= B_FAR: there the moments are carried as
-        m eps and v eps^2 (SGD units), which stay in range."""
-        moments, far_form = self._for(problem)
+        m eps and v eps^2 (SGD units), which stay in range.
+
+        Blocked: batch sizes x components in blocks of at most _CHUNK values (WIDTH components), in float64,
+        so memory is O(block) for a diagonal H, and O(n) per batch size for a dense or operator H (a whole
+        row m, then one m^T H m: one matvec per batch size for an operator).  The only per-component work is
+        the model's ``moments`` (and a, b, and the row sums); up to n = WIDTH the sums run over whole rows,
+        as before (the same bits)."""
+        forms = self._for(problem)
         flat = B.reshape(-1)
         num, den, unit = np.empty(flat.shape), np.empty(flat.shape), np.ones(flat.shape)
-        finite = np.isfinite(flat)
-        index = np.flatnonzero(finite)
-        step = max(1, _CHUNK // problem.n)
-        g, sigma, eps = problem.g, problem.sigma, problem.eps
-        for start in range(0, index.size, step):
-            block = index[start:start + step]
-            root = np.sqrt(flat[block])[:, None]
-            a = g * root / sigma
-            with np.errstate(over="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
-                b = eps * root / sigma
-            far = b >= _far.B_FAR
-            far_rows = far.any(axis=1)
-            near = ~far_rows
-            if near.any():
-                m, v = self._moments(a[near], b[near], moments)
-                num[block[near]] = (m * g).sum(axis=-1)
-                den[block[near]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
-            if far_rows.any():
-                self._far_rows(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]],
-                               block[far_rows], num, den, unit, (moments, far_form))
-        if not finite.all():
-            m = self._mean_at_infinity(problem)
-            if eps > EPS_SGD:  # m ~ g/eps: m^T H m would underflow
-                m, unit[~finite] = m * eps, eps
-            num[~finite] = float((m * g).sum())
-            den[~finite] = problem.quadratic(m)
+        infinite = ~np.isfinite(flat)
+        eps = problem.eps
+        with np.errstate(over="ignore", invalid="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
+            far_rows = ~infinite & (eps * np.sqrt(flat) / problem.sigma_min >= _far.B_FAR)  # max_i b_i, bit for bit
+        unit[far_rows] = eps
+        if eps > EPS_SGD:  # m ~ g/eps at B = oo: m^T H m would underflow
+            unit[infinite] = eps
+        limit = self._infinity_mean(problem) if infinite.any() else None
+        width = min(problem.n, WIDTH)
+        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
+        for first in range(0, flat.size, step):
+            rows = slice(first, min(first + step, flat.size))
+            count = rows.stop - rows.start
+            sums = None  # (sum m g, sum m^2 H_ii, sum v H_ii) per row, accumulated over the blocks
+            whole = np.empty((count, problem.n)) if problem.coupled else None
+            for start, stop in problem.spans(width):
+                g, sigma, diagonal = problem.columns(start, stop)
+                m, v = self._block(problem, flat[rows], g, sigma, far_rows[rows], infinite[rows], forms,
+                                   limit and (lambda: limit(start, stop, g)))
+                with np.errstate(over="ignore"):  # far rows: sigma^2/B beyond float64 as B -> 0: den = inf (eta* = 0)
+                    if whole is None:
+                        part = ((m * g).sum(axis=-1), (m * m * diagonal).sum(axis=-1), (v * diagonal).sum(axis=-1))
+                    else:
+                        whole[:, start:stop] = m
+                        part = ((m * g).sum(axis=-1), 0.0, (v * diagonal).sum(axis=-1))
+                    sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
+            total, quad, spread = sums
+            with np.errstate(over="ignore"):
+                if whole is not None:
+                    quad = problem.quadratic(whole).reshape(-1)
+                num[rows] = total
+                den[rows] = quad + spread
         return num, den, unit
+
+    def _block(self, problem, batch, g, sigma, far_rows, infinite, forms, limit) -> tuple[np.ndarray, np.ndarray]:
+        """The update's mean and variance for batch sizes ``batch`` x one block of components: moments(a, b) in
+        reduced variables; SGD units (m eps, v eps^2) in far rows; the full-batch mean (v = 0) at B = oo."""
+        moments, _ = forms
+        m, v = np.empty((batch.size, g.size)), np.empty((batch.size, g.size))
+        near = ~(far_rows | infinite)
+        if near.any() or far_rows.any():
+            finite = ~infinite
+            root = np.sqrt(batch[finite])[:, None]
+            a = g * root / sigma
+            with np.errstate(over="ignore"):
+                b = problem.eps * root / sigma
+            in_far = far_rows[finite]
+            if (~in_far).any():
+                m_near, v_near = self._moments(a[~in_far], b[~in_far], moments)
+                m[near], v[near] = m_near, v_near
+            if in_far.any():
+                with np.errstate(over="ignore"):
+                    m[far_rows], v[far_rows] = self._sgd_units(problem, a[in_far], b[in_far], b[in_far] >= _far.B_FAR,
+                                                               batch[far_rows], forms, g, sigma)
+        if infinite.any():
+            mean = limit()
+            m[infinite] = mean * problem.eps if problem.eps > EPS_SGD else mean
+            v[infinite] = 0.0
+        return m, v
 
     def _moments(self, a: np.ndarray, b: np.ndarray, moments: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
         m, v = (moments or self.moments)(a.reshape(-1), b.reshape(-1))
         return np.asarray(m, dtype=float).reshape(a.shape), np.asarray(v, dtype=float).reshape(a.shape)
 
-    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit, forms=None) -> None:
-        """num, den and unit (= eps) of rows where some component is far, in SGD units."""
-        with np.errstate(over="ignore"):  # sigma^2/B beyond float64 as B -> 0: den = inf, eta* = 0 (its limit)
-            m, v = self._sgd_units(problem, a, b, far, batch, forms)
-            num[rows] = (m * problem.g).sum(axis=-1)
-            den[rows] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
-        unit[rows] = problem.eps
-
-    def _sgd_units(self, problem, a, b, far, batch, forms=None) -> tuple[np.ndarray, np.ndarray]:
+    def _sgd_units(self, problem, a, b, far, batch, forms, g, sigma) -> tuple[np.ndarray, np.ndarray]:
         """m eps and v eps^2 for rows where some component is far (b >= B_FAR)."""
-        moments, far_form = forms if forms is not None else (self.moments, self.far)
+        moments, far_form = forms
         if far_form is None:
             raise ValueError(f"eps is too large for model {self.name!r}: eps sqrt(B)/sigma_i reaches "
                              f"{float(b.max()):.3g} and the model has no large-b form (``far``)")
@@ -211,8 +243,8 @@ class PerComponentModel(Model):
             m[~far] = m_near * problem.eps
             v[~far] = v_near * problem.eps * problem.eps
         mu, nu = far_form(a[far], b[far])
-        g_full = np.broadcast_to(problem.g, a.shape)
-        noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
+        g_full = np.broadcast_to(g, a.shape)
+        noise = np.broadcast_to(sigma**2, a.shape) / batch[:, None]
         m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
         v[far] = nu * noise[far]  # nu eps^2/b^2 = nu sigma^2/B
         return m, v
@@ -250,9 +282,8 @@ class MeanFieldModel(Model):
                              f" is derived for eps inside the root); models that do: {placement_models(problem.placement)}")
         B = self.batch_for(problem, B)
         if problem.eps > EPS_SGD:
-            nu = problem.nu_sgd
-            S = problem.quadratic(nu)
-            return float(nu @ problem.g), S, problem.T_H, self.noise_scale(problem, options, True) / B, problem.eps
+            G, S = problem.sgd_nu_terms
+            return G, S, problem.T_H, self.noise_scale(problem, options, True) / B, problem.eps
         return problem.G_nu, problem.S_nu, problem.T_H, self.noise_scale(problem, options, False) / B, 1.0
 
     def eta_star(self, problem, B, options):
@@ -313,22 +344,50 @@ class AveragedModel(Model):
         both are carried times k = 1/max_i max(|p_i|, q_i) (so the largest is 1), and nothing over- or
         underflows for any finite eps and B > 0."""
         flat = np.asarray(B, dtype=float).reshape(-1)
-        g, sigma, eps = problem.g, problem.sigma, problem.eps
         c = (1.0 - problem.beta1) / (1.0 + problem.beta1)
-        with np.errstate(divide="ignore"):
-            noise = sigma[None, :] / np.sqrt(flat)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
-        scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
-        nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
-        safe = np.where(nonzero, scale, 1.0)
-        root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
-        with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
-            p = np.where(nonzero, (g / safe) / root, 0.0)
-            q = np.where(nonzero, (noise / safe) / root, 0.0)
-        k = 1.0 / np.maximum(np.abs(p), q).max(axis=1)
-        p, q = p * k[:, None], q * k[:, None]
-        num = (p * g).sum(axis=1)
-        den = problem.quadratic(p) + c * (q * q * problem.diagonal).sum(axis=1)
+        width = min(problem.n, WIDTH)
+        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
+        num, den, k = np.empty(flat.shape), np.empty(flat.shape), np.empty(flat.shape)
+        for first in range(0, flat.size, step):
+            rows = slice(first, min(first + step, flat.size))
+            # two passes over the components: k first (a maximum over all of them), then the sums
+            largest = None
+            for p, q, _, _ in self._scaled(problem, flat[rows], width, None):
+                block = np.maximum(np.abs(p), q).max(axis=1)
+                largest = block if largest is None else np.maximum(largest, block)
+            k[rows] = 1.0 / largest
+            sums, whole = None, np.empty((rows.stop - rows.start, problem.n)) if problem.coupled else None
+            for p, q, (start, stop), (g, diagonal) in self._scaled(problem, flat[rows], width, k[rows]):
+                if whole is None:
+                    part = ((p * g).sum(axis=1), (p * p * diagonal).sum(axis=-1), (q * q * diagonal).sum(axis=1))
+                else:
+                    whole[:, start:stop] = p
+                    part = ((p * g).sum(axis=1), 0.0, (q * q * diagonal).sum(axis=1))
+                sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
+            total, quad, spread = sums
+            if whole is not None:
+                quad = problem.quadratic(whole).reshape(-1)
+            num[rows], den[rows] = total, quad + c * spread
         return num, den, k
+
+    @staticmethod
+    def _scaled(problem: Problem, batch: np.ndarray, width: int, k: np.ndarray | None):
+        """Per block of components: p, q (times k when given), the span, and (g, diag H)."""
+        eps = problem.eps
+        for start, stop in problem.spans(width):
+            g, sigma, diagonal = problem.columns(start, stop)
+            with np.errstate(divide="ignore"):
+                noise = sigma[None, :] / np.sqrt(batch)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
+            scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
+            nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
+            safe = np.where(nonzero, scale, 1.0)
+            root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
+            with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
+                p = np.where(nonzero, (g / safe) / root, 0.0)
+                q = np.where(nonzero, (noise / safe) / root, 0.0)
+            if k is not None:
+                p, q = p * k[:, None], q * k[:, None]
+            yield p, q, (start, stop), (g, diagonal)
 
     def eta_star(self, problem, B, options):
         num, den, k = self.terms(problem, B)
