@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -99,10 +100,10 @@ class Model:
     def loss_decrease(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
         raise NotImplementedError
 
-    def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> float:
-        """The batch size where eta*(B) is largest if that beats eta*(oo), else inf: bracketed on a log grid,
-        refined by Brent's method."""
-        return _numeric_peak(lambda B: self.eta_star(problem, B, options), problem)
+    def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> "SurgePeak":
+        """Every interior local maximum of eta*(B) (:class:`SurgePeak`; as a float, the peak above eta*(oo) or inf):
+        a coarse log grid of B in one blocked pass, refined by Brent's method on each grid maximum."""
+        return _numeric_peaks(lambda B: self.eta_star(problem, B, options), problem)
 
     def atlas_variants(self) -> dict[str, dict[str, object]]:
         """The rows this model contributes to the atlas's model table: label -> options."""
@@ -302,9 +303,11 @@ class MeanFieldModel(Model):
         (M-4) the same condition, at (1 - beta1)/(1 + beta1) times that B (c here is c_noise/B_eff(1))."""
         G, S, T, c, unit = self._terms(problem, np.float64(1.0), options)
         S, c = S / unit / unit, c / unit / unit
+        limit = float(self.eta_star(problem, np.array([math.inf]), options)[0])
         if not bool(_g.has_surge_mean_field(S, T)):
-            return math.inf
-        return float(_g.b_peak_mean_field(c, S, T))
+            return SurgePeak((), limit, math.inf)  # eta* increases for every B: no interior maximum at all
+        B = float(_g.b_peak_mean_field(c, S, T))
+        return SurgePeak([(B, float(self.eta_star(problem, np.array([B]), options)[0]))], limit, B)
 
     def atlas_variants(self):
         if self.variants_option is None:
@@ -504,8 +507,8 @@ def _anchored_moments(a, b):
 
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
     if problem.eps == 0:
-        return np.sign(problem.g)
-    return np.clip(problem.g / problem.eps, -1.0, 1.0)
+        return np.sign(np.asarray(problem.g, dtype=float))
+    return np.clip(np.asarray(problem.g, dtype=float) / problem.eps, -1.0, 1.0)
 
 
 def _kappa2_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
@@ -560,15 +563,59 @@ _register_built_ins()
 
 
 # --------------------------------------------------------------------------------------------
-# The numeric peak of eta*(B), for models without a closed form.
+# The peaks of eta*(B): every interior local maximum, for models without a closed form.
 
 
-def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> float:
-    """The B where eta*(B) is largest, if that beats its B = oo limit; else inf.
+class Peak(NamedTuple):
+    """An interior local maximum of eta*(B): the batch size and eta* there."""
 
-    This is the surge's peak as E-15 has it (a maximum above the full-batch value).  A local
-    maximum below the B = oo limit (eta* rises, dips, then rises to a higher limit) is not reported:
-    the exact model has one at eps = 0 in the atlas's "without surge" problem (B ~ 17, a 2% dip)."""
+    B: float
+    eta_star: float
+
+
+class SurgePeak(float):
+    """surge_peak's answer.  As a float (what it always was): the B where eta*(B) is largest if that beats
+    the full-batch value eta*(oo) (the surge, as E-15 has it), else inf.
+
+    ``peaks``: every interior local maximum of eta*(B) as :class:`Peak` (B, eta*), in increasing B, including
+    one below eta*(oo) (a rise, a dip, then a rise to a higher limit), so ``peaks == ()`` means eta*
+    increases for every B.  ``limit``: eta*(oo)."""
+
+    peaks: tuple[Peak, ...]
+    limit: float
+
+    def __new__(cls, peaks=(), limit: float = math.nan, surge: float | None = None) -> "SurgePeak":
+        """``surge``: the float value when a closed form gives it; by default the highest peak if above ``limit``."""
+        peaks = tuple(Peak(float(B), float(eta)) for B, eta in peaks)
+        if surge is None:
+            best = max(peaks, key=lambda peak: peak.eta_star, default=None)
+            surge = best.B if best is not None and best.eta_star > limit * (1 + _PEAK_TOLERANCE) else math.inf
+        value = super().__new__(cls, surge)
+        value.peaks, value.limit = peaks, float(limit)
+        return value
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+    def __reduce__(self):
+        return SurgePeak, (self.peaks, self.limit, float(self))
+
+    @property
+    def first(self) -> float:
+        """The smallest B of a local maximum (inf when eta* increases for every B)."""
+        return self.peaks[0].B if self.peaks else math.inf
+
+
+_PEAK_TOLERANCE = 1e-12  # a local maximum must stand this much (relative) above the minima around it
+_GRID_STEP = 1.0  # the coarse grid's spacing in log B (a factor e): every B of it in one blocked pass; a rise and
+#                   dip closer than that may be missed
+_GRID_HALF_WIDTH = 25.0  # log B within +-25 of log B_simple (then extended while eta* still rises at an edge)
+
+
+def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
+    """Every interior local maximum of eta*(B): a coarse grid in log B evaluated in one call (one blocked pass
+    over the components for all its batch sizes), extended while the ends still rise, then Brent's method
+    (bounded, in log B) on the bracket of each grid maximum that stands out of the noise."""
     from scipy.optimize import minimize_scalar
 
     def at(log_b) -> np.ndarray:
@@ -576,19 +623,32 @@ def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> 
 
     scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
     limit = float(eta(np.array([math.inf]))[0])
-    low, high = scale - 25.0, scale + 25.0
-    for _ in range(8):
-        grid = np.linspace(low, high, 401)
-        values = at(grid)
-        k = int(np.argmax(values))
-        if values[k] <= limit * (1 + 1e-13):
-            return math.inf  # eta* below its B = oo limit everywhere on the grid: increasing
-        if k < grid.size - 1:
+    grid = np.arange(scale - _GRID_HALF_WIDTH, scale + _GRID_HALF_WIDTH + _GRID_STEP / 2, _GRID_STEP)
+    values = at(grid)
+    for _ in range(8):  # eta* -> 0 as B -> 0 and -> limit as B -> oo: extend an end that still rises outwards
+        left = values[0] > values[1] * (1 + _PEAK_TOLERANCE)
+        right = values[-1] > values[-2] * (1 + _PEAK_TOLERANCE) and values[-1] > limit * (1 + _PEAK_TOLERANCE)
+        if not (left or right):
             break
-        low, high = high - 1.0, high + 50.0  # the peak lies beyond the grid
-    else:  # pragma: no cover
-        return math.inf
-    bracket = (grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)])
-    best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=bracket, method="bounded",
-                           options={"xatol": 1e-9})
-    return float(math.exp(best.x))
+        if left:
+            more = grid[0] - _GRID_STEP * np.arange(100, 0, -1)
+            grid, values = np.concatenate([more, grid]), np.concatenate([at(more), values])
+        if right:
+            more = grid[-1] + _GRID_STEP * np.arange(1, 101)
+            grid, values = np.concatenate([grid, more]), np.concatenate([values, at(more)])
+    ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
+    peaks = []
+    for k in range(1, grid.size - 1):
+        if not (values[k] > values[k - 1] and values[k] >= values[k + 1]):
+            continue
+        higher_left = np.flatnonzero(ends[:k + 1] > values[k])
+        higher_right = np.flatnonzero(ends[k + 2:] > values[k])
+        low_left = ends[(higher_left[-1] if higher_left.size else 0):k + 1].min()
+        low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
+        if values[k] - max(low_left, low_right) <= _PEAK_TOLERANCE * values[k]:
+            continue  # flat to within the tolerance: rounding, not a peak
+        best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=(grid[k - 1], grid[k + 1]),
+                               method="bounded", options={"xatol": 1e-9})
+        B = float(math.exp(best.x))
+        peaks.append((B, max(-float(best.fun), float(values[k]))))
+    return SurgePeak(peaks, limit)

@@ -24,8 +24,8 @@ matrix is formed then; each m^T H m costs one matrix-vector product.
 
 from __future__ import annotations
 
-import hashlib
 import math
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,7 +46,7 @@ WIDTH = 1 << 16  # components per block.  Up to this n every sum runs over the w
 #                  bits as an unblocked sum); above it, sums are accumulated block by block, in float64.
 COPY_LIMIT = 1 << 20  # up to this n the arrays are copied (as float64); above it, and for every np.memmap,
 #                       they are kept as given (read-only views) and read in float64 blocks: memory O(block)
-_VERIFIED_PD: dict[bytes, bool] = {}  # blake2b digest of a dense H -> passed the Cholesky check (at most 8 kept)
+_VERIFIED_PD: dict[tuple, bool] = {}  # (shape, CRC-32, Adler-32) of a dense H that passed Cholesky (at most 8 kept)
 
 
 def host_array(value) -> object:
@@ -62,7 +62,7 @@ def _vector(value, name: str, n: int | None = None) -> np.ndarray:
     """A real 1-D array, not converted or copied (a float32 or memory-mapped array stays what it is)."""
     value = host_array(value)
     try:
-        array = np.asarray(value)
+        array = np.asanyarray(value)  # keeps np.memmap (so it is never copied)
     except Exception as error:  # pragma: no cover - numpy raises for ragged nested sequences
         raise TypeError(f"{name} must be an array of real numbers ({error})") from None
     if array.dtype.kind not in "iuf":
@@ -104,27 +104,30 @@ def _matvec_of(H) -> tuple[Callable[[np.ndarray], np.ndarray], tuple | None] | N
 def _checked_dense(H: np.ndarray, check_pd: bool) -> np.ndarray:
     """H symmetrised, after checking it symmetric and (unless ``check_pd`` is False) positive definite.
 
-    The factorisation is skipped for a strictly diagonally dominant H with a positive diagonal (positive
-    definite by Gershgorin, O(n^2)) and for an H whose bytes passed before (a digest cache)."""
+    Symmetric: max |H - (H + H^T)/2| <= 1e-12 max|H|/2 (contiguous, so cheap).  The factorisation is skipped
+    for a strictly diagonally dominant H with a positive diagonal (positive definite by Gershgorin, O(n^2))
+    and for an H whose bytes passed before (a cache keyed by CRC-32 and Adler-32 of the bytes, O(n^2))."""
     scale = np.abs(H).max()
-    if not np.allclose(H, H.T, rtol=0.0, atol=1e-12 * scale):
-        raise ValueError("H is not symmetric")
     dense = (H + H.T) / 2
+    difference = np.subtract(H, dense)
+    if not np.abs(difference, out=difference).max() <= 0.5e-12 * scale:
+        raise ValueError("H is not symmetric")
     if not check_pd:
         return dense
     diagonal = np.diag(dense)
     if (diagonal > 0).all() and (diagonal > np.abs(dense).sum(axis=1) - diagonal).all():
         return dense
-    digest = hashlib.blake2b(np.ascontiguousarray(dense).data, digest_size=20).digest() + repr(dense.shape).encode()
-    if digest in _VERIFIED_PD:
+    data = np.ascontiguousarray(dense).data
+    key = (dense.shape, zlib.crc32(data), zlib.adler32(data))
+    if key in _VERIFIED_PD:
         return dense
     try:
         np.linalg.cholesky(dense)
     except np.linalg.LinAlgError:
-        raise ValueError("H is not positive definite (pass check_pd=False to skip this check)") from None
+        raise ValueError("H is not positive definite (check_pd=False skips this check)") from None
     if len(_VERIFIED_PD) >= 8:
         _VERIFIED_PD.pop(next(iter(_VERIFIED_PD)))
-    _VERIFIED_PD[digest] = True
+    _VERIFIED_PD[key] = True
     return dense
 
 
@@ -141,7 +144,7 @@ class Problem:
 
     ``check_pd``: a dense H is checked symmetric and positive definite (Cholesky, O(n^3)) once per matrix
     content: a diagonally dominant H needs no factorisation, and a passed H is remembered by a digest of
-    its bytes, so a second Problem with the same H skips it.  ``check_pd=False`` skips the factorisation
+    its bytes (CRC-32 and Adler-32), so a second Problem with the same H skips it.  ``check_pd=False`` skips the factorisation
     (the symmetry check stays).
 
     ``placement``: "inside" (softsign(x, eps) = x/sqrt(x^2 + eps^2), the default) or "outside"
@@ -198,11 +201,11 @@ class Problem:
         else:
             if self.H_diagonal is not None:
                 raise ValueError("H_diagonal is only for an operator H (H here is an array: its diagonal is known)")
-            H = real(H, "H")
+            H = np.asanyarray(H) if isinstance(H, np.ndarray) and H.ndim == 1 else real(H, "H")
             if H.ndim == 1:
                 if H.size != n:
                     raise ValueError(f"H (the diagonal of H) has length {H.size} but g has length {n}")
-                diagonal = _kept(H)
+                diagonal = _kept(_vector(H, "H"))
                 self._check_diagonal(diagonal, "H")
                 stored_H = diagonal
             elif H.ndim == 2:
