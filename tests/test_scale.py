@@ -240,6 +240,17 @@ def test_dense_pd_check_is_cached_and_can_be_skipped(monkeypatch):
     assert skipped.dense is not None
 
 
+def test_fused_anchored_moments_are_the_separate_ones_bit_for_bit():
+    from softsign_scaling.numeric import _anchored
+
+    rng = np.random.default_rng(77)
+    a = rng.choice([-1.0, 1.0], 20000) * 10.0 ** rng.uniform(-12, 4, 20000)
+    b = 10.0 ** rng.uniform(-12, 8, 20000)
+    b[:50], b[50:100], b[100:150], a[150:200] = 0.0, 10.0, np.nextafter(10.0, 0.0), 0.0  # the switch and the edges
+    mean, variance = _anchored.moments_anchored(a, b)
+    assert np.array_equal(mean, _anchored.mean_anchored(a, b)) and np.array_equal(variance, _anchored.variance_anchored(a, b))
+
+
 # --------------------------------------------------------------------------------------------
 # surge_peak: every interior local maximum.
 
