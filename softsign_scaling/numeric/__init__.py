@@ -19,7 +19,8 @@ input gives a float; b >= 0, b = 0 being eps = 0, the sign update):
   E-9/E-10 and E-12 (a/sqrt(a^2 + b^2 + pi/2), 1 - b^2/(a^2 + b^2 + pi/2)).
 
 The quadratic model's inputs are one value, :class:`Problem` (g, sigma, H, eps; validated once; it
-holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages).  Learning rates:
+holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages; H may be a diagonal, a dense
+matrix or an operator with ``H_diagonal=``, and the arrays may be float32, memory-mapped or torch tensors).  Learning rates:
 :func:`eta_star` (SoftSignSGD; default model "anchored"), :func:`loss_decrease` (E-5's decrease at
 eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd` (P-10) and
 :func:`plot_eta_star` (matplotlib, for notebooks).
@@ -374,6 +375,16 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     Every finite input gives a finite answer where the answer is in float64's range: where eps is
     huge (eps > 1e100, or eps sqrt(B)/sigma_i >= 1e50) the terms are carried in SGD units (the update's
     moments times eps and eps^2), with the models' large-b forms; eta* then grows like eps.
+
+    Large problems: give a :class:`Problem` whose H is an operator with its diagonal
+    (``Problem(g=..., sigma=..., H=<LinearOperator, .matvec object, scipy.sparse matrix or callable>,
+    H_diagonal=..., eps=...)``); no n x n matrix is formed.  The per-component models then cost one matvec
+    per batch size (m^T H m, m the update's mean at that B; the variance term reads diag H only); the mean
+    field costs one matvec in all (nu^T H nu, cached on the Problem) and tr H is the diagonal's sum.  The
+    components are processed in float64 blocks of ``numeric.problem.WIDTH`` (65536), so memory is O(n) for an
+    operator (one row m per batch size) and O(block) for a diagonal H, and float32 or memory-mapped inputs
+    are never copied whole; up to n = 65536 the sums are the unblocked ones, bit for bit, and above it they
+    are accumulated block by block (a relative difference of a few ulp, see benchmarks/bench_scale.py).
 
     >>> g, sigma, H = [1.0, -0.5], [2.0, 1.0], [[2.0, 0.3], [0.3, 1.0]]
     >>> round(eta_star(64, g, sigma, H, 0.1, model="mean_field"), 10)

@@ -362,7 +362,12 @@ class Problem:
         """x^T H x for x = form(g block), blockwise when H is a diagonal, one matvec otherwise."""
         if self.coupled:
             return float(self.quadratic(form(np.asarray(self.g, dtype=np.float64))))
-        return self._sums(lambda g, s, h: ((form(g) * form(g) * h).reshape(1, -1).sum(axis=-1)[0],))[0]
+
+        def term(g, s, h):
+            x = form(g)
+            return ((x * x * h).reshape(1, -1).sum(axis=-1)[0],)
+
+        return self._sums(term)[0]
 
     @cached_property
     def nu(self) -> np.ndarray:
