@@ -84,6 +84,29 @@ def test_diagonal_operator_equals_the_diagonal_bit_for_bit_in_the_mean_field():
     np.testing.assert_allclose(operator.S_nu, plain.S_nu, rtol=1e-15)
 
 
+class NeedsDense(numeric.Model):
+    """A toy model that reads the dense matrix, so it refuses an operator."""
+
+    name, doc, options, operator_support = "needs_dense", "a toy reading problem.dense", {}, False
+
+    def eta_star(self, problem, B, options):
+        return np.full(np.shape(B), float(problem.G_nu / np.trace(problem.dense)))
+
+
+def test_a_model_that_needs_the_matrix_refuses_an_operator():
+    numeric.register_model(NeedsDense())
+    try:
+        dense = numeric.Problem(G, SIGMA, H, 0.1)
+        assert numeric.eta_star(16, dense, model="needs_dense") > 0
+        operator = numeric.Problem(G, SIGMA, aslinearoperator(H), 0.1, H_diagonal=np.diag(H))
+        with pytest.raises(ValueError, match="model 'needs_dense' needs H as an array .* not an operator; models that"):
+            numeric.eta_star(16, operator, model="needs_dense")
+        with pytest.raises(ValueError, match="not an operator"):
+            numeric.surge_peak(operator, model="needs_dense")
+    finally:
+        numeric.unregister_model("needs_dense")
+
+
 def test_one_matvec_per_batch_size_and_no_matrix_formed():
     op = MatvecOnly(H)
     problem = numeric.Problem(G, SIGMA, op, 0.05, H_diagonal=np.diag(H))

@@ -400,6 +400,7 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     """
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
+    chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.eta_star(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "eta_star")
@@ -416,6 +417,7 @@ def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa
     """
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
+    chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.loss_decrease(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "loss_decrease")
@@ -471,6 +473,7 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
                       "model=...)", DeprecationWarning, stacklevel=2)
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
+    chosen.check_problem(problem)
     found = chosen.surge_peak(problem, options)
     if isinstance(found, SurgePeak):
         return found

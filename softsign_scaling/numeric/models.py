@@ -83,6 +83,17 @@ class Model:
     # What beta1 > 0 means for this model ("" : none, and it refuses beta1 > 0), for docs and errors.
     beta1_meaning: str = ""
 
+    # Whether the model works with an operator H (Problem(H=<operator>, H_diagonal=...)): it reads H only through
+    # problem.quadratic / problem.apply and the diagonal.  A model that needs problem.dense sets this False.
+    operator_support: bool = True
+
+    def check_problem(self, problem: Problem) -> None:
+        """Refuse a problem the model cannot read (an operator H for a model that needs the matrix)."""
+        if problem.matvec is not None and not self.operator_support:
+            takers = [m.name for m in _REGISTRY.values() if getattr(m, "operator_support", True)]
+            raise ValueError(f"model {self.name!r} needs H as an array (dense or diagonal), not an operator; models "
+                             f"that take an operator: {', '.join(takers)}")
+
     def batch_for(self, problem: Problem, B: np.ndarray) -> np.ndarray:
         """The batch size the model is evaluated at: B itself at beta1 = 0 (the very array: bit-identical
         results), else M-2's effective batch B (1 + beta1)/(1 - beta1) for a "beta2 = 0 with momentum"
