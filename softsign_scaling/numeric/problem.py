@@ -46,7 +46,7 @@ WIDTH = 1 << 16  # components per block.  Up to this n every sum runs over the w
 #                  bits as an unblocked sum); above it, sums are accumulated block by block, in float64.
 COPY_LIMIT = 1 << 20  # up to this n the arrays are copied (as float64); above it, and for every np.memmap,
 #                       they are kept as given (read-only views) and read in float64 blocks: memory O(block)
-_VERIFIED_PD: dict[tuple, bool] = {}  # (shape, CRC-32, Adler-32) of a dense H that passed Cholesky (at most 8 kept)
+_VERIFIED_PD: dict[tuple, bool] = {}  # (shape, CRC-32, trace) of a dense H found positive definite (8 kept)
 
 
 def host_array(value) -> object:
@@ -102,29 +102,28 @@ def _matvec_of(H) -> tuple[Callable[[np.ndarray], np.ndarray], tuple | None] | N
 
 
 def _checked_dense(H: np.ndarray, check_pd: bool) -> np.ndarray:
-    """H symmetrised, after checking it symmetric and (unless ``check_pd`` is False) positive definite.
+    """H symmetrised, after checking it symmetric and positive definite; with ``check_pd`` False, H as given
+    (a copy; trusted, no check: one O(n^2) pass).
 
-    Symmetric: max |H - (H + H^T)/2| <= 1e-12 max|H|/2 (contiguous, so cheap).  The factorisation is skipped
-    for a strictly diagonally dominant H with a positive diagonal (positive definite by Gershgorin, O(n^2))
-    and for an H whose bytes passed before (a cache keyed by CRC-32 and Adler-32 of the bytes, O(n^2))."""
+    Symmetric: max |H - (H + H^T)/2| <= 1e-12 max|H|/2.  The factorisation is skipped for an H whose bytes
+    passed before (a cache keyed by the shape, the CRC-32 of the bytes and the trace) and for a strictly
+    diagonally dominant H with a positive diagonal (positive definite by Gershgorin, O(n^2))."""
+    if not check_pd:
+        return np.array(H, dtype=np.float64)
     scale = np.abs(H).max()
     dense = (H + H.T) / 2
     difference = np.subtract(H, dense)
     if not np.abs(difference, out=difference).max() <= 0.5e-12 * scale:
         raise ValueError("H is not symmetric")
-    if not check_pd:
-        return dense
-    diagonal = np.diag(dense)
-    if (diagonal > 0).all() and (diagonal > np.abs(dense).sum(axis=1) - diagonal).all():
-        return dense
-    data = np.ascontiguousarray(dense).data
-    key = (dense.shape, zlib.crc32(data), zlib.adler32(data))
+    key = (dense.shape, zlib.crc32(np.ascontiguousarray(dense).data), float(np.trace(dense)))
     if key in _VERIFIED_PD:
         return dense
-    try:
-        np.linalg.cholesky(dense)
-    except np.linalg.LinAlgError:
-        raise ValueError("H is not positive definite (check_pd=False skips this check)") from None
+    diagonal = np.diag(dense)
+    if not ((diagonal > 0).all() and (diagonal > np.abs(dense).sum(axis=1) - diagonal).all()):
+        try:
+            np.linalg.cholesky(dense)
+        except np.linalg.LinAlgError:
+            raise ValueError("H is not positive definite (check_pd=False skips this check)") from None
     if len(_VERIFIED_PD) >= 8:
         _VERIFIED_PD.pop(next(iter(_VERIFIED_PD)))
     _VERIFIED_PD[key] = True
@@ -143,9 +142,10 @@ class Problem:
     matvec; the operator is trusted to be symmetric positive definite (its diagonal is checked > 0).
 
     ``check_pd``: a dense H is checked symmetric and positive definite (Cholesky, O(n^3)) once per matrix
-    content: a diagonally dominant H needs no factorisation, and a passed H is remembered by a digest of
-    its bytes (CRC-32 and Adler-32), so a second Problem with the same H skips it.  ``check_pd=False`` skips the factorisation
-    (the symmetry check stays).
+    content: a diagonally dominant H needs no factorisation, and a passed H is remembered by its shape,
+    the CRC-32 of its bytes and its trace, so a second Problem with the same H skips the factorisation.
+    ``check_pd=False`` trusts H: no symmetry or definiteness check and no symmetrisation, one copy (an H
+    that is exactly symmetric gives the same bits either way).
 
     ``placement``: "inside" (softsign(x, eps) = x/sqrt(x^2 + eps^2), the default) or "outside"
     (x/(|x| + eps), PyTorch's Adam, steps X-1 .. X-8; models that do not support it refuse it).  ``beta1``
@@ -375,13 +375,27 @@ class Problem:
         return self.softsign_of(np.asarray(self.g, dtype=np.float64))
 
     @cached_property
+    def _nu_sums(self) -> tuple[float, float | None]:
+        """sum nu_i g_i, and nu^T H nu for a diagonal H (None otherwise), in one pass over the blocks."""
+        if self.coupled:
+            return self._sums(lambda g, s, h: (self.softsign_of(g) @ g,))[0], None
+
+        def terms(g, s, h):
+            nu = self.softsign_of(g)
+            return nu @ g, (nu * nu * h).reshape(1, -1).sum(axis=-1)[0]
+
+        return self._sums(terms)
+
+    @cached_property
     def G_nu(self) -> float:
         """sum nu_i g_i (E-14's numerator)."""
-        return self._sums(lambda g, s, h: (self.softsign_of(g) @ g,))[0]
+        return self._nu_sums[0]
 
     @cached_property
     def S_nu(self) -> float:
         """nu^T H nu (E-14); one matvec for an operator H."""
+        if self._nu_sums[1] is not None:
+            return self._nu_sums[1]
         return self._diagonal_quadratic(self.softsign_of)
 
     @cached_property
