@@ -32,6 +32,9 @@ import scipy.special as sc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _timing  # noqa: E402  (the shared timing helper)
 
 from softsign_scaling import numeric  # noqa: E402
 
@@ -39,12 +42,7 @@ SEED = 20241127
 
 
 def best_of(function, repeats: int = 7) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return _timing.best_of(function, repeats)
 
 
 def hostile_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _timing  # noqa: E402  (the shared timing helper)
 
 from softsign_scaling.sim import onestep, optimizers  # noqa: E402
 from softsign_scaling.sim.experiments import named_problem  # noqa: E402
@@ -31,12 +34,7 @@ ROWS = 1 << 17
 
 
 def best_of(function, repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return _timing.best_of(function, repeats)
 
 
 def main() -> int:

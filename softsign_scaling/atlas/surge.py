@@ -2,7 +2,9 @@
 
 Two problems from the layer-4 family: one with a surge ("aligned" couplings, rho = 0.9: S_nu > 2 T_H at
 small eps) and one without ("random" couplings, rho = 0.3).  Peaks: ``numeric.surge_peak`` (E-15's
-closed form for the mean-field models; a bracketed maximum of eta*(B) for exact, clip, approx, anchored).
+closed form for the mean-field models; every interior local maximum of eta*(B) for exact, clip, approx,
+anchored).  B_peak is the first local maximum (inf: eta* increases for every B), whether or not it rises
+above eta*(oo).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ class PeakRow:
     case: str
     eps_rel: float
     model: str
-    peak: float  # B at the peak (inf: no surge)
+    peak: float  # B at the first local maximum of eta*(B) (inf: none, eta* increases for every B)
     exact_peak: float
+    maxima: tuple = ()  # B of every interior local maximum
 
     @property
     def ratio(self) -> float:
@@ -44,9 +47,10 @@ def peaks() -> list[PeakRow]:
     for case, (seed, n, rho, coupling) in CASES.items():
         for eps_rel in EPS_REL:
             p = problem(seed, n, rho, eps_rel, coupling)
-            exact = numeric.surge_peak(p.problem, model=REFERENCE)
+            exact = numeric.surge_peak(p.problem, model=REFERENCE).first
             for model in models():
-                rows.append(PeakRow(case, eps_rel, model, numeric.surge_peak(p.problem, model=model), exact))
+                found = numeric.surge_peak(p.problem, model=model)
+                rows.append(PeakRow(case, eps_rel, model, found.first, exact, tuple(peak.B for peak in found.peaks)))
     return rows
 
 
@@ -67,7 +71,7 @@ def plot(path) -> None:
             for model in models():
                 style = dict(color="k", lw=2.2) if model == REFERENCE else dict(lw=1.1, ls="--")
                 ax.plot(Bs, numeric.eta_star(Bs, p.problem, model=model), label=model, **style)
-            peak = numeric.surge_peak(p.problem, model=REFERENCE)
+            peak = numeric.surge_peak(p.problem, model=REFERENCE).first
             if np.isfinite(peak):
                 ax.axvline(peak, color="k", lw=0.6, ls=":")
             ax.set_xscale("log")

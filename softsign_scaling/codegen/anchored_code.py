@@ -131,6 +131,23 @@ def source(derivation: Derivation) -> str:
         "    k0_, s0_, C = k0(b), s0(b), c_gap(b)",
         f"    return {_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))}",
         "",
+        "",
+        "def moments_anchored(a, b):",
+        '    """(mean_anchored(a, b), variance_anchored(a, b)), bit for bit, with k0 and 1 - s0 evaluated once per point.',
+        "",
+        "    c_gap's closed form reads k0(low) and one_minus_s0(low), low = min(b, B_SWITCH): where b < B_SWITCH, low is b",
+        "    itself, so k0(b) serves; where b >= B_SWITCH the series is taken and the closed value discarded.\"\"\"",
+        "    b = numpy.asarray(b, dtype=float)",
+        "    big = numpy.maximum(b, B_SWITCH)",
+        "    w2 = 1.0 / (big * big)",
+        "    low = numpy.minimum(b, B_SWITCH)",
+        "    k0_, oms0_low = k0(b), one_minus_s0(low)",
+        f"    s0_ = numpy.where(b >= B_SWITCH, w2 * ({_horner_text([c for c in coeffs(s0_series)[1:]], 'w2')}), 1.0 - oms0_low)",
+        f"    C = numpy.where(b >= B_SWITCH, {_horner_text(coeffs(c_series), 'w2')}, "
+        f"{_print(c_closed.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('oms0'): sp.Symbol('oms0_low')}).subs(b, sp.Symbol('low')))})",
+        f"    return ({_print(m_expr.subs(sp.Symbol('k0'), sp.Symbol('k0_')))}, "
+        f"{_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))})",
+        "",
     ]
     return "\n".join(lines)
 

@@ -21,7 +21,8 @@ input gives a float; b >= 0, b = 0 being eps = 0, the sign update):
   E-9/E-10 and E-12 (a/sqrt(a^2 + b^2 + pi/2), 1 - b^2/(a^2 + b^2 + pi/2)).
 
 The quadratic model's inputs are one value, :class:`Problem` (g, sigma, H, eps; validated once; it
-holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages).  Learning rates:
+holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages; H may be a diagonal, a dense
+matrix or an operator with ``H_diagonal=``, and the arrays may be float32, memory-mapped or torch tensors).  Learning rates:
 :func:`eta_star` (SoftSignSGD; default model "anchored"), :func:`loss_decrease` (E-5's decrease at
 eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd` (P-10) and
 :func:`plot_eta_star` (matplotlib, for notebooks).  The efficiency law with eps (X-20 .. X-27):
@@ -74,8 +75,8 @@ from ._checks import batch as _batch
 from ._checks import finite as _finite
 from ._checks import nonnegative as _nonnegative
 from ._checks import real as _real
-from .models import (MeanFieldModel, Model, Option, PerComponentModel, get_model, model_names, placement_models,
-                     register_model, unregister_model)
+from .models import (MeanFieldModel, Model, Option, Peak, PerComponentModel, SurgePeak, get_model, model_names,
+                     placement_models, register_model, unregister_model)
 from .problem import KAPPA2, Problem
 from .efficiency import b_noise, dl_max
 
@@ -86,7 +87,9 @@ __all__ = [
     "MeanFieldModel",
     "Model",
     "Option",
+    "Peak",
     "PerComponentModel",
+    "SurgePeak",
     "Problem",
     "eta_star",
     "eta_star_sgd",
@@ -442,6 +445,16 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     huge (eps > 1e100, or eps sqrt(B)/sigma_i >= 1e50) the terms are carried in SGD units (the update's
     moments times eps and eps^2), with the models' large-b forms; eta* then grows like eps.
 
+    Large problems: give a :class:`Problem` whose H is an operator with its diagonal
+    (``Problem(g=..., sigma=..., H=<LinearOperator, .matvec object, scipy.sparse matrix or callable>,
+    H_diagonal=..., eps=...)``); no n x n matrix is formed.  The per-component models then cost one matvec
+    per batch size (m^T H m, m the update's mean at that B; the variance term reads diag H only); the mean
+    field costs one matvec in all (nu^T H nu, cached on the Problem) and tr H is the diagonal's sum.  The
+    components are processed in float64 blocks of ``numeric.problem.WIDTH`` (65536), so memory is O(n) for an
+    operator (one row m per batch size) and O(block) for a diagonal H, and float32 or memory-mapped inputs
+    are never copied whole; up to n = 65536 the sums are the unblocked ones, bit for bit, and above it they
+    are accumulated block by block (a relative difference of a few ulp, see benchmarks/bench_scale.py).
+
     >>> g, sigma, H = [1.0, -0.5], [2.0, 1.0], [[2.0, 0.3], [0.3, 1.0]]
     >>> round(eta_star(64, g, sigma, H, 0.1, model="mean_field"), 10)
     0.5881311379
@@ -456,6 +469,7 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     """
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
+    chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.eta_star(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "eta_star")
@@ -472,6 +486,7 @@ def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa
     """
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
+    chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.loss_decrease(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "loss_decrease")
@@ -493,7 +508,10 @@ def eta_star_sgd(B, g, sigma=None, H=None):
 
 
 def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
-    """The batch size where eta*(B) peaks above its full-batch value eta*(oo), or inf (no surge).
+    """Where eta*(B) peaks: a :class:`SurgePeak`, a float (the B of the highest maximum if it beats the
+    full-batch value eta*(oo), else inf: the surge as E-15 has it) that also lists every interior local
+    maximum in ``.peaks`` (:class:`Peak` (B, eta_star), increasing B; ``()``: eta* increases for every B),
+    ``.first`` (the first local maximum's B, or inf) and ``.limit`` (eta*(oo)).
 
     Call it with a :class:`Problem`: ``surge_peak(problem, model=...)``.  The spelled-out
     ``surge_peak(g, sigma, H, eps)`` still works but is deprecated (DeprecationWarning).
@@ -501,10 +519,11 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
     Mean-field models use E-15's exact condition: a peak exists iff S_nu > 2 T_H, at
     B_peak = c T_H/(S_nu - 2 T_H) with c = pi kappa2/2 ("mean_field") or B_simple
     ("mean_field_bsimple"); there eta* rises to the peak and falls to eta*(oo) after it, and
-    increases for every B when there is none.  Other models have no closed form: the maximum of
-    eta*(B) is bracketed on a log grid of B and refined by Brent's method in log B (relative
-    accuracy ~1e-7), and reported when it exceeds eta*(oo).  A dip below a higher limit is not a
-    peak here (eta* need not increase for every B when the answer is inf).
+    increases for every B when there is none.  Other models have no closed form: eta*(B) is evaluated
+    on a coarse grid in log B (spacing 1, +-25 around log B_simple, extended while an end still rises),
+    all of it in one blocked pass over the components, and each grid maximum that stands out of rounding
+    (by 1e-12 relative) is refined by Brent's method in log B (relative accuracy ~1e-8 in B): about 52 + 13
+    per peak evaluations of eta*.  A rise and dip closer than a factor e in B can be missed.
 
     >>> surge_peak(Problem([1.0, 1.0], [1.0, 1.0], [[1.0, 0.9], [0.9, 1.0]], 0.0), model="mean_field")  # S = 3.8 < 4
     inf
@@ -513,13 +532,25 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
     1.9634954085
     >>> round(surge_peak(p, model="approx"), 6)
     1.963495
+    >>> dip = Problem([0.015625, -1.0, -1.0, -3.0], [1.0] * 4, 0.5 * np.eye(4) + 0.5, 0.0)
+    >>> found = surge_peak(dip, model="approx")  # a rise, a dip, then a rise to a higher limit
+    >>> found, len(found.peaks), found.peaks[0].eta_star < found.limit
+    (inf, 1, True)
     """
     if not isinstance(g, Problem):
         warnings.warn("surge_peak(g, sigma, H, eps) is deprecated: call surge_peak(numeric.Problem(g, sigma, H, eps), "
                       "model=...)", DeprecationWarning, stacklevel=2)
     problem = Problem.of(g, sigma, H, eps)
     chosen, options = _resolve(model, kappa2)
-    return float(chosen.surge_peak(problem, options))
+    chosen.check_problem(problem)
+    found = chosen.surge_peak(problem, options)
+    if isinstance(found, SurgePeak):
+        return found
+    # a registered model's own surge_peak returning a plain B (or inf): its one peak, if any
+    limit = float(chosen.eta_star(problem, np.array([np.inf]), options)[0])
+    B = float(found)
+    peaks = [] if not np.isfinite(B) else [(B, float(chosen.eta_star(problem, np.array([B]), options)[0]))]
+    return SurgePeak(peaks, limit, B)
 
 
 def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kappa2=None):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -40,7 +41,7 @@ from . import _anchored, _far
 from . import _generated as _g
 from . import _outside as _o
 from . import _quadrature as _q
-from .problem import KAPPA2, Problem, check_kappa2
+from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 
 EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
 
@@ -82,6 +83,17 @@ class Model:
     # What beta1 > 0 means for this model ("" : none, and it refuses beta1 > 0), for docs and errors.
     beta1_meaning: str = ""
 
+    # Whether the model works with an operator H (Problem(H=<operator>, H_diagonal=...)): it reads H only through
+    # problem.quadratic / problem.apply and the diagonal.  A model that needs problem.dense sets this False.
+    operator_support: bool = True
+
+    def check_problem(self, problem: Problem) -> None:
+        """Refuse a problem the model cannot read (an operator H for a model that needs the matrix)."""
+        if problem.matvec is not None and not self.operator_support:
+            takers = [m.name for m in _REGISTRY.values() if getattr(m, "operator_support", True)]
+            raise ValueError(f"model {self.name!r} needs H as an array (dense or diagonal), not an operator; models "
+                             f"that take an operator: {', '.join(takers)}")
+
     def batch_for(self, problem: Problem, B: np.ndarray) -> np.ndarray:
         """The batch size the model is evaluated at: B itself at beta1 = 0 (the very array: bit-identical
         results), else M-2's effective batch B (1 + beta1)/(1 - beta1) for a "beta2 = 0 with momentum"
@@ -99,10 +111,10 @@ class Model:
     def loss_decrease(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
         raise NotImplementedError
 
-    def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> float:
-        """The batch size where eta*(B) is largest if that beats eta*(oo), else inf: bracketed on a log grid,
-        refined by Brent's method."""
-        return _numeric_peak(lambda B: self.eta_star(problem, B, options), problem)
+    def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> "SurgePeak":
+        """Every interior local maximum of eta*(B) (:class:`SurgePeak`; as a float, the peak above eta*(oo) or inf):
+        a coarse log grid of B in one blocked pass, refined by Brent's method on each grid maximum."""
+        return _numeric_peaks(lambda B: self.eta_star(problem, B, options), problem)
 
     def atlas_variants(self) -> dict[str, dict[str, object]]:
         """The rows this model contributes to the atlas's model table: label -> options."""
@@ -144,64 +156,96 @@ class PerComponentModel(Model):
                              f" {placement_models(problem.placement)}")
         return self.outside, self.outside_far
 
-    def _mean_at_infinity(self, problem: Problem) -> np.ndarray:
-        if self.full_batch_mean is None:
-            if problem.placement == "outside":  # g/(|g| + eps), sign(g) at eps = 0
-                return problem.g / (np.abs(problem.g) + problem.eps) if problem.eps > 0 else np.sign(problem.g)
-            return problem.nu
-        return np.asarray(self.full_batch_mean(problem), dtype=float)
+    def _infinity_mean(self, problem: Problem) -> Callable[[int, int, np.ndarray], np.ndarray]:
+        """(start, stop, g block) -> the full-batch mean of those components (B = oo: the deterministic update)."""
+        if self.full_batch_mean is not None:
+            whole = np.asarray(self.full_batch_mean(problem), dtype=float)  # a model's own form: O(n), once
+            return lambda start, stop, g: whole[start:stop]
+        if problem.placement == "outside":  # g/(|g| + eps), sign(g) at eps = 0
+            return lambda start, stop, g: g / (np.abs(g) + problem.eps) if problem.eps > 0 else np.sign(g)
+        return lambda start, stop, g: problem.softsign_of(g)
 
     def terms(self, problem: Problem, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(numerator, denominator, unit) per batch size: eta* = unit num/den, loss decrease = num^2/(2 den).
 
         unit is 1, or eps where some component has b >= B_FAR: there the moments are carried as
-        m eps and v eps^2 (SGD units), which stay in range."""
-        moments, far_form = self._for(problem)
+        m eps and v eps^2 (SGD units), which stay in range.
+
+        Blocked: batch sizes x components in blocks of at most _CHUNK values (WIDTH components), in float64,
+        so memory is O(block) for a diagonal H, and O(n) per batch size for a dense or operator H (a whole
+        row m, then one m^T H m: one matvec per batch size for an operator).  The only per-component work is
+        the model's ``moments`` (and a, b, and the row sums); up to n = WIDTH the sums run over whole rows,
+        as before (the same bits)."""
+        forms = self._for(problem)
         flat = B.reshape(-1)
         num, den, unit = np.empty(flat.shape), np.empty(flat.shape), np.ones(flat.shape)
-        finite = np.isfinite(flat)
-        index = np.flatnonzero(finite)
-        step = max(1, _CHUNK // problem.n)
-        g, sigma, eps = problem.g, problem.sigma, problem.eps
-        for start in range(0, index.size, step):
-            block = index[start:start + step]
-            root = np.sqrt(flat[block])[:, None]
-            a = g * root / sigma
-            with np.errstate(over="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
-                b = eps * root / sigma
-            far = b >= _far.B_FAR
-            far_rows = far.any(axis=1)
-            near = ~far_rows
-            if near.any():
-                m, v = self._moments(a[near], b[near], moments)
-                num[block[near]] = (m * g).sum(axis=-1)
-                den[block[near]] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
-            if far_rows.any():
-                self._far_rows(problem, a[far_rows], b[far_rows], far[far_rows], flat[block[far_rows]],
-                               block[far_rows], num, den, unit, (moments, far_form))
-        if not finite.all():
-            m = self._mean_at_infinity(problem)
-            if eps > EPS_SGD:  # m ~ g/eps: m^T H m would underflow
-                m, unit[~finite] = m * eps, eps
-            num[~finite] = float((m * g).sum())
-            den[~finite] = problem.quadratic(m)
+        infinite = ~np.isfinite(flat)
+        eps = problem.eps
+        with np.errstate(over="ignore", invalid="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
+            far_rows = ~infinite & (eps * np.sqrt(flat) / problem.sigma_min >= _far.B_FAR)  # max_i b_i, bit for bit
+        unit[far_rows] = eps
+        if eps > EPS_SGD:  # m ~ g/eps at B = oo: m^T H m would underflow
+            unit[infinite] = eps
+        limit = self._infinity_mean(problem) if infinite.any() else None
+        width = min(problem.n, WIDTH)
+        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
+        for first in range(0, flat.size, step):
+            rows = slice(first, min(first + step, flat.size))
+            count = rows.stop - rows.start
+            sums = None  # (sum m g, sum m^2 H_ii, sum v H_ii) per row, accumulated over the blocks
+            whole = np.empty((count, problem.n)) if problem.coupled else None
+            for start, stop in problem.spans(width):
+                g, sigma, diagonal = problem.columns(start, stop)
+                m, v = self._block(problem, flat[rows], g, sigma, far_rows[rows], infinite[rows], forms,
+                                   limit and (lambda: limit(start, stop, g)))
+                with np.errstate(over="ignore"):  # far rows: sigma^2/B beyond float64 as B -> 0: den = inf (eta* = 0)
+                    if whole is None:
+                        part = ((m * g).sum(axis=-1), (m * m * diagonal).sum(axis=-1), (v * diagonal).sum(axis=-1))
+                    else:
+                        whole[:, start:stop] = m
+                        part = ((m * g).sum(axis=-1), 0.0, (v * diagonal).sum(axis=-1))
+                    sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
+            total, quad, spread = sums
+            with np.errstate(over="ignore"):
+                if whole is not None:
+                    quad = problem.quadratic(whole).reshape(-1)
+                num[rows] = total
+                den[rows] = quad + spread
         return num, den, unit
+
+    def _block(self, problem, batch, g, sigma, far_rows, infinite, forms, limit) -> tuple[np.ndarray, np.ndarray]:
+        """The update's mean and variance for batch sizes ``batch`` x one block of components: moments(a, b) in
+        reduced variables; SGD units (m eps, v eps^2) in far rows; the full-batch mean (v = 0) at B = oo."""
+        moments, _ = forms
+        m, v = np.empty((batch.size, g.size)), np.empty((batch.size, g.size))
+        near = ~(far_rows | infinite)
+        if near.any() or far_rows.any():
+            finite = ~infinite
+            root = np.sqrt(batch[finite])[:, None]
+            a = g * root / sigma
+            with np.errstate(over="ignore"):
+                b = problem.eps * root / sigma
+            in_far = far_rows[finite]
+            if (~in_far).any():
+                m_near, v_near = self._moments(a[~in_far], b[~in_far], moments)
+                m[near], v[near] = m_near, v_near
+            if in_far.any():
+                with np.errstate(over="ignore"):
+                    m[far_rows], v[far_rows] = self._sgd_units(problem, a[in_far], b[in_far], b[in_far] >= _far.B_FAR,
+                                                               batch[far_rows], forms, g, sigma)
+        if infinite.any():
+            mean = limit()
+            m[infinite] = mean * problem.eps if problem.eps > EPS_SGD else mean
+            v[infinite] = 0.0
+        return m, v
 
     def _moments(self, a: np.ndarray, b: np.ndarray, moments: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
         m, v = (moments or self.moments)(a.reshape(-1), b.reshape(-1))
         return np.asarray(m, dtype=float).reshape(a.shape), np.asarray(v, dtype=float).reshape(a.shape)
 
-    def _far_rows(self, problem, a, b, far, batch, rows, num, den, unit, forms=None) -> None:
-        """num, den and unit (= eps) of rows where some component is far, in SGD units."""
-        with np.errstate(over="ignore"):  # sigma^2/B beyond float64 as B -> 0: den = inf, eta* = 0 (its limit)
-            m, v = self._sgd_units(problem, a, b, far, batch, forms)
-            num[rows] = (m * problem.g).sum(axis=-1)
-            den[rows] = problem.quadratic(m) + (v * problem.diagonal).sum(axis=-1)
-        unit[rows] = problem.eps
-
-    def _sgd_units(self, problem, a, b, far, batch, forms=None) -> tuple[np.ndarray, np.ndarray]:
+    def _sgd_units(self, problem, a, b, far, batch, forms, g, sigma) -> tuple[np.ndarray, np.ndarray]:
         """m eps and v eps^2 for rows where some component is far (b >= B_FAR)."""
-        moments, far_form = forms if forms is not None else (self.moments, self.far)
+        moments, far_form = forms
         if far_form is None:
             raise ValueError(f"eps is too large for model {self.name!r}: eps sqrt(B)/sigma_i reaches "
                              f"{float(b.max()):.3g} and the model has no large-b form (``far``)")
@@ -211,8 +255,8 @@ class PerComponentModel(Model):
             m[~far] = m_near * problem.eps
             v[~far] = v_near * problem.eps * problem.eps
         mu, nu = far_form(a[far], b[far])
-        g_full = np.broadcast_to(problem.g, a.shape)
-        noise = np.broadcast_to(problem.sigma**2, a.shape) / batch[:, None]
+        g_full = np.broadcast_to(g, a.shape)
+        noise = np.broadcast_to(sigma**2, a.shape) / batch[:, None]
         m[far] = mu * g_full[far]  # (a/b) mu eps = g mu
         v[far] = nu * noise[far]  # nu eps^2/b^2 = nu sigma^2/B
         return m, v
@@ -250,9 +294,8 @@ class MeanFieldModel(Model):
                              f" is derived for eps inside the root); models that do: {placement_models(problem.placement)}")
         B = self.batch_for(problem, B)
         if problem.eps > EPS_SGD:
-            nu = problem.nu_sgd
-            S = problem.quadratic(nu)
-            return float(nu @ problem.g), S, problem.T_H, self.noise_scale(problem, options, True) / B, problem.eps
+            G, S = problem.sgd_nu_terms
+            return G, S, problem.T_H, self.noise_scale(problem, options, True) / B, problem.eps
         return problem.G_nu, problem.S_nu, problem.T_H, self.noise_scale(problem, options, False) / B, 1.0
 
     def eta_star(self, problem, B, options):
@@ -271,9 +314,11 @@ class MeanFieldModel(Model):
         (M-4) the same condition, at (1 - beta1)/(1 + beta1) times that B (c here is c_noise/B_eff(1))."""
         G, S, T, c, unit = self._terms(problem, np.float64(1.0), options)
         S, c = S / unit / unit, c / unit / unit
+        limit = float(self.eta_star(problem, np.array([math.inf]), options)[0])
         if not bool(_g.has_surge_mean_field(S, T)):
-            return math.inf
-        return float(_g.b_peak_mean_field(c, S, T))
+            return SurgePeak((), limit, math.inf)  # eta* increases for every B: no interior maximum at all
+        B = float(_g.b_peak_mean_field(c, S, T))
+        return SurgePeak([(B, float(self.eta_star(problem, np.array([B]), options)[0]))], limit, B)
 
     def atlas_variants(self):
         if self.variants_option is None:
@@ -313,22 +358,50 @@ class AveragedModel(Model):
         both are carried times k = 1/max_i max(|p_i|, q_i) (so the largest is 1), and nothing over- or
         underflows for any finite eps and B > 0."""
         flat = np.asarray(B, dtype=float).reshape(-1)
-        g, sigma, eps = problem.g, problem.sigma, problem.eps
         c = (1.0 - problem.beta1) / (1.0 + problem.beta1)
-        with np.errstate(divide="ignore"):
-            noise = sigma[None, :] / np.sqrt(flat)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
-        scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
-        nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
-        safe = np.where(nonzero, scale, 1.0)
-        root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
-        with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
-            p = np.where(nonzero, (g / safe) / root, 0.0)
-            q = np.where(nonzero, (noise / safe) / root, 0.0)
-        k = 1.0 / np.maximum(np.abs(p), q).max(axis=1)
-        p, q = p * k[:, None], q * k[:, None]
-        num = (p * g).sum(axis=1)
-        den = problem.quadratic(p) + c * (q * q * problem.diagonal).sum(axis=1)
+        width = min(problem.n, WIDTH)
+        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
+        num, den, k = np.empty(flat.shape), np.empty(flat.shape), np.empty(flat.shape)
+        for first in range(0, flat.size, step):
+            rows = slice(first, min(first + step, flat.size))
+            # two passes over the components: k first (a maximum over all of them), then the sums
+            largest = None
+            for p, q, _, _ in self._scaled(problem, flat[rows], width, None):
+                block = np.maximum(np.abs(p), q).max(axis=1)
+                largest = block if largest is None else np.maximum(largest, block)
+            k[rows] = 1.0 / largest
+            sums, whole = None, np.empty((rows.stop - rows.start, problem.n)) if problem.coupled else None
+            for p, q, (start, stop), (g, diagonal) in self._scaled(problem, flat[rows], width, k[rows]):
+                if whole is None:
+                    part = ((p * g).sum(axis=1), (p * p * diagonal).sum(axis=-1), (q * q * diagonal).sum(axis=1))
+                else:
+                    whole[:, start:stop] = p
+                    part = ((p * g).sum(axis=1), 0.0, (q * q * diagonal).sum(axis=1))
+                sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
+            total, quad, spread = sums
+            if whole is not None:
+                quad = problem.quadratic(whole).reshape(-1)
+            num[rows], den[rows] = total, quad + c * spread
         return num, den, k
+
+    @staticmethod
+    def _scaled(problem: Problem, batch: np.ndarray, width: int, k: np.ndarray | None):
+        """Per block of components: p, q (times k when given), the span, and (g, diag H)."""
+        eps = problem.eps
+        for start, stop in problem.spans(width):
+            g, sigma, diagonal = problem.columns(start, stop)
+            with np.errstate(divide="ignore"):
+                noise = sigma[None, :] / np.sqrt(batch)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
+            scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
+            nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
+            safe = np.where(nonzero, scale, 1.0)
+            root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
+            with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
+                p = np.where(nonzero, (g / safe) / root, 0.0)
+                q = np.where(nonzero, (noise / safe) / root, 0.0)
+            if k is not None:
+                p, q = p * k[:, None], q * k[:, None]
+            yield p, q, (start, stop), (g, diagonal)
 
     def eta_star(self, problem, B, options):
         num, den, k = self.terms(problem, B)
@@ -439,14 +512,16 @@ def _approx_moments(a, b):
 
 
 def _anchored_moments(a, b):
-    """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp."""
-    return np.clip(_anchored.mean_anchored(a, b), -1.0, 1.0), _anchored.variance_anchored(a, b)
+    """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
+    One generated call for both (k0(b) and 1 - s0 evaluated once: the same bits as mean/variance_anchored)."""
+    mean, variance = _anchored.moments_anchored(a, b)
+    return np.clip(mean, -1.0, 1.0), variance
 
 
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
     if problem.eps == 0:
-        return np.sign(problem.g)
-    return np.clip(problem.g / problem.eps, -1.0, 1.0)
+        return np.sign(np.asarray(problem.g, dtype=float))
+    return np.clip(np.asarray(problem.g, dtype=float) / problem.eps, -1.0, 1.0)
 
 
 def _kappa2_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
@@ -501,15 +576,59 @@ _register_built_ins()
 
 
 # --------------------------------------------------------------------------------------------
-# The numeric peak of eta*(B), for models without a closed form.
+# The peaks of eta*(B): every interior local maximum, for models without a closed form.
 
 
-def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> float:
-    """The B where eta*(B) is largest, if that beats its B = oo limit; else inf.
+class Peak(NamedTuple):
+    """An interior local maximum of eta*(B): the batch size and eta* there."""
 
-    This is the surge's peak as E-15 has it (a maximum above the full-batch value).  A local
-    maximum below the B = oo limit (eta* rises, dips, then rises to a higher limit) is not reported:
-    the exact model has one at eps = 0 in the atlas's "without surge" problem (B ~ 17, a 2% dip)."""
+    B: float
+    eta_star: float
+
+
+class SurgePeak(float):
+    """surge_peak's answer.  As a float (what it always was): the B where eta*(B) is largest if that beats
+    the full-batch value eta*(oo) (the surge, as E-15 has it), else inf.
+
+    ``peaks``: every interior local maximum of eta*(B) as :class:`Peak` (B, eta*), in increasing B, including
+    one below eta*(oo) (a rise, a dip, then a rise to a higher limit), so ``peaks == ()`` means eta*
+    increases for every B.  ``limit``: eta*(oo)."""
+
+    peaks: tuple[Peak, ...]
+    limit: float
+
+    def __new__(cls, peaks=(), limit: float = math.nan, surge: float | None = None) -> "SurgePeak":
+        """``surge``: the float value when a closed form gives it; by default the highest peak if above ``limit``."""
+        peaks = tuple(Peak(float(B), float(eta)) for B, eta in peaks)
+        if surge is None:
+            best = max(peaks, key=lambda peak: peak.eta_star, default=None)
+            surge = best.B if best is not None and best.eta_star > limit * (1 + _PEAK_TOLERANCE) else math.inf
+        value = super().__new__(cls, surge)
+        value.peaks, value.limit = peaks, float(limit)
+        return value
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+    def __reduce__(self):
+        return SurgePeak, (self.peaks, self.limit, float(self))
+
+    @property
+    def first(self) -> float:
+        """The smallest B of a local maximum (inf when eta* increases for every B)."""
+        return self.peaks[0].B if self.peaks else math.inf
+
+
+_PEAK_TOLERANCE = 1e-12  # a local maximum must stand this much (relative) above the minima around it
+_GRID_STEP = 1.0  # the coarse grid's spacing in log B (a factor e): every B of it in one blocked pass; a rise and
+#                   dip closer than that may be missed
+_GRID_HALF_WIDTH = 25.0  # log B within +-25 of log B_simple (then extended while eta* still rises at an edge)
+
+
+def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
+    """Every interior local maximum of eta*(B): a coarse grid in log B evaluated in one call (one blocked pass
+    over the components for all its batch sizes), extended while the ends still rise, then Brent's method
+    (bounded, in log B) on the bracket of each grid maximum that stands out of the noise."""
     from scipy.optimize import minimize_scalar
 
     def at(log_b) -> np.ndarray:
@@ -517,19 +636,32 @@ def _numeric_peak(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> 
 
     scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
     limit = float(eta(np.array([math.inf]))[0])
-    low, high = scale - 25.0, scale + 25.0
-    for _ in range(8):
-        grid = np.linspace(low, high, 401)
-        values = at(grid)
-        k = int(np.argmax(values))
-        if values[k] <= limit * (1 + 1e-13):
-            return math.inf  # eta* below its B = oo limit everywhere on the grid: increasing
-        if k < grid.size - 1:
+    grid = np.arange(scale - _GRID_HALF_WIDTH, scale + _GRID_HALF_WIDTH + _GRID_STEP / 2, _GRID_STEP)
+    values = at(grid)
+    for _ in range(8):  # eta* -> 0 as B -> 0 and -> limit as B -> oo: extend an end that still rises outwards
+        left = values[0] > values[1] * (1 + _PEAK_TOLERANCE)
+        right = values[-1] > values[-2] * (1 + _PEAK_TOLERANCE) and values[-1] > limit * (1 + _PEAK_TOLERANCE)
+        if not (left or right):
             break
-        low, high = high - 1.0, high + 50.0  # the peak lies beyond the grid
-    else:  # pragma: no cover
-        return math.inf
-    bracket = (grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)])
-    best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=bracket, method="bounded",
-                           options={"xatol": 1e-9})
-    return float(math.exp(best.x))
+        if left:
+            more = grid[0] - _GRID_STEP * np.arange(100, 0, -1)
+            grid, values = np.concatenate([more, grid]), np.concatenate([at(more), values])
+        if right:
+            more = grid[-1] + _GRID_STEP * np.arange(1, 101)
+            grid, values = np.concatenate([grid, more]), np.concatenate([values, at(more)])
+    ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
+    peaks = []
+    for k in range(1, grid.size - 1):
+        if not (values[k] > values[k - 1] and values[k] >= values[k + 1]):
+            continue
+        higher_left = np.flatnonzero(ends[:k + 1] > values[k])
+        higher_right = np.flatnonzero(ends[k + 2:] > values[k])
+        low_left = ends[(higher_left[-1] if higher_left.size else 0):k + 1].min()
+        low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
+        if values[k] - max(low_left, low_right) <= _PEAK_TOLERANCE * values[k]:
+            continue  # flat to within the tolerance: rounding, not a peak
+        best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=(grid[k - 1], grid[k + 1]),
+                               method="bounded", options={"xatol": 1e-9})
+        B = float(math.exp(best.x))
+        peaks.append((B, max(-float(best.fun), float(values[k]))))
+    return SurgePeak(peaks, limit)
