@@ -357,3 +357,16 @@ def test_every_reported_peak_is_a_local_maximum():
     for model in ("exact", "anchored", "clip", "approx"):
         for B, height in numeric.surge_peak(p, model=model).peaks:
             assert (numeric.eta_star(B * np.array([0.999, 1.001]), p, model=model) < height).all(), model
+
+
+@pytest.mark.parametrize("eps", EPSES)
+def test_threads_give_the_same_bits(eps, small_blocks, monkeypatch):
+    """Blocks run on threads (models.THREADS) and are summed in block order: 1 thread and 3 give the same bits,
+    for the diagonal and the dense H (the dense path writes disjoint columns of one row from each thread)."""
+    for H_form in (np.diag(H).copy(), H):
+        problem = numeric.Problem(G, SIGMA, H_form, eps)
+        results = {}
+        for threads in (1, 3):
+            monkeypatch.setattr(models_module, "THREADS", threads)
+            results[threads] = {m: numeric.eta_star(BATCHES, problem, model=m).tolist() for m in numeric.MODELS}
+        assert results[1] == results[3]
