@@ -496,14 +496,15 @@ def _x9(previous: Derivation) -> Step:
         definition=sp.Tuple(sp.Integral(x1.result.subs(eps, b).subs(x, a + z) * phi, (z, -sp.oo, sp.oo)),
                             sp.Integral((x1.result.subs(eps, b) ** 2).subs(x, a + z) * phi, (z, -sp.oo, sp.oo))),
         result=sp.Tuple(mean, second),
+        extras=(("mean integrand", mean_integrand), ("second moment integrand", second_integrand)),
         relation=limit(f"asymptotic as b -> oo at fixed a, {n} terms: the remainder is bounded by the next"
                        " absolute moment over b^(n+1) (mean) and b^(n+2) (second moment)"),
         checks=(
             ZeroIdentity(name=f"u = truncated series + (-|x|/b)^{n} u and u^2 = truncated series +"
                          f" (-|x|/b)^{n} ({n + 1} + {n}|x|/b) u^2, exactly (|x| as a positive symbol)",
                          kind="claim",
-                         build=lambda s_: sp.Tuple(exact_1 - mean_integrand - remainder_1,
-                                                   exact_2 - second_integrand - remainder_2)),
+                         build=lambda s_: sp.Tuple(exact_1 - s_.extra("mean integrand") - remainder_1,
+                                                   exact_2 - s_.extra("second moment integrand") - remainder_2)),
             NumericIdentity(name=f"E[u] series ({n} terms) == quadrature of the truncated integrand",
                             build=lambda s_: s_.result[0], domain=SERIES_DOMAIN, guard=5,
                             reference=lambda A, Bb: reference.gaussian_expectation(
@@ -555,6 +556,100 @@ def _series_bound(step: Step, n: int) -> ClaimOutcome:
                         max_abs_error=worst, points=2 * len(SERIES_BOUND_POINTS))
 
 
+# X-10: small b.  Checked against the exact moments by quadrature at b = 1e-8 (mean) and by the difference
+# quotient between b = 1e-6 and 1e-8 (second moments: the b log(1/b) and b terms separate); the neglected terms
+# are O(b^2 log b) and O(b log b) relative there: 1e-4 leaves a 10x margin and is 10x below a 1e-3 change.
+SMALL_B_A = ("-1.3", "0.3", "1", "2.5")
+SMALL_B_TOL = 1e-4
+w0 = 2 * sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)  # the density of |x| at 0: phi(a) + phi(-a)
+
+
+def _x10(previous: Derivation) -> Step:
+    """X-10: small b: E[u] = erf(a/sqrt2) - b D(a) + o(b) with D the principal value E[1/x]; 1 - E[u^2] =
+    2 w0 b log(1/b) + O(b) outside against (pi/2) w0 b inside, w0 = 2 phi(a) the density of |x| at 0."""
+    xp = sp.Symbol("x_p", positive=True)
+    dens = lambda y: sp.exp(-y**2 / 2) / sp.sqrt(2 * sp.pi)  # noqa: E731
+    # u = sign(x) - b sign(x)/(|x| + b): the O(b) term of the mean is -b E[sign(x)/|x|] = -b D(a),
+    # D(a) = int_0^oo (phi(x - a) - phi(x + a))/x dx (finite: the bracket is O(x) at 0).
+    integrand = (dens(xp - a) - dens(xp + a)) / xp
+    # d/da of the integrand is phi(x - a) + phi(x + a) - a (integrand) (checked below), and the first part
+    # integrates to 1 (P(z > -a) + P(z > a)): D' = 1 - a D, D(0) = 0.
+    unit = sp.simplify(piece(sp.Integer(1), -a, sp.oo) + piece(sp.Integer(1), a, sp.oo))
+    D = sp.Function("D")
+    solution = sp.dsolve(sp.Eq(D(a).diff(a), unit - a * D(a)), D(a), ics={D(0): 0}).rhs
+    # The second moments near x = 0, where their kernels live (scale b): 1 - u^2 = (2|x| b + b^2)/(|x| + b)^2
+    # outside, b^2/(x^2 + b^2) inside; against the density w0 of |x| at 0.  Outside the kernel is not
+    # integrable (2b/|x|): its integral over |x| < 1 is 2b log(1/b) + O(b); inside it is b pi/2 + O(b^2).
+    outside_kernel = sp.integrate((2 * xp * b + b**2) / (xp + b) ** 2, (xp, 0, 1))
+    inside_kernel = sp.integrate(b**2 / (xp**2 + b**2), (xp, 0, sp.oo))
+    log_coefficient = sp.limit(outside_kernel / (b * sp.log(1 / b)), b, 0)
+    inside_coefficient = sp.limit(inside_kernel / b, b, 0)
+    return Step(
+        label="X-10",
+        section=SECTION,
+        statement="small b: E[u_out] = erf(a/sqrt2) - b D(a) + O(b^2 log b), D(a) = sqrt(pi/2) e^(-a^2/2)"
+        " erfi(a/sqrt2) (the principal value E[1/x]; D' = 1 - a D); 1 - E[u_out^2] = 2 w0 b log(1/b) + O(b),"
+        " against 1 - E[u_in^2] = (pi/2) w0 b + o(b) inside, w0 = 2 phi(a): the outside second moment leaves 1"
+        " faster by a factor (4/pi) log(1/b)",
+        definition=sp.Tuple(sp.Integral(integrand, (xp, 0, sp.oo)), sp.Limit(outside_kernel / (b * sp.log(1 / b)), b, 0),
+                            sp.Limit(inside_kernel / b, b, 0)),
+        result=sp.Tuple(solution, log_coefficient * w0, inside_coefficient * w0),
+        relation=limit("asymptotic as b -> 0 at fixed a"),
+        checks=(
+            ZeroIdentity(name="d/da of D's integrand == phi(x - a) + phi(x + a) - a (integrand)", kind="claim",
+                         build=lambda s_: sp.diff(s_.definition[0].function, a) - (dens(xp - a) + dens(xp + a))
+                         + a * s_.definition[0].function),
+            ZeroIdentity(name="D solves D' = 1 - a D, D(0) = 0",
+                         build=lambda s_: sp.Tuple(sp.diff(s_.result[0], a) - 1 + a * s_.result[0],
+                                                   s_.result[0].subs(a, 0))),
+            LimitValue(name="a D(a) -> 1 as a -> oo (E[1/x] ~ 1/a far from the kink)",
+                       build=lambda s_: a * s_.result[0], var=a, point=sp.oo, expected=lambda s_: sp.Integer(1)),
+            Claim(name=f"mean: (erf(a/sqrt2) - E[u])/b at b = 1e-8 == D(a) (exact moment by quadrature, rel."
+                  f" {SMALL_B_TOL:g})", article_claim=False, test=_small_b_mean),
+            Claim(name=f"second moments: the difference quotient of (1 - E[u^2])/b between b = 1e-6 and 1e-8 =="
+                  f" the log(1/b) coefficient outside; (1 - E[u^2])/b at b = 1e-8 inside (rel. {SMALL_B_TOL:g})",
+                  article_claim=False, test=_small_b_second),
+        ),
+        depends=("X-1", "E-1"),
+        note="The O(b) term of 1 - E[u_out^2] is b (2 J(a) - w0), J(a) = int_0^oo (w(x) - w0 1(x < 1))/x dx,"
+        " w(x) = phi(x - a) + phi(x + a); J solves J' = erf(a/sqrt2) - a J, J(0) = -(gamma + log 2)/sqrt(2 pi)"
+        " (not a closed form for a != 0; not a step).",
+    )
+
+
+def _small_b_mean(step: Step) -> ClaimOutcome:
+    worst, lines = 0.0, []
+    D = mp_function(step.result[0], (a,))
+    with mp.workdps(30):
+        bb = mp.mpf("1e-8")
+        for value in SMALL_B_A:
+            A = mp.mpf(value)
+            measured = (mp.erf(A / mp.sqrt(2)) - reference.outside_mean(A, bb)) / bb
+            rel = float(abs(measured - D(A)) / abs(D(A)))
+            worst = max(worst, rel)
+            lines.append(f"a = {value}: {mp.nstr(measured, 8)} vs {mp.nstr(D(A), 8)}")
+    return ClaimOutcome(worst < SMALL_B_TOL, "numeric", f"worst relative {worst:.3g}; " + "; ".join(lines),
+                        max_abs_error=worst, points=len(SMALL_B_A))
+
+
+def _small_b_second(step: Step) -> ClaimOutcome:
+    worst, lines = 0.0, []
+    out_coefficient, in_coefficient = (mp_function(step.result[k], (a,)) for k in (1, 2))
+    with mp.workdps(30):
+        b1, b2 = mp.mpf("1e-6"), mp.mpf("1e-8")
+        for value in SMALL_B_A:
+            A = mp.mpf(value)
+            q1, q2 = ((1 - reference.outside_second_moment(A, bb)) / bb for bb in (b1, b2))
+            measured_out = (q2 - q1) / mp.log(b1 / b2)
+            measured_in = (1 - reference.softsign_second_moment(A, b2)) / b2
+            for measured, stated in ((measured_out, out_coefficient(A)), (measured_in, in_coefficient(A))):
+                worst = max(worst, float(abs(measured - stated) / abs(stated)))
+            lines.append(f"a = {value}: outside {mp.nstr(measured_out, 8)} vs {mp.nstr(out_coefficient(A), 8)},"
+                         f" inside {mp.nstr(measured_in, 8)} vs {mp.nstr(in_coefficient(A), 8)}")
+    return ClaimOutcome(worst < SMALL_B_TOL, "numeric", f"worst relative {worst:.3g}; " + "; ".join(lines),
+                        max_abs_error=worst, points=2 * len(SMALL_B_A))
+
+
 def _outside_shape(step: Step) -> ClaimOutcome:
     f = step.result
     odd = symbolic_zero(f.subs(x, -x) + f)
@@ -567,4 +662,4 @@ def _outside_shape(step: Step) -> ClaimOutcome:
 
 
 def steps(previous: Derivation) -> list[Step]:
-    return build_in_order(previous, (_x1, _x2, _x3, _x4, _x5, _x6, _x7, _x8, _x9))
+    return build_in_order(previous, (_x1, _x2, _x3, _x4, _x5, _x6, _x7, _x8, _x9, _x10))
