@@ -1,4 +1,4 @@
-"""X-1 .. X-8: eps outside the square root (PyTorch's and Keras's Adam), u = x/(|x| + eps).
+"""X-1 .. X-11: eps outside the square root (PyTorch's and Keras's Adam), u = x/(|x| + eps).
 
 The article puts eps inside the root (optax's ``eps_root``): softsign(x, eps) = x/sqrt(x^2 + eps^2).
 PyTorch's Adam divides by sqrt(v) + eps, which at beta1 = beta2 = 0 is x/(|x| + eps).  This family
