@@ -718,7 +718,18 @@ def _rho(mean, second, A, Bb):
 
 def matching_b_inside(A, b_out):
     """The b_in with rho_in(A, b_in) = rho_out(A, b_out), by mpmath (call inside mp.workdps): a bracketed root
-    in log b_in (rho_in increases with b at a > 0)."""
+    in log b_in (rho_in increases with b at a > 0).  Cached per (a, b_out, precision): it does not depend on
+    any step, so X-11's checks (and its mutants) share it."""
+    return _matching_b_inside(mp.nstr(A, 30), mp.nstr(b_out, 30), mp.mp.dps)
+
+
+@lru_cache(maxsize=64)
+def _matching_b_inside(A_text: str, b_text: str, dps: int):
+    with mp.workdps(dps):
+        return _matching_root(mp.mpf(A_text), mp.mpf(b_text))
+
+
+def _matching_root(A, b_out):
     target = _rho(reference.outside_mean, reference.outside_second_moment, A, b_out)
     f = lambda t: _rho(reference.softsign_mean, reference.softsign_second_moment, A, mp.exp(t)) - target  # noqa
     low, high = mp.log(b_out) - 1, mp.log(b_out) + 2 * mp.log(1 + 1 / b_out) + 8
