@@ -59,10 +59,11 @@ def test_large_gradient_rule(derivation):
 
 
 def test_large_b_series_against_the_numeric_moments(derivation):
-    """X-9's four-term series at b = 200 agrees with numeric.mean_outside / second_moment_outside to 1e-11."""
+    """X-9's four-term series at b = 1e4 agrees with numeric.mean_outside / second_moment_outside to 1e-11
+    (its remainder bound E[|x|^5]/b^5 is < 1e-13 relative there; at b = 200 it is 4e-7)."""
     mean, second = (sp.lambdify((a, b), derivation["X-9"].result[k], modules="scipy") for k in (0, 1))
     A = np.array([-2.0, 0.0, 0.3, 1.0, 4.0])
-    Bb = np.full_like(A, 200.0)
+    Bb = np.full_like(A, 1e4)
     assert np.allclose(mean(A, Bb), numeric.mean_outside(A, Bb), rtol=1e-11, atol=1e-15)
     assert np.allclose(second(A, Bb), numeric.second_moment_outside(A, Bb), rtol=1e-11, atol=1e-15)
 
