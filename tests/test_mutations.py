@@ -27,8 +27,9 @@ def _baseline(verified, derived, label):
     raise KeyError(label)
 
 
-# Steps whose mutants are caught only by checks that take minutes per mutant (X-6's Laplace integrals are
-# evaluated by quadrature at 45 digits on 54 points, ~45 s a mutant): run with `pytest -m slow`.
+# Steps whose mutants are caught only by checks that take minutes per mutant (X-6's Laplace integrals: one
+# mp.quad at 38 digits on each of 54 points, ~28 s of CPU for both checks, so a survey of its 6 mutants takes
+# minutes; benchmarks/bench_outside_checks.py): run with `pytest -m slow`.
 SLOW = {"X-6"}
 
 

@@ -227,3 +227,15 @@ def outside_kernel_1(a: mp.mpf, s: mp.mpf) -> mp.mpf:
 def outside_kernel_2(a: mp.mpf, s: mp.mpf) -> mp.mpf:
     """E[(a + z)^2 exp(-s|a + z|)] (X-5's second defining integral)."""
     return gaussian_expectation(lambda z: (a + z) ** 2 * mp.exp(-s * abs(a + z)), [-a])
+
+
+@_cached
+def outside_power_moment(a: mp.mpf, power: mp.mpf, signed: mp.mpf) -> mp.mpf:
+    """E[x^power] for signed = 0 and E[sign(x) |x|^power] for signed = 1, x = a + z (X-9's coefficients).
+
+    The integrand is scaled by (1 + |a|)^-power (|f| <= ~1 where the Gaussian weight is not negligible, as
+    gaussian_expectation's truncation assumes), and the scale put back."""
+    k, scale = int(power), (1 + abs(a)) ** int(power)
+    if signed:
+        return scale * gaussian_expectation(lambda z: mp.sign(a + z) * (abs(a + z) / (1 + abs(a))) ** k, [-a])
+    return scale * gaussian_expectation(lambda z: (abs(a + z) / (1 + abs(a))) ** k, [-a])

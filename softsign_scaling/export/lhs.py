@@ -78,6 +78,10 @@ NAMES: dict[str, str] = {
     "X-7": r"\left(\lim b\,\mathbb{E}[u],\ \lim b^2\mathbb{E}[u^2],\ C_1^{\text{out}},\ C_2^{\text{out}},\ "
            r"C_1^{\text{in}},\ C_2^{\text{in}}\right)",
     "X-8": r"\left(\lim_{\epsilon \to \infty} \tfrac{\eta^*}{\epsilon},\ D^{\text{out}},\ D^{\text{in}}\right)",
+    "X-9": r"\left(\mathbb{E}[u_{\text{out}}],\ \mathbb{E}[u_{\text{out}}^2]\right)_{b \to \infty}",
+    "X-10": r"\left(D(a),\ \lim_{b \to 0} \tfrac{1 - \mathbb{E}[u_{\text{out}}^2]}{b \log(1/b)},\ "
+            r"\lim_{b \to 0} \tfrac{1 - \mathbb{E}[u_{\text{in}}^2]}{b}\right)",
+    "X-11": r"\left(b_{\text{in}}\right)_{b \to \infty,\ b \to 0,\ b \ll 1 \ll a}",
     "M-1": r"\left(\mathbb{E}[m],\ \operatorname{Var}[m]\right)",
     "M-2": r"B_{\text{eff}}",
     "M-3": r"\eta^*(B; \beta_1)",

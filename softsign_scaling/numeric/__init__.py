@@ -115,6 +115,7 @@ __all__ = [
     "placement_models",
     "b_noise",
     "dl_max",
+    "eps_inside_equivalent",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)
@@ -579,3 +580,21 @@ def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kapp
     ax.set_ylabel("eta*(B)")
     ax.legend()
     return ax
+
+
+def eps_inside_equivalent(B, g, sigma=None, H=None, eps=None):
+    """The eps inside the root (optax's eps_root, the article's) that gives the same exact eta* at batch size B
+    as ``eps`` outside it (PyTorch's Adam): a Problem with placement="outside", or g, sigma, H, eps as
+    :func:`eta_star` reads them (then taken as outside).  Step X-11 derives why no constant converts one
+    into the other (c = eps_in/eps_out -> 1 for large eps sqrt(B)/sigma, ~ (4/pi) log(sigma/(eps sqrt(B)))
+    for small, sqrt(2 |g|/eps) where the gradient dominates the noise); this is the exact root.
+
+    >>> p = Problem([1.0, -0.5], [2.0, 1.0], [2.0, 1.0], 0.1, placement="outside")
+    >>> round(eps_inside_equivalent(64, p) / 0.1, 3)  # c = eps_in/eps_out for this problem and B
+    3.896
+    """
+    from ._conversion import eps_inside_equivalent as convert
+
+    problem = g if isinstance(g, Problem) else Problem(g, sigma, H, eps, placement="outside")
+    return convert(B, problem, lambda batch, p: eta_star(batch, p, model="exact"))
+
