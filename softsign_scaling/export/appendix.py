@@ -189,7 +189,7 @@ def appendix_tex(derivation: Derivation, results: list[CheckResult], figures: tu
         steps = derivation.section(section)
         if not steps:
             continue
-        out.append(f"\\section{{{SECTION_TITLES.get(section, section)}}}")
+        out.append(f"\\section{{{to_latex(SECTION_TITLES.get(section, section))}}}")  # titles are ASCII math too
         for step in steps:
             out.append(_step_tex(step, by_label.get(step.label, [])))
     out.append(r"\section{The article's claims and their verdicts}")

@@ -217,8 +217,7 @@ def write(result: dict, root: Path, seconds: float) -> Path:
               "Share of each layer's noisy parameters (sigma_i > 0) with b = eps sqrt(B)/sigma_i below 0.1 (SignSGD-like),",
               "between 0.1 and 10, and above 10 (SGD-like), at the last checkpoint. Left out: the weights of input pixels",
               f"that are 0 in every pool image (no gradient at all; {result['silent']} of them here).", "",
-              "![regime shares](figures/real-regimes.png)", "",
-              f"Run time: {seconds / 60:.0f} min on this machine.", ""]
+              "![regime shares](figures/real-regimes.png)", ""]  # no run time: the file is byte-reproducible
     path = root / "docs" / "real-model.md"
     path.write_text("\n".join(lines))
     return path

@@ -80,7 +80,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
            inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
     Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-11"),
-    Family("efficiency", "Beyond the article: the efficiency law with eps (B_noise(eps), the S-E relation)",
+    Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
            "X-20 .. X-27"),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12"),
 )
