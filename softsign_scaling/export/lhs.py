@@ -99,8 +99,8 @@ NAMES: dict[str, str] = {
     "X-25": r"\left(\lim_{\epsilon \to \infty} \mathcal{B}_{\text{noise}}^{\text{mf}},\ "
             r"\lim_{\epsilon \to \infty} \mathcal{B}_{\text{noise}}^{\text{exact}}\right)",
     "X-26": r"\tfrac{d \ln \mathcal{B}_{\text{noise}}}{d\epsilon}",
-    "X-27": r"\tfrac{g^2}{\sigma^2}\left(B_{\text{half}}(\epsilon = 0),\ B_{\text{half}}(\epsilon \to \infty),\ "
-            r"\mathcal{B}_{\text{noise}}^{\text{mf}}\right)",
+    "X-27": r"\left(\tfrac{g^2}{\sigma^2} B_{\text{half}}(\epsilon = 0),\ \tfrac{g^2}{\sigma^2} B_{\text{half}}(\epsilon \to \infty),\ "
+            r"\tfrac{g^2}{\sigma^2} \mathcal{B}_{\text{noise}}^{\text{mf}}\right)",
     "M-8": r"\eta^*_{\text{avg}}\ (\text{equal } \kappa_i^2)",
     "M-9": r"\left(\text{surge condition},\ B_{\text{peak}},\ \tfrac{\eta^*(B_{\text{peak}})}{\eta^*(\infty)}\right)_{\text{avg}}",
     "M-10": r"a_1 = \lim_{B \to \infty} B \left(\tfrac{\eta^*(B)}{\eta^*(\infty)} - 1\right)",
