@@ -324,7 +324,7 @@ def _curves(s: Settings, by: dict, figures: Path) -> list[str]:
             ax.set_title(f"{name}, eps = {eps:g}")
             ax.set_xlabel("B")
             k = int(np.argmax(r["eta"]))
-            peak = numeric.surge_peak(problem.g, problem.sigma, problem.H, eps, model="exact")
+            peak = numeric.surge_peak(numeric.Problem(problem.g, problem.sigma, problem.H, eps), model="exact")
             out.append(f"| {name} | {eps:g} | {r['B'][k]:g} | {with_ci(r['eta'][k], r['stderr'][k])} | "
                        f"{with_ci(r['eta'][-1], r['stderr'][-1])} | {'none' if math.isinf(peak) else f'{peak:.3g}'} |")
         axes[0, 0].set_ylabel("eta*")
