@@ -288,32 +288,17 @@ def format_eta_table(models: list[str], batch: list[float], rows: list[list[floa
 
 def plot_eta(models: list[str], batch: list[float], rows: list[list[float | None]], path: Path) -> None:
     """eta*(B) of every model, log-log; B = inf as a dotted level at the right edge."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .export.figures import EtaCurve, eta_figure
 
     finite = [i for i, B in enumerate(batch) if math.isfinite(B)]
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    curves = []
     for j, model in enumerate(models):
-        xs = [batch[i] for i in finite if rows[i][j] is not None]
-        ys = [rows[i][j] for i in finite if rows[i][j] is not None]
-        if not xs:
-            continue
-        line, = axes.plot(xs, ys, marker="o", markersize=3, label=model)
+        points = [i for i in finite if rows[i][j] is not None]
         full = [rows[i][j] for i, B in enumerate(batch) if not math.isfinite(B) and rows[i][j] is not None]
-        if full:
-            axes.axhline(full[0], color=line.get_color(), linestyle=":", linewidth=1)
-    axes.set_xscale("log", base=2)
-    axes.set_yscale("log")
-    axes.set_xlabel("batch size B")
-    axes.set_ylabel(r"optimal learning rate $\eta^*(B)$")
-    axes.set_title(r"$\eta^*(B)$ for every model (dotted: $B \to \infty$)")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+        if points:
+            curves.append(EtaCurve(model, [batch[i] for i in points], [rows[i][j] for i in points],
+                                   limit=full[0] if full else None))
+    eta_figure(curves, path, r"$\eta^*(B)$ for every model (dotted: $B \to \infty$)")
 
 
 def cmd_eta(args: argparse.Namespace) -> int:

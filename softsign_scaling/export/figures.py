@@ -4,10 +4,14 @@
 * mean.png: E-8 (clipped mean), E-9 and the exact SoftSign mean against a, for three b.
 * second_moment.png: E-11, E-12 and the exact SoftSign second moment against a, for three b.
 * surge.png: E-14's eta*(B) with and without a surge (S > 2T), and its peak B_peak (E-15).
+
+:func:`eta_figure` draws eta*(B) curves of any models on log-log axes (the ``eta --plot`` and ``predict`` figures).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import mpmath as mp
@@ -128,3 +132,41 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     _save(fig, paths[-1])
     plt.close(fig)
     return paths
+
+
+@dataclass(frozen=True)
+class EtaCurve:
+    """One model's eta*(B) for :func:`eta_figure`: points at finite B, and optionally its B -> oo level
+    (drawn dotted in the curve's colour) and a band (low, high) at the same B (shaded)."""
+
+    label: str
+    batch: Sequence[float]
+    eta: Sequence[float]
+    limit: float | None = None
+    band: tuple[Sequence[float], Sequence[float]] | None = None
+
+
+def eta_figure(curves: Sequence[EtaCurve], path: Path, title: str) -> None:
+    """eta*(B) of every curve, log-log (B in powers of 2), written to ``path`` (its suffix picks the format)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for curve in curves:
+        line, = axes.plot(curve.batch, curve.eta, marker="o", markersize=3, label=curve.label)
+        if curve.limit is not None:
+            axes.axhline(curve.limit, color=line.get_color(), linestyle=":", linewidth=1)
+        if curve.band is not None:
+            axes.fill_between(curve.batch, *curve.band, color=line.get_color(), alpha=0.2)
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xlabel("batch size B")
+    axes.set_ylabel(r"optimal learning rate $\eta^*(B)$")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

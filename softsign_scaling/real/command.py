@@ -175,23 +175,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _plot(result, path: Path) -> None:
-    import matplotlib
+    from ..export.figures import EtaCurve, eta_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for name, p in result.models.items():
-        line, = axes.plot(result.batch, p.eta, marker="o", markersize=3, label=name)
-        if p.low is not None:
-            axes.fill_between(result.batch, p.low, p.high, color=line.get_color(), alpha=0.2)
-    axes.set_xscale("log", base=2)
-    axes.set_yscale("log")
-    axes.set_xlabel("batch size B")
-    axes.set_ylabel(r"$\eta^*(B)$")
-    axes.set_title(f"eta*(B), eps = {result.eps:g} ({result.placement}); bands: 95% from the statistics")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    eta_figure([EtaCurve(name, result.batch, p.eta, band=None if p.low is None else (p.low, p.high))
+                for name, p in result.models.items()],
+               path, f"eta*(B), eps = {result.eps:g} ({result.placement}); bands: 95% from the statistics")
