@@ -29,6 +29,7 @@ atlas's model tables include it.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -70,6 +71,42 @@ def _in_order(work: Callable, spans) -> Iterator:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _row_blocks(problem: Problem, size: int) -> Iterator[slice]:
+    """Slices of ``size`` batch sizes: rows x components of at most _CHUNK values per block (whole rows for a
+    coupled H)."""
+    step = max(1, _CHUNK // (problem.n if problem.coupled else min(problem.n, WIDTH)))
+    for first in range(0, size, step):
+        yield slice(first, min(first + step, size))
+
+
+def _row_sums(problem: Problem, count: int, block: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum_i m_i g_i, m^T H m, sum_i v_i H_ii) for ``count`` rows, where ``block(start, stop, g, sigma)`` gives
+    the rows' (m, v) for components start:stop.  Blocks of WIDTH components run on threads, their partial sums
+    added in block order (the same bits with 1 thread or many); m^T H m sums m_i^2 H_ii for a diagonal H, and
+    for a coupled one is one ``problem.quadratic`` of the whole rows (one matvec per row for an operator)."""
+    whole = np.empty((count, problem.n)) if problem.coupled else None
+
+    def one(span):
+        start, stop = span
+        g, sigma, diagonal = problem.columns(start, stop)
+        m, v = block(start, stop, g, sigma)
+        with np.errstate(over="ignore"):  # far rows: sigma^2/B beyond float64 as B -> 0: den = inf (eta* = 0)
+            if whole is None:
+                return ((m * g).sum(axis=-1), (m * m * diagonal).sum(axis=-1), (v * diagonal).sum(axis=-1))
+            whole[:, start:stop] = m  # disjoint columns per block
+            return ((m * g).sum(axis=-1), 0.0, (v * diagonal).sum(axis=-1))
+
+    sums = None
+    for part in _in_order(one, problem.spans(min(problem.n, WIDTH))):
+        with np.errstate(over="ignore"):
+            sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
+    total, quad, spread = sums
+    if whole is not None:
+        with np.errstate(over="ignore"):
+            quad = problem.quadratic(whole).reshape(-1)
+    return total, quad, spread
 
 
 @dataclass(frozen=True)
@@ -211,31 +248,13 @@ class PerComponentModel(Model):
         if eps > EPS_SGD:  # m ~ g/eps at B = oo: m^T H m would underflow
             unit[infinite] = eps
         limit = self._infinity_mean(problem) if infinite.any() else None
-        width = min(problem.n, WIDTH)
-        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
-        for first in range(0, flat.size, step):
-            rows = slice(first, min(first + step, flat.size))
-            count = rows.stop - rows.start
-            sums = None  # (sum m g, sum m^2 H_ii, sum v H_ii) per row, accumulated over the blocks
-            whole = np.empty((count, problem.n)) if problem.coupled else None
-            def one(span, rows=rows, whole=whole):
-                start, stop = span
-                g, sigma, diagonal = problem.columns(start, stop)
-                m, v = self._block(problem, flat[rows], g, sigma, far_rows[rows], infinite[rows], forms,
+        for rows in _row_blocks(problem, flat.size):
+            def block(start, stop, g, sigma, rows=rows):
+                return self._block(problem, flat[rows], g, sigma, far_rows[rows], infinite[rows], forms,
                                    limit and (lambda: limit(start, stop, g)))
-                with np.errstate(over="ignore"):  # far rows: sigma^2/B beyond float64 as B -> 0: den = inf (eta* = 0)
-                    if whole is None:
-                        return ((m * g).sum(axis=-1), (m * m * diagonal).sum(axis=-1), (v * diagonal).sum(axis=-1))
-                    whole[:, start:stop] = m  # disjoint columns per block
-                    return ((m * g).sum(axis=-1), 0.0, (v * diagonal).sum(axis=-1))
 
-            for part in _in_order(one, problem.spans(width)):  # blocks on threads, summed in block order: same bits
-                with np.errstate(over="ignore"):
-                    sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
-            total, quad, spread = sums
+            total, quad, spread = _row_sums(problem, rows.stop - rows.start, block)
             with np.errstate(over="ignore"):
-                if whole is not None:
-                    quad = problem.quadratic(whole).reshape(-1)
                 num[rows] = total
                 den[rows] = quad + spread
         return num, den, unit
@@ -386,49 +405,40 @@ class AveragedModel(Model):
         underflows for any finite eps and B > 0."""
         flat = np.asarray(B, dtype=float).reshape(-1)
         c = (1.0 - problem.beta1) / (1.0 + problem.beta1)
-        width = min(problem.n, WIDTH)
-        step = max(1, _CHUNK // (problem.n if problem.coupled else width))
         num, den, k = np.empty(flat.shape), np.empty(flat.shape), np.empty(flat.shape)
-        for first in range(0, flat.size, step):
-            rows = slice(first, min(first + step, flat.size))
-            # two passes over the components: k first (a maximum over all of them), then the sums
-            largest = None
-            for p, q, _, _ in self._scaled(problem, flat[rows], width, None):
-                block = np.maximum(np.abs(p), q).max(axis=1)
-                largest = block if largest is None else np.maximum(largest, block)
-            k[rows] = 1.0 / largest
-            sums, whole = None, np.empty((rows.stop - rows.start, problem.n)) if problem.coupled else None
-            for p, q, (start, stop), (g, diagonal) in self._scaled(problem, flat[rows], width, k[rows]):
-                if whole is None:
-                    part = ((p * g).sum(axis=1), (p * p * diagonal).sum(axis=-1), (q * q * diagonal).sum(axis=1))
-                else:
-                    whole[:, start:stop] = p
-                    part = ((p * g).sum(axis=1), 0.0, (q * q * diagonal).sum(axis=1))
-                sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
-            total, quad, spread = sums
-            if whole is not None:
-                quad = problem.quadratic(whole).reshape(-1)
+        for rows in _row_blocks(problem, flat.size):
+            batch = flat[rows]
+
+            def largest(span):  # two passes over the components: k first (a maximum over all of them), then the sums
+                g, sigma, _ = problem.columns(*span)
+                p, q = self._scaled(problem, batch, g, sigma)
+                return np.maximum(np.abs(p), q).max(axis=1)
+
+            k[rows] = 1.0 / functools.reduce(np.maximum, _in_order(largest, problem.spans(min(problem.n, WIDTH))))
+
+            def block(start, stop, g, sigma, scale=k[rows][:, None]):
+                p, q = self._scaled(problem, batch, g, sigma)
+                p, q = p * scale, q * scale
+                return p, q * q
+
+            total, quad, spread = _row_sums(problem, rows.stop - rows.start, block)
             num[rows], den[rows] = total, quad + c * spread
         return num, den, k
 
     @staticmethod
-    def _scaled(problem: Problem, batch: np.ndarray, width: int, k: np.ndarray | None):
-        """Per block of components: p, q (times k when given), the span, and (g, diag H)."""
+    def _scaled(problem: Problem, batch: np.ndarray, g: np.ndarray, sigma: np.ndarray):
+        """p, q of one block of components (g, sigma) for each batch size."""
         eps = problem.eps
-        for start, stop in problem.spans(width):
-            g, sigma, diagonal = problem.columns(start, stop)
-            with np.errstate(divide="ignore"):
-                noise = sigma[None, :] / np.sqrt(batch)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
-            scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
-            nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
-            safe = np.where(nonzero, scale, 1.0)
-            root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
-            with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
-                p = np.where(nonzero, (g / safe) / root, 0.0)
-                q = np.where(nonzero, (noise / safe) / root, 0.0)
-            if k is not None:
-                p, q = p * k[:, None], q * k[:, None]
-            yield p, q, (start, stop), (g, diagonal)
+        with np.errstate(divide="ignore"):
+            noise = sigma[None, :] / np.sqrt(batch)[:, None]  # sigma_i/sqrt(B); 0 at B = inf
+        scale = np.maximum(np.maximum(np.abs(g)[None, :], noise), eps)  # per component: no overflow in the root
+        nonzero = scale > 0  # 1/d_i = 0 only for g_i = 0 at eps = 0, B = oo: a zero update there (as np.sign)
+        safe = np.where(nonzero, scale, 1.0)
+        root = np.sqrt((g / safe) ** 2 + (noise / safe) ** 2 + (eps / safe) ** 2)
+        with np.errstate(invalid="ignore", divide="ignore"):  # root = 0 only where masked out (not nonzero)
+            p = np.where(nonzero, (g / safe) / root, 0.0)
+            q = np.where(nonzero, (noise / safe) / root, 0.0)
+        return p, q
 
     def eta_star(self, problem, B, options):
         num, den, k = self.terms(problem, B)
