@@ -33,6 +33,8 @@ One builder per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mpmath as mp
 import sympy as sp
 import sympy.stats as stats
@@ -836,6 +838,18 @@ def _m10_numeric(step: Step, m5: Step, m6: Step) -> ClaimOutcome:
 
 B_noise_m = sp.Symbol("B_noise", positive=True)
 
+DECREASE = sp.Eq(sp.Symbol("dL"), sp.Symbol("E-5 decrease"))  # what M-11 and M-12 define
+
+
+def _saturating(b_noise: sp.Expr) -> sp.Expr:
+    """The full-batch decrease G_nu^2/(2 S_nu) over 1 + B_noise/B: M-11's form, and M-12's with equal kappa_i^2."""
+    return G_nu**2 / (2 * S_nu) / (1 + b_noise / B)
+
+
+def _saturates(name: str, element: Callable[[Step], sp.Expr]) -> LimitValue:
+    """B -> oo: the decrease (``element`` of the step) tends to the full-batch G_nu^2/(2 S_nu), in both regimes."""
+    return LimitValue(name=name, build=element, var=B, point=sp.oo, expected=lambda s: G_nu**2 / (2 * S_nu))
+
 
 def _decrease(previous: Derivation, mean_g: sp.Expr, trace: sp.Expr) -> sp.Expr:
     """E-5's stored loss decrease 1/2 (E[phi]^T g)^2/Tr(E[phi phi^T] H) with the given moments."""
@@ -855,17 +869,16 @@ def _m11(previous: Derivation) -> Step:
         statement="beta2 = 0 with momentum: the loss decrease at eta* is G_nu^2/(2 S_nu) / (1 + B_noise/B),"
         " B_noise = c pi kappa^2 T_H/(2 S_nu), c = (1 - beta1)/(1 + beta1): momentum divides B_noise by"
         " (1 + beta1)/(1 - beta1)",
-        definition=sp.Eq(sp.Symbol("dL"), sp.Symbol("E-5 decrease")),
+        definition=DECREASE,
         result=sp.simplify(_decrease(previous, mean_g, trace)),
-        printed=G_nu**2 / (2 * S_nu) / (1 + b_noise / B),
+        printed=_saturating(b_noise),
         relation=identity("exact given E-5, E-14's mean-field moments and M-2 (B -> B_eff)"),
         checks=(
             MatchesPrinted(),
             ZeroIdentity(name="decrease = eta* E[phi]^T g / 2 with M-3's eta* (a quadratic at its minimum; both"
                          " positive, compared squared)",
                          build=lambda s: sp.simplify(sp.factor(s.result**2 - (m3.result * mean_g / 2) ** 2))),
-            LimitValue(name="B -> oo: G_nu^2/(2 S_nu) whatever beta1", build=lambda s: s.result, var=B, point=sp.oo,
-                       expected=lambda s: G_nu**2 / (2 * S_nu)),
+            _saturates("B -> oo: G_nu^2/(2 S_nu) whatever beta1", lambda s: s.result),
             ZeroIdentity(name="beta1 = 0: E-5's decrease with E-14's moments at beta(B)", build=lambda s: sp.simplify(
                 s.result.subs(beta1, 0) - _decrease(previous, *(e14.extra(name).subs(beta, _beta_of(previous))
                                                                 for name in ("E[phi]^T g", "Tr(E[phi phi^T] H)"))))),
@@ -902,9 +915,9 @@ def _m12(previous: Derivation) -> Step:
         statement="beta2 -> 1: the loss decrease at eta* is G_d^2/(2 (S_d + c N_d/B)) (exact); with equal kappa_i^2"
         " G_nu^2/(2 S_nu)/(1 + B_noise/B), B_noise = c kappa^2 T_H/S_nu: the same saturating shape as M-11, kappa^2"
         " in place of pi kappa^2/2",
-        definition=sp.Eq(sp.Symbol("dL"), sp.Symbol("E-5 decrease")),
+        definition=DECREASE,
         result=sp.Tuple(general, equal),
-        printed=sp.Tuple(G_d**2 / (2 * (S_d + c * N_d / B)), G_nu**2 / (2 * S_nu) / (1 + c * kappa2 * T_H / (S_nu * B))),
+        printed=sp.Tuple(G_d**2 / (2 * (S_d + c * N_d / B)), _saturating(c * kappa2 * T_H / S_nu)),
         relation=identity("exact given E-5 and M-5/M-6 (the first); given M-8's equal kappa_i^2 (the second)"),
         checks=(
             MatchesPrinted(),
@@ -914,8 +927,7 @@ def _m12(previous: Derivation) -> Step:
                          build=lambda s: sp.simplify(s.result[1] - m8.result * sp.sqrt(beta_sq) * G_nu / 2)),
             ZeroIdentity(name="beta1 = 0 and kappa^2 -> pi kappa^2/2: M-11 at beta1 = 0", build=lambda s: sp.simplify(
                 s.result[1].subs(beta1, 0).subs(kappa2, sp.pi * kappa2 / 2) - previous["M-11"].result.subs(beta1, 0))),
-            LimitValue(name="B -> oo: G_nu^2/(2 S_nu)", build=lambda s: s.result[1], var=B, point=sp.oo,
-                       expected=lambda s: G_nu**2 / (2 * S_nu)),
+            _saturates("B -> oo: G_nu^2/(2 S_nu)", lambda s: s.result[1]),
         ),
         depends=("E-5", "M-6", "M-8", "M-11"),
     )
