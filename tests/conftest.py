@@ -18,6 +18,11 @@ GOLDEN = {
 }
 
 
+# Fixtures computed by the background workers (tests/background.py): the tests that use them run last, so
+# that verify and the mutation surveys run beside every other test instead of before them.
+BACKGROUND = ("verified", "stable_proofs", "mutation_survey")
+
+
 def pytest_collection_modifyitems(config, items):
     run_slow = "slow" in (config.getoption("-m") or "")
     for item in items:
@@ -25,6 +30,35 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="slow: run with -m slow"))
         if item.nodeid.split("[")[0] in GOLDEN:
             item.add_marker(pytest.mark.golden)
+    waits = lambda item: [name in getattr(item, "fixturenames", ()) for name in reversed(BACKGROUND)]  # noqa: E731
+    items.sort(key=waits)  # stable: the others first, in file order; the mutation surveys' tests last
+
+
+def _runs(item) -> bool:
+    return item.get_closest_marker("skip") is None
+
+
+def pytest_collection_finish(session):
+    """Start verify (and the mutation surveys of the mutation tests that will run) in the background."""
+    wanted = [item for item in session.items if _runs(item) and set(BACKGROUND) & set(getattr(item, "fixturenames", ()))]
+    if wanted and not session.config.getoption("collectonly"):
+        _background(session.config, tuple(dict.fromkeys(
+            item.callspec.params["label"] for item in wanted
+            if "mutation_survey" in item.fixturenames and "label" in getattr(getattr(item, "callspec", None), "params", {}))))
+
+
+def _background(config, labels: tuple[str, ...] = ()):
+    from background import Background
+
+    if not hasattr(config, "_softsign_background"):
+        config._softsign_background = Background(labels)
+    return config._softsign_background
+
+
+def pytest_sessionfinish(session, exitstatus):
+    background = getattr(session.config, "_softsign_background", None)
+    if background is not None:
+        background.close(finished=exitstatus in (0, 1, 5))
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +69,17 @@ def derivation():
 
 
 @pytest.fixture(scope="session")
-def verified():
-    """Every check's result, computed once per test session (the slowest part of the suite).
+def verified(pytestconfig):
+    """Every check's result, computed once per test session (the slowest part of the suite): ``verify`` on two
+    worker processes, started when the session was collected (tests/background.py)."""
+    return _background(pytestconfig).verified()
 
-    The pool's workers derive the steps themselves (all at once), so this does not wait for ``derivation``."""
-    from softsign_scaling.pipeline import verify
 
-    return verify(workers=2)
+@pytest.fixture(scope="session")
+def mutation_survey(pytestconfig):
+    """label -> (mutant kind, the check that caught it or "") for every mutant of the step
+    (checks.mutation.survey against verify's verdicts), computed in the background workers."""
+    return _background(pytestconfig).survey
 
 
 @pytest.fixture(scope="session")

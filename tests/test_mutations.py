@@ -11,20 +11,11 @@ in the step's note, and the test insists that the exemption is still needed.
 
 import pytest
 
-from softsign_scaling.checks.mutation import caught, mutants
+from softsign_scaling.checks.mutation import caught, mutants, survey
 from softsign_scaling.pipeline import derivation as full_derivation
 
 # label -> mutant kinds (without the element index) that the step's checks are allowed to miss.
 EXEMPT: dict[str, tuple[str, ...]] = {}
-
-
-def _baseline(verified, derived, label):
-    offset = 0
-    for step in derived.steps:
-        if step.label == label:
-            return [r.verdict for r in verified[offset:offset + len(step.checks)]]
-        offset += len(step.checks)
-    raise KeyError(label)
 
 
 # Steps whose mutants are caught only by checks that take minutes per mutant (X-6's Laplace integrals: one
@@ -35,14 +26,13 @@ SLOW = {"X-6"}
 
 @pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.slow) if label in SLOW else label
                                    for label in full_derivation().labels])
-def test_checks_catch_every_mutant(label, derivation, verified):
+def test_checks_catch_every_mutant(label, derivation, mutation_survey):
+    """The survey (checks.mutation.survey: caught() on every mutant, against verify's verdicts) runs in the
+    background worker that ran the step's checks for verify (tests/background.py), beside the other tests."""
     step = derivation[label]
-    baseline = _baseline(verified, derivation, label)
-    missed = []
-    for mutant in mutants(step):
-        ok, _ = caught(step, mutant, baseline)
-        if not ok:
-            missed.append(mutant.kind)
+    found = mutation_survey(label)
+    assert [kind for kind, _ in found] == [m.kind for m in mutants(step)]
+    missed = [kind for kind, by in found if not by]
     exempt = EXEMPT.get(label, ())
     unexpected = [k for k in missed if k.split("[")[0] not in exempt]
     assert not unexpected, f"{label}: no check catches the mutants {unexpected}"
@@ -51,7 +41,7 @@ def test_checks_catch_every_mutant(label, derivation, verified):
         assert step.note, f"{label} is exempt from {kind!r} mutants but its note does not say why"
 
 
-def test_the_mutation_test_can_fail(derivation, verified):
+def test_the_mutation_test_can_fail(derivation):
     """Without its checks, a step catches nothing: the test above is not vacuous."""
     import dataclasses
 
@@ -61,3 +51,17 @@ def test_the_mutation_test_can_fail(derivation, verified):
     only_print = dataclasses.replace(step, checks=tuple(c for c in step.checks if isinstance(c, MatchesPrinted)))
     for mutant in mutants(only_print):
         assert not caught(only_print, mutant, ["pass"] * len(only_print.checks))[0]
+
+
+def test_survey_is_caught_on_every_mutant(derivation):
+    """The background survey is caught() per mutant, with the check that caught it; it refuses another derivation."""
+    from softsign_scaling.pipeline import derived_sections, digest
+
+    sections = ("softsign", "scurves")
+    step = derived_sections(sections)["E-4"]
+    baseline = tuple(check.run(step).verdict for check in step.checks)
+    found = survey(sections, digest(derived_sections(sections)), "E-4", baseline)
+    assert found == tuple((m.kind, caught(step, m, list(baseline))[1]) for m in mutants(step))
+    assert found and all(by for _, by in found)
+    with pytest.raises(RuntimeError, match="other steps"):
+        survey(sections, "0" * 64, "E-4", baseline)

@@ -130,3 +130,21 @@ def caught(step, mutant: Mutant, baseline: list[str]) -> tuple[bool, str]:
         if verdict != baseline[i]:
             return True, check.name
     return False, ""
+
+
+def survey(sections: tuple[str, ...], expected_digest: str, label: str,
+           baseline: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(mutant kind, the check that caught it, or "") for every mutant of step ``label`` of ``derive(sections)``.
+
+    Plain data in and out, so that any executor's worker can run it: the worker rebuilds the derivation
+    from the section names (once per process) and refuses one whose digest differs from the caller's.
+    ``baseline``: the step's verdicts on the unmutated step (verify's).  Run where verify ran the step's checks,
+    the quadrature references they share (checks/reference.py memoises them per process) are computed once."""
+    from ..pipeline import _digest_of, derived_sections
+
+    derived = derived_sections(sections)
+    if _digest_of(sections) != expected_digest:
+        raise RuntimeError(f"mutation survey: this process derived other steps from {sections} than the caller")
+    step = derived[label]
+    return tuple((mutant.kind, caught(step, mutant, list(baseline))[1]) for mutant in mutants(step))
+

@@ -1,0 +1,166 @@
+"""The test session's costly shared work, run beside the tests: verify, then each step's mutation survey.
+
+Two worker processes (the pipeline's default start method; each derives the steps once) run every check of
+``pipeline.verify`` and then the mutation surveys (``checks.mutation.survey``).  conftest.py starts this when
+the session is collected and runs the tests that read it last, so the main process runs every other test
+meanwhile: verify's minutes overlap the rest of the suite instead of adding to it.
+
+A step's checks and its survey go to the same worker where they can (``AffinityExecutor``): the quadrature
+references the checks memoise per process (checks/reference.py, X-11's matching roots) are then computed once
+for the step and its mutants, not once in verify's worker and again in the process that surveys the mutants.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from functools import partial
+
+WORKERS = 2  # the machine has 2 cores: 2 workers and the main process share them
+
+
+def _key(fn, args) -> str | None:
+    """The step label a work item belongs to (None: any worker will do)."""
+    from softsign_scaling.pipeline import WorkItem
+
+    item = args[0] if args else None
+    return item.label or None if isinstance(item, WorkItem) else None
+
+
+class AffinityExecutor(Executor):
+    """Single-process pools fed one item at a time: a free worker takes the first queued item of a step it
+    already owns (or of no step yet owned, which it then owns), and only when there is none, the first item of
+    any step.  So every worker stays busy (as in one pool), and a step's work mostly stays in one process."""
+
+    def __init__(self, workers: int = WORKERS):
+        from softsign_scaling.pipeline import default_context
+
+        context = default_context()
+        self._pools = [ProcessPoolExecutor(max_workers=1, mp_context=context) for _ in range(workers)]
+        self._busy = [False] * workers
+        self._queue: list[tuple[str | None, object, tuple, Future]] = []
+        self._owner: dict[str, int] = {}
+        self._lock = threading.RLock()  # a done callback can run at once, in the thread that submits
+        self._closed = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return self.submit_for(_key(fn, args), fn, *args)
+
+    def submit_for(self, key: str | None, fn, *args) -> Future:
+        outer = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the background executor is shut down")
+            self._queue.append((key, fn, args, outer))
+            self._dispatch()
+        return outer
+
+    def _dispatch(self) -> None:  # under the lock
+        for worker, pool in enumerate(self._pools):
+            while not self._busy[worker] and self._queue:
+                own = (i for i, (key, *_) in enumerate(self._queue) if key is None or self._owner.get(key, worker) == worker)
+                key, fn, args, outer = self._queue.pop(next(own, 0))
+                if not outer.set_running_or_notify_cancel():
+                    continue  # cancelled while queued
+                if key is not None:
+                    self._owner.setdefault(key, worker)
+                self._busy[worker] = True
+                pool.submit(fn, *args).add_done_callback(partial(self._done, worker, outer))
+
+    def _done(self, worker: int, outer: Future, inner: Future) -> None:
+        if inner.cancelled():
+            outer.set_exception(RuntimeError("the background work was cancelled"))
+        elif inner.exception() is not None:
+            outer.set_exception(inner.exception())
+        else:
+            outer.set_result(inner.result())
+        with self._lock:
+            self._busy[worker] = False
+            if not self._closed:
+                self._dispatch()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            queued, self._queue = self._queue, []
+        for *_, outer in queued:
+            outer.cancel()
+        for pool in self._pools:
+            if not wait:  # an aborted session: stop a check that may run for minutes
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+class Background:
+    """verify's results and the requested steps' mutation surveys, computed on an AffinityExecutor in a thread."""
+
+    def __init__(self, survey_labels: tuple[str, ...]):
+        self.executor = AffinityExecutor()
+        self._verified: Future = Future()
+        self._surveys: dict[str, Future] = {label: Future() for label in survey_labels}
+        self._lock = threading.Lock()
+        self._digest, self._baselines, self._failed = "", None, None
+        self._thread = threading.Thread(target=self._run, name="verify-and-surveys", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from softsign_scaling.pipeline import planned, verify
+        from softsign_scaling.sections import ORDER
+
+        try:
+            results = verify(executor=self.executor, workers=WORKERS)
+            plan = self.executor.submit(planned, ORDER).result()  # cached in the worker: verify planned it
+        except BaseException as error:  # noqa: BLE001 - reported by every test that waits for it
+            with self._lock:
+                self._verified.set_exception(error)
+                for future in self._surveys.values():
+                    future.set_exception(error)
+                self._failed = error
+            return
+        baselines: dict[str, list[str]] = {}
+        for (label, _, _), result in zip(plan.checks, results):
+            baselines.setdefault(label, []).append(result.verdict)
+        with self._lock:
+            self._digest, self._baselines = plan.digest, baselines
+            for label in self._surveys:
+                self._submit(label)
+        self._verified.set_result(results)
+
+    def _submit(self, label: str) -> None:  # under the lock, once verify's verdicts are in
+        from softsign_scaling.checks.mutation import survey
+        from softsign_scaling.sections import ORDER
+
+        future = self._surveys[label]
+        try:
+            inner = self.executor.submit_for(label, survey, ORDER, self._digest, label, tuple(self._baselines[label]))
+        except BaseException as error:  # noqa: BLE001 - reported by the test that waits for it
+            future.set_exception(error)
+            return
+        inner.add_done_callback(partial(_chain, future))
+
+    def verified(self):
+        return self._verified.result()
+
+    def survey(self, label: str) -> tuple[tuple[str, str], ...]:
+        """The step's survey; one not requested when the session started is submitted now."""
+        with self._lock:
+            if label not in self._surveys:
+                self._surveys[label] = Future()
+                if self._failed is not None:
+                    self._surveys[label].set_exception(self._failed)
+                elif self._baselines is not None:
+                    self._submit(label)
+        return self._surveys[label].result()
+
+    def close(self, finished: bool) -> None:
+        self.executor.shutdown(wait=finished)
+
+
+def _chain(outer: Future, inner: Future) -> None:
+    if inner.cancelled():
+        outer.cancel()
+    elif inner.exception() is not None:
+        outer.set_exception(inner.exception())
+    else:
+        outer.set_result(inner.result())
