@@ -58,7 +58,8 @@ class AffinityExecutor(Executor):
     def _dispatch(self) -> None:  # under the lock
         for worker, pool in enumerate(self._pools):
             while not self._busy[worker] and self._queue:
-                own = (i for i, (key, *_) in enumerate(self._queue) if key is None or self._owner.get(key, worker) == worker)
+                own = (i for i, (key, *_) in enumerate(self._queue)
+                       if key is None or self._owner.get(key, worker) == worker)
                 key, fn, args, outer = self._queue.pop(next(own, 0))
                 if not outer.set_running_or_notify_cancel():
                     continue  # cancelled while queued

@@ -40,11 +40,12 @@ def _runs(item) -> bool:
 
 def pytest_collection_finish(session):
     """Start verify (and the mutation surveys of the mutation tests that will run) in the background."""
-    wanted = [item for item in session.items if _runs(item) and set(BACKGROUND) & set(getattr(item, "fixturenames", ()))]
+    wanted = [item for item in session.items
+              if _runs(item) and set(BACKGROUND) & set(getattr(item, "fixturenames", ()))]
+    params = lambda item: getattr(getattr(item, "callspec", None), "params", {})  # noqa: E731
+    labels = [params(item)["label"] for item in wanted if "mutation_survey" in item.fixturenames and "label" in params(item)]
     if wanted and not session.config.getoption("collectonly"):
-        _background(session.config, tuple(dict.fromkeys(
-            item.callspec.params["label"] for item in wanted
-            if "mutation_survey" in item.fixturenames and "label" in getattr(getattr(item, "callspec", None), "params", {}))))
+        _background(session.config, tuple(dict.fromkeys(labels)))
 
 
 def _background(config, labels: tuple[str, ...] = ()):
