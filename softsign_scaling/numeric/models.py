@@ -657,7 +657,7 @@ class SurgePeak(float):
 _PEAK_TOLERANCE = 1e-12  # a local maximum must stand this much (relative) above the minima around it
 _GRID_STEP = 1.0  # the fine grid's spacing in log B (a factor e); the coarse grid takes every second fine point
 _GRID_HALF_WIDTH = 25.0  # log B within +-25 of log B_simple (then extended while eta* still rises at an edge)
-_LOG_B_TOLERANCE = 1e-8  # Brent's absolute tolerance in log B: B to ~1e-8 relative (eta* there to ~1e-16)
+_LOG_B_TOLERANCE = 1e-8  # Brent's absolute tolerance in log B (B itself is noise-limited to ~1e-7: eta* is flat to 1e-16 there)
 
 
 def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
