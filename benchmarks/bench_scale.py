@@ -429,11 +429,15 @@ def section_surge(quick: bool) -> list[tuple[str, bool]]:
                                                  f" peaks {[round(q.B, 4) for q in peak.peaks]}")
     print(f"    new/before: CPU {seconds / before_seconds:.3f}, wall {wall / before_wall:.3f}; "
           f"{seconds / evaluations / n * 1e9:.1f} ns CPU per batch size and component")
-    same = all(len(r[0].peaks) == len(found.peaks) and all(abs(a.B / b.B - 1) < 1e-6 for a, b in zip(r[0].peaks, found.peaks))
+    # B within 1e-5: the maximum is flat, eta* varies by ~1e-15 (its rounding at this n) within ~1e-6 of the top
+    same = all(len(r[0].peaks) == len(found.peaks) and all(abs(a.B / b.B - 1) < 1e-5 for a, b in zip(r[0].peaks, found.peaks))
                for r in rows.values())
+    flat = numeric.eta_star(found.peaks[0].B * np.array([1 - 1e-6, 1.0, 1 + 1e-6]), problem, model="anchored") if found.peaks else None
+    if flat is not None:
+        print(f"    eta* at the new peak's B x (1 - 1e-6, 1, 1 + 1e-6), relative to its middle: {flat / flat[1] - 1}")
     verdicts.append((f"surge_peak anchored n = {n:.0e}: {wall:.2f} wall s on {THREADS} threads <= 5 s (CPU {seconds:.2f} s, "
                      f"{seconds / THREADS:.2f} s per thread; {evaluations} batch sizes)", wall <= 5.0))
-    verdicts.append(("surge_peak: the three searches find the same peaks (B within 1e-6)", same))
+    verdicts.append(("surge_peak: the three searches find the same peaks (B within 1e-5)", same))
     return verdicts
 
 

@@ -661,7 +661,7 @@ _LOG_B_TOLERANCE = 1e-8  # Brent's absolute tolerance in log B (B itself is nois
 
 
 def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
-    """Every interior local maximum of eta*(B).  A coarse grid in log B (spacing 2 _GRID_STEP, with B = oo) in one
+    """Every interior local maximum of eta*(B).  A coarse grid in log B (spacing 2 _GRID_STEP) in one
     call (one blocked pass over the components for all its batch sizes), extended while the ends still rise; the
     fine grid's midpoints only in the coarse intervals next to a coarse maximum or to a turn from concave to convex
     (where a rise and a dip can hide between coarse points), in one more call; then Brent's method in log B on
@@ -673,8 +673,8 @@ def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) ->
     scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
     coarse = 2 * _GRID_STEP
     grid = np.arange(scale - _GRID_HALF_WIDTH, scale + _GRID_HALF_WIDTH + coarse / 2, coarse)
-    values = at(np.append(grid, math.inf))  # exp(inf) = inf: eta*(oo) in the same call
-    values, limit = values[:-1], float(values[-1])
+    limit = float(eta(np.array([math.inf]))[0])  # its own call: a finite grid takes _block's path without masks
+    values = at(grid)
     for _ in range(8):  # eta* -> 0 as B -> 0 and -> limit as B -> oo: extend an end that still rises outwards
         left = values[0] > values[1] * (1 + _PEAK_TOLERANCE)
         right = values[-1] > values[-2] * (1 + _PEAK_TOLERANCE) and values[-1] > limit * (1 + _PEAK_TOLERANCE)
