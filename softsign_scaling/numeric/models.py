@@ -658,6 +658,7 @@ _PEAK_TOLERANCE = 1e-12  # a local maximum must stand this much (relative) above
 _GRID_STEP = 1.0  # the fine grid's spacing in log B (a factor e); the coarse grid takes every second fine point
 _GRID_HALF_WIDTH = 25.0  # log B within +-25 of log B_simple (then extended while eta* still rises at an edge)
 _LOG_B_TOLERANCE = 1e-8  # Brent's absolute tolerance in log B (B itself is noise-limited to ~1e-7: eta* is flat to 1e-16 there)
+_FLAT = 1e-15  # Brent also stops when its three best values agree to this (relative): flat to rounding (B to ~1e-6)
 
 
 def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
@@ -731,7 +732,8 @@ def _refine_grid(grid: np.ndarray, values: np.ndarray, at: Callable) -> tuple[np
 def _brent_maximum(f: Callable[[float], float], x3: np.ndarray, f3: np.ndarray) -> tuple[float, float]:
     """The maximum of f on (x3[0], x3[2]) by Brent's method (parabolic steps, golden sections when they fail;
     Numerical Recipes' ``brent`` on -f), started from the three grid points (x3, f3 = f(x3), f3[1] the largest): its
-    first step is the parabola through them.  Converges to _LOG_B_TOLERANCE; (x, f(x)) of the best point."""
+    first step is the parabola through them.  Converges to _LOG_B_TOLERANCE, or stops when the three best values
+    agree to _FLAT (the maximum is flat to rounding over their span); (x, f(x)) of the best point."""
     golden = 0.3819660112501051
     a, b = float(x3[0]), float(x3[2])
     x, fx = float(x3[1]), -float(f3[1])  # minimise -f
@@ -777,4 +779,6 @@ def _brent_maximum(f: Callable[[float], float], x3: np.ndarray, f3: np.ndarray) 
                 v, fv, w, fw = w, fw, u, fu
             elif fu <= fv or v == x or v == w:
                 v, fv = u, fu
+        if v != x and w != x and max(fv, fw) - fx <= _FLAT * abs(fx):
+            break  # the three best points agree to rounding: the top is flat there, B is known to that width
     return x, -fx
