@@ -10,9 +10,10 @@ Every eta* timing prints its breakdown: the time inside the model's per-componen
 registered copy of the model whose ``moments`` is wrapped) and the rest (a, b, the row sums, the blocks);
 after the fast moments land (issue 13 part 1), re-run: the moment share is what shrinks.
 
-1. eta* at n = 10^6, 20 batch sizes, diagonal H: "anchored" (target <= 2 s) and "mean_field", each against
-   the current implementation's path (the pre-blocking ``terms`` loop, copied here as ``unblocked``) and a
-   plain numpy evaluation of the same formula on whole (20, n) arrays; "exact" on ``--exact-n`` components
+1. eta* at n = 10^6, 20 batch sizes, diagonal H: "anchored" (target <= 2 s wall; its moments from the fitted table
+   in log b) against the previous implementation (the same blocked path with the closed forms through scipy's
+   kve/erfcx, ``old_anchored_moments``), the pre-blocking path (the ``terms`` loop before blocking, copied here as
+   ``unblocked``) and a plain numpy evaluation of the closed forms on whole (20, n) arrays; "mean_field"; "exact" on ``--exact-n`` components
    (default 2*10^4: today's quadrature costs ~35 us per component and batch size) and projected linearly
    to n = 10^6 (target <= 10 s after the fast moments: projected from the measured non-moment time plus the
    moments at 1/100 of today's cost).  Blocked against unblocked sums: the largest relative difference.
@@ -22,9 +23,11 @@ after the fast moments land (issue 13 part 1), re-run: the moment share is what 
    per component at each size (linear in n: the per-component times agree within 2x).
 3. A dense n = 3000 H: Problem construction with the positive-definiteness check (first time; a second
    Problem with the same H, through the checksum cache; check_pd=False) against one eta* call.
-4. surge_peak at n = 2*10^5 ("anchored"; target <= 5 s once the moments are fast: measured today, and the
-   number of eta* evaluations it needs), and against the old algorithm (a 401-point grid, copied here) at
-   n = 2*10^4, where that one still runs in reasonable time.
+4. surge_peak at n = 2*10^5 ("anchored"; target <= 5 s wall): the new search (coarse grid, midpoints only near a
+   maximum or a concave-to-convex turn, Brent started from the grid's three points) against the previous search
+   (``previous_numeric_peaks``, copied here) with the fitted table and with the closed forms (the implementation
+   before this change); batch sizes evaluated and the peaks found by each.  And the older algorithm (a 401-point
+   grid, copied here) at n = 2*10^4.
 """
 
 from __future__ import annotations
@@ -110,12 +113,15 @@ def unblocked(problem: numeric.Problem, B: np.ndarray, moments) -> np.ndarray:
 
 
 def old_anchored_moments():
-    """The anchored moments as the current implementation calls them: two generated calls."""
+    """The anchored moments before the fitted table: the closed forms through scipy's kve/erfcx (one generated
+    call for both, kept in _anchored.py as moments_closed)."""
     from softsign_scaling.numeric import _anchored
 
-    return models._with_limits(
-        lambda a, b: (np.clip(_anchored.mean_anchored(a, b), -1.0, 1.0), _anchored.variance_anchored(a, b)),
-        _far.steady_anchored, False)
+    def closed(a, b):
+        mean, variance = _anchored.moments_closed(a, b)
+        return np.clip(mean, -1.0, 1.0), variance
+
+    return models._with_limits(closed, _far.steady_anchored, False)
 
 
 def plain_numpy(g, sigma, h, B, mean, variance) -> np.ndarray:
@@ -151,6 +157,48 @@ def old_numeric_peak(eta, problem) -> float:
     return float(math.exp(best.x))
 
 
+def previous_numeric_peaks(eta, problem) -> models.SurgePeak:
+    """surge_peak's search before this change (kept as the baseline, copied from numeric/models.py): a grid of spacing
+    1 in log B over +-25 around log B_simple (52 evaluations with B = oo), then scipy's bounded Brent (xatol 1e-9)
+    on each grid maximum (about 13 more each)."""
+    from scipy.optimize import minimize_scalar
+
+    def at(log_b) -> np.ndarray:
+        return eta(np.exp(np.asarray(log_b, dtype=float)))
+
+    scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
+    limit = float(eta(np.array([math.inf]))[0])
+    grid = np.arange(scale - 25.0, scale + 25.0 + 1.0 / 2, 1.0)
+    values = at(grid)
+    for _ in range(8):  # eta* -> 0 as B -> 0 and -> limit as B -> oo: extend an end that still rises outwards
+        left = values[0] > values[1] * (1 + models._PEAK_TOLERANCE)
+        right = values[-1] > values[-2] * (1 + models._PEAK_TOLERANCE) and values[-1] > limit * (1 + models._PEAK_TOLERANCE)
+        if not (left or right):
+            break
+        if left:
+            more = grid[0] - 1.0 * np.arange(100, 0, -1)
+            grid, values = np.concatenate([more, grid]), np.concatenate([at(more), values])
+        if right:
+            more = grid[-1] + 1.0 * np.arange(1, 101)
+            grid, values = np.concatenate([grid, more]), np.concatenate([values, at(more)])
+    ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
+    peaks = []
+    for k in range(1, grid.size - 1):
+        if not (values[k] > values[k - 1] and values[k] >= values[k + 1]):
+            continue
+        higher_left = np.flatnonzero(ends[:k + 1] > values[k])
+        higher_right = np.flatnonzero(ends[k + 2:] > values[k])
+        low_left = ends[(higher_left[-1] if higher_left.size else 0):k + 1].min()
+        low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
+        if values[k] - max(low_left, low_right) <= models._PEAK_TOLERANCE * values[k]:
+            continue  # flat to within the tolerance: rounding, not a peak
+        best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=(grid[k - 1], grid[k + 1]),
+                               method="bounded", options={"xatol": 1e-9})
+        B = float(math.exp(best.x))
+        peaks.append((B, max(-float(best.fun), float(values[k]))))
+    return models.SurgePeak(peaks, limit)
+
+
 def best_cpu(function, repeats: int = 3) -> float:
     return best_of(function, repeats, clock=time.process_time)
 
@@ -183,25 +231,35 @@ def section_eta(exact_n: int, quick: bool) -> list[tuple[str, bool]]:
                 _, total, inside = again
             wall = min(wall, timed.wall)
         base = old_anchored_moments()
+        numeric.register_model(dataclasses.replace(numeric.get_model(name), name="anchored_previous", moments=base),
+                               replace=True)
+        start, cpu = time.perf_counter(), time.process_time()
+        previous = numeric.eta_star(BATCHES, problem, model="anchored_previous")
+        previous_wall, previous_seconds = time.perf_counter() - start, time.process_time() - cpu
+        numeric.unregister_model("anchored_previous")
         start = time.process_time()
         old = unblocked(problem, BATCHES, base)
         old_seconds = time.process_time() - start
         start = time.process_time()
-        plain = plain_numpy(g, sigma, h, BATCHES, lambda a, b: _anchored.mean_anchored(a, b),
-                            lambda a, b: _anchored.variance_anchored(a, b))
+        plain = plain_numpy(g, sigma, h, BATCHES, lambda a, b: _anchored.mean_closed(a, b),
+                            lambda a, b: _anchored.variance_closed(a, b))
         plain_seconds = time.process_time() - start
-        line(f"{name}: blocked (this change)", total, inside, extra=f"   wall {wall:.3f} s")
-        line(f"{name}: current implementation's path and moments", old_seconds,
-             extra=f"   blocked/current = {total / old_seconds:.2f}")
-        line(f"{name}: plain numpy, same formula", plain_seconds,
-             extra=f"   blocked/numpy = {total / plain_seconds:.2f}")
-        print(f"    blocked vs unblocked sums: max relative difference {np.max(np.abs(values / old - 1)):.1e}; "
-              f"vs plain numpy {np.max(np.abs(values / plain - 1)):.1e}")
-        per = total / (n * BATCHES.size) * 1e6
-        print(f"    {per:.3f} us per component and batch size; the moments are {100 * inside / total:.0f}% of it")
+        line(f"{name}: fitted table (this change)", total, inside,
+             extra=f"   wall {wall:.3f} s, CPU {total / THREADS:.3f} s per thread ({THREADS} threads)")
+        line(f"{name}: previous (blocked, closed forms kve/erfcx)", previous_seconds,
+             extra=f"   wall {previous_wall:.3f} s   table/previous = {total / previous_seconds:.3f} CPU, "
+                   f"{wall / previous_wall:.3f} wall")
+        line(f"{name}: pre-blocking path, closed forms", old_seconds,
+             extra=f"   table/pre-blocking = {total / old_seconds:.3f}")
+        line(f"{name}: plain numpy, same formula (closed forms)", plain_seconds,
+             extra=f"   table/numpy = {total / plain_seconds:.3f}")
+        print(f"    table vs previous eta*: max relative difference {np.max(np.abs(values / previous - 1)):.1e}; "
+              f"vs pre-blocking {np.max(np.abs(values / old - 1)):.1e}; vs plain numpy {np.max(np.abs(values / plain - 1)):.1e}")
+        per = total / (n * BATCHES.size) * 1e9
+        print(f"    {per:.1f} ns CPU per component and batch size; the moments are {100 * inside / total:.0f}% of it")
         target = total * 10**6 / n
         verdicts.append((f"anchored eta* at n = 1e6, 20 B: {wall * 10**6 / n:.2f} wall s on {THREADS} threads <= 2 s "
-                         f"(CPU {target:.2f} s)", wall * 10**6 / n <= 2.0))
+                         f"(CPU {target:.2f} s, {target / THREADS:.2f} s per thread)", wall * 10**6 / n <= 2.0))
     # exact: the fitted-table moments (issue 13 part 1) on exact_n components, against the quadrature path
     ge, se, he = problem_arrays(exact_n, SEED + 1)
     small = numeric.Problem(ge, se, he, EPS)
@@ -322,7 +380,7 @@ def section_dense() -> list[tuple[str, bool]]:
 
 
 def section_surge(quick: bool) -> list[tuple[str, bool]]:
-    print("4. surge_peak (anchored; CPU seconds)")
+    print("4. surge_peak (anchored; CPU seconds of all threads, wall shown)")
     verdicts = []
     small_n = 2 * 10**3 if quick else 2 * 10**4
     g, sigma, h = problem_arrays(small_n, SEED + 2)
@@ -340,7 +398,6 @@ def section_surge(quick: bool) -> list[tuple[str, bool]]:
     n = 2 * 10**4 if quick else 2 * 10**5
     g, sigma, h = problem_arrays(n, SEED + 3)
     problem = numeric.Problem(g, sigma, h, EPS)
-    timed = Timed("anchored")
     count = [0]
     inner = models.PerComponentModel.eta_star
 
@@ -348,22 +405,39 @@ def section_surge(quick: bool) -> list[tuple[str, bool]]:
         count[0] += np.size(B)
         return inner(self, problem_, B, options)
 
+    def measured(search, model):
+        """(SurgePeak, wall s, CPU s of all threads, batch sizes evaluated)"""
+        count[0] = 0
+        start, cpu = time.perf_counter(), time.process_time()
+        found = search(lambda B: numeric.get_model(model).eta_star(problem, B, {}), problem)
+        return found, time.perf_counter() - start, time.process_time() - cpu, count[0]
+
+    numeric.register_model(dataclasses.replace(numeric.get_model("anchored"), name="anchored_previous",
+                                               moments=old_anchored_moments()), replace=True)
     models.PerComponentModel.eta_star = counting
     try:
-        timed.moments = 0.0
-        start, cpu = time.perf_counter(), time.process_time()
-        found = numeric.surge_peak(problem, model=timed.name)
-        wall, seconds = time.perf_counter() - start, time.process_time() - cpu
+        rows = {"new search, fitted table (this change)": measured(models._numeric_peaks, "anchored"),
+                "previous search, fitted table": measured(previous_numeric_peaks, "anchored"),
+                "previous search, closed forms (before)": measured(previous_numeric_peaks, "anchored_previous")}
     finally:
         models.PerComponentModel.eta_star = inner
-        numeric.unregister_model(timed.name)
-    line(f"n = {n:.0e}: new", seconds, timed.moments,
-         extra=f"   wall {wall:.2f} s; {count[0]} batch sizes evaluated; peaks {[round(p.B, 4) for p in found.peaks]}")
-    after = (seconds - timed.moments) + timed.moments / MOMENT_SPEEDUP
-    print(f"    with anchored's moments {MOMENT_SPEEDUP:.0f}x faster this would be {after:.2f} s; "
-          f"per batch size and component today: {seconds / count[0] / n * 1e6:.3f} us")
-    verdicts.append((f"surge_peak anchored n = {n:.0e}: {wall:.2f} wall s on {THREADS} threads <= 5 s (CPU {seconds:.2f} s)",
-                     wall <= 5.0))
+        numeric.unregister_model("anchored_previous")
+    found, wall, seconds, evaluations = rows["new search, fitted table (this change)"]
+    _, before_wall, before_seconds, _ = rows["previous search, closed forms (before)"]
+    for label, (peak, w, c, e) in rows.items():
+        line(f"n = {n:.0e}: {label}", c, extra=f"   wall {w:.2f} s, CPU {c / THREADS:.2f} s per thread; {e} batch sizes;"
+                                                 f" peaks {[round(q.B, 4) for q in peak.peaks]}")
+    print(f"    new/before: CPU {seconds / before_seconds:.3f}, wall {wall / before_wall:.3f}; "
+          f"{seconds / evaluations / n * 1e9:.1f} ns CPU per batch size and component")
+    # B within 1e-5: the maximum is flat, eta* varies by ~1e-15 (its rounding at this n) within ~1e-6 of the top
+    same = all(len(r[0].peaks) == len(found.peaks) and all(abs(a.B / b.B - 1) < 1e-5 for a, b in zip(r[0].peaks, found.peaks))
+               for r in rows.values())
+    flat = numeric.eta_star(found.peaks[0].B * np.array([1 - 1e-6, 1.0, 1 + 1e-6]), problem, model="anchored") if found.peaks else None
+    if flat is not None:
+        print(f"    eta* at the new peak's B x (1 - 1e-6, 1, 1 + 1e-6), relative to its middle: {flat / flat[1] - 1}")
+    verdicts.append((f"surge_peak anchored n = {n:.0e}: {wall:.2f} wall s on {THREADS} threads <= 5 s (CPU {seconds:.2f} s, "
+                     f"{seconds / THREADS:.2f} s per thread; {evaluations} batch sizes)", wall <= 5.0))
+    verdicts.append(("surge_peak: the three searches find the same peaks (B within 1e-5)", same))
     return verdicts
 
 

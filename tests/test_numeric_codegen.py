@@ -100,8 +100,12 @@ def test_write_all_writes_every_generated_module(tmp_path):
     (tmp_path / GENERATED_PATH).parent.mkdir(parents=True)
     (tmp_path / GENERATED_PATH).write_bytes((ROOT / GENERATED_PATH).read_bytes())
     (tmp_path / TABLES_PATH).write_bytes((ROOT / TABLES_PATH).read_bytes())  # fitted tables: their own golden test
-    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH]
+    from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
+
+    # the anchored table's fingerprint is current: the committed table is copied, not refitted
+    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH, tmp_path / ANCHORED_TABLE]
     assert (tmp_path / ANCHORED_PATH).read_bytes() == (ROOT / ANCHORED_PATH).read_bytes()
+    assert (tmp_path / ANCHORED_TABLE).read_bytes() == (ROOT / ANCHORED_TABLE).read_bytes()
     assert write_all(derivation_for_numeric(), tmp_path) == []  # nothing changed: nothing written
 
 

@@ -1,7 +1,8 @@
 """Code generation: the numeric modules printed from the derivation (numpy/scipy only, no SymPy).
 
 numeric_code    numeric/_generated.py: the clipped moments (stable forms of stable.py), E-9/E-12, the closures
-anchored_code   numeric/_anchored.py: the anchored closed form (A-1 .. A-4)
+anchored_code   numeric/_anchored.py: the anchored closed form (A-1 .. A-4), and numeric/_anchored_table.py: its fast
+                route's table in log b, fitted by mpmath (refitted only when its fingerprint changes)
 moments_code    numeric/_exact_tables.py: the fast exact moments' tables, fitted to numeric/_quadrature.py
 
 Reads the math layer (steps, stable forms, the family registry); never imports the exports or the commands.

@@ -1,16 +1,44 @@
-"""Generate softsign_scaling/numeric/_anchored.py from A-1 .. A-4 (the anchored closed form).
+"""Generate softsign_scaling/numeric/_anchored.py from A-1 .. A-4 (the anchored closed form), and its table
+softsign_scaling/numeric/_anchored_table.py (the fast route).
 
 The module imports only numpy and scipy.special.  Each function's body is printed by SymPy's
 NumPyPrinter from the derived expressions; the only rewriting is exp(u) K_nu(u) -> kve(nu, u) and
 exp(x^2) erfc(x) -> erfcx(x) (scaled functions, no overflow), each checked to be an exact factorisation.
 The constants the template needs (B_SWITCH, the series variable W) are the ones the ``anchored`` family
 registers (:data:`softsign_scaling.sections.FAMILIES`).
+
+The fast route (``moments_anchored``, what the ``anchored`` model calls).  The moments depend on b only through
+three functions of one variable, each O(1) on the whole half-line (r = b^2 + pi/2):
+
+    Kr = 1/(k0^2 r)   (1 at b = 0 and as b -> oo),   S = s0 r   (pi/2 -> 1),   C = c_gap   (pi/2 -> 2.429),
+
+so that K = 1/k0^2 = Kr r, the mean is a/sqrt(a^2 + K) and the variance (C a^2 + S K)/((a^2 + K)(a^2 + r)).
+They are tabulated as piecewise polynomials of degree TABLE_DEGREE in y = log b on segments of width 1/INV_H
+centred at Y_LO + i/INV_H, y in [Y_LO, Y_HI] = [-40, 20]; outside, the end segments' centre values, which equal
+the functions to O(b) <= 5e-18 (below) and O(1/b^2) <= 5e-18 (above; b >= 1e50 is the model's far form).
+
+* Fit: per segment, Chebyshev interpolation at TABLE_DEGREE + 1 first-kind nodes of the closed forms A-1 and A-2
+  (the printed expressions, evaluated by mpmath at 40 + 1.8 max(y, 0) digits: the large-b cancellations in
+  K1 - K0, 1 - s0 and C cost about 1.74 y digits), converted to monomials in the local variable t in [-1/2, 1/2],
+  all in mpmath, then rounded to integers times 2^-TABLE_QUANTUM_BITS (exact in float64: every integer is below
+  2^53).  No float64 arithmetic precedes the rounding, so the integers do not depend on the machine's libm.
+* Certificate: the runtime evaluation (this module's printed ``table_values``, in float64) on TABLE_CHECK_POINTS
+  seeded points per segment (never a node) and on points beyond both ends, against mpmath; the maxima per
+  band of b are printed in the table's header (rounded up to one digit; a refit keeps the committed rows while
+  they still bound the errors measured, as moments_code does), and generation fails above TABLE_BOUND.
+* Not refitted while the fingerprint (layout, this generator's fit and runtime text, A-1 and A-2's printed
+  expressions) is unchanged, unless forced: the table under the root is kept, or the committed one copied.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import math
 from pathlib import Path
 
+import mpmath as mp
+import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
@@ -72,6 +100,8 @@ def source(derivation: Derivation) -> str:
         "asymptotic series of A-4 replace the closed forms, which would lose digits to cancellation there.",
         '"""',
         "",
+        "import functools",
+        "",
         "import numpy",
         "import scipy.special",
         "",
@@ -120,20 +150,22 @@ def source(derivation: Derivation) -> str:
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
-        "def mean_anchored(a, b):",
-        '    """A-3: a/sqrt(a^2 + 1/k0^2), written as a k0/sqrt(a^2 k0^2 + 1)."""',
+        "def mean_closed(a, b):",
+        '    """A-3: a/sqrt(a^2 + 1/k0^2), written as a k0/sqrt(a^2 k0^2 + 1) (closed forms: the reference route)."""',
         "    k0_ = k0(b)",
         f"    return {_print(m_expr.subs(sp.Symbol('k0'), sp.Symbol('k0_')))}",
         "",
         "",
-        "def variance_anchored(a, b):",
-        '    """A-3/A-4: s - m^2 as [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)): no cancellation."""',
+        "def variance_closed(a, b):",
+        '    """A-3/A-4: s - m^2 as [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)): no cancellation',
+        '    (closed forms: the reference route)."""',
         "    k0_, s0_, C = k0(b), s0(b), c_gap(b)",
         f"    return {_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))}",
         "",
         "",
-        "def moments_anchored(a, b):",
-        '    """(mean_anchored(a, b), variance_anchored(a, b)), bit for bit, with k0 and 1 - s0 evaluated once per point.',
+        "def moments_closed(a, b):",
+        '    """(mean_closed(a, b), variance_closed(a, b)), bit for bit, with k0 and 1 - s0 evaluated once per point',
+        "    (the closed forms through scipy's kve and erfcx: the reference route, ~0.5 us a point).",
         "",
         "    c_gap's closed form reads k0(low) and one_minus_s0(low), low = min(b, B_SWITCH): where b < B_SWITCH, low is b",
         "    itself, so k0(b) serves; where b >= B_SWITCH the series is taken and the closed value discarded.\"\"\"",
@@ -149,11 +181,285 @@ def source(derivation: Derivation) -> str:
         f"{_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))})",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + runtime_source()
+
+
+
+# --------------------------------------------------------------------------------------------
+# The fast route's table.
+
+TABLE_PATH = Path("softsign_scaling") / "numeric" / "_anchored_table.py"
+TABLE_VERSION = "1"
+# y = log b; segments of width 1/16 and degree 6: truncation ~7e-15 (the functions are analytic within pi/2 of the
+# real y axis: K_nu's cut at b^2 < 0), against 5e-13 at degree 5; degree 8 at width 1/8 costs 27 gathers a point, not 21
+Y_LO, Y_HI, INV_H = -40, 20, 16
+SEGMENTS = (Y_HI - Y_LO) * INV_H + 1
+TABLE_DEGREE = 6
+TABLE_QUANTUM_BITS = 51  # coefficients below 2.5 in size: integers below 2^53, exact in float64
+TABLE_CHECK_POINTS = 8
+TABLE_BOUND = 3e-14  # relative, each of Kr, S, C: generation fails above
+FUNCTIONS = ("Kr", "S", "C")
+# Points beyond the table's ends (certified in their own row): the clamped values' O(b) and O(1/b^2) errors.
+OUTSIDE = (1e-300, 1e-100, 1e-30, 3e-18, 6e8, 1e12, 1e30, 9.9e49)
+
+RUNTIME = """
+
+# --------------------------------------------------------------------------------------------
+# The fast route: Kr, S, C from the piecewise polynomial table in y = log b (_anchored_table.py; the layout and the
+# certificate are in anchored_code.py's docstring and the table's header).
+
+Y_LO, INV_H, SEGMENTS, DEGREE = {y_lo}, {inv_h}, {segments}, {degree}
+HALF_PI = numpy.pi / 2
+BLOCK = 1 << 14  # points per block (the temporaries stay in the core's cache)
+
+
+@functools.lru_cache(maxsize=1)
+def committed_table():
+    \"\"\"The table's monomial coefficients, float64 (3, DEGREE + 1, SEGMENTS): function (Kr, S, C), power of t, segment.\"\"\"
+    from . import _anchored_table as table
+    from ._fast import decode
+
+    integers = decode(table.COEFFICIENTS, SEGMENTS)
+    return numpy.ldexp(integers.astype(float), -table.QUANTUM_BITS).reshape(3, DEGREE + 1, SEGMENTS)
+
+
+def table_values(b, count=3, table=None):
+    \"\"\"The first ``count`` of Kr = 1/(k0^2 (b^2 + pi/2)), S = s0 (b^2 + pi/2), C = c_gap at b (1-D float64, b >= 0):
+    segment i = rint((log b - Y_LO) INV_H) (clamped to the table), t = (log b - Y_LO) INV_H - i, Horner in t.\"\"\"
+    coefficients = committed_table() if table is None else table
+    with numpy.errstate(divide="ignore"):  # b = 0: log b = -inf, clamped to the first segment's centre
+        s = numpy.log(b)
+    s *= INV_H
+    s -= Y_LO * INV_H
+    numpy.maximum(s, 0.0, out=s)  # two ufuncs: cheaper than numpy.clip's wrapper on small blocks
+    numpy.minimum(s, SEGMENTS - 1.0, out=s)
+    centre = numpy.rint(s)
+    s -= centre  # t in [-1/2, 1/2]
+    index = centre.astype(numpy.intp)
+    scratch = numpy.empty(s.shape)
+    values = []
+    for rows in coefficients[:count]:
+        total = rows[DEGREE].take(index, mode="clip")  # every index is in range: "clip" skips the bounds check
+        for row in rows[DEGREE - 1::-1]:
+            total *= s
+            total += row.take(index, out=scratch, mode="clip")
+        values.append(total)
+    return values
+
+
+def _moments_block(a, b, mean, variance, table):
+    kr, big_s, c = table_values(b, 3, table)
+    r = b * b
+    r += HALF_PI  # b^2 + pi/2
+    k = kr
+    k *= r  # K = 1/k0^2
+    a2 = a * a
+    q = a2 + k
+    numpy.sqrt(q, out=mean)
+    numpy.divide(a, mean, out=mean)  # A-3: a/sqrt(a^2 + 1/k0^2)
+    c *= a2
+    big_s *= k
+    c += big_s  # C a^2 + s0 (b^2 + pi/2)/k0^2
+    r += a2
+    q *= r
+    numpy.divide(c, q, out=variance)  # A-4's variance
+
+
+def moments_anchored(a, b, table=None):
+    \"\"\"(mean, variance) of the anchored model at (a, b) from the table: A-3's mean a/sqrt(a^2 + K) and A-4's variance
+    (C a^2 + S K)/((a^2 + K)(a^2 + b^2 + pi/2)), K = Kr (b^2 + pi/2) = 1/k0^2; within ~1e-14 of the closed forms
+    evaluated exactly (tests/test_numeric_anchored.py), for |a| < 1e50 and 0 <= b < 1e50.  Elementwise: a point
+    gives the same bits alone and inside an array.\"\"\"
+    a, b = numpy.broadcast_arrays(numpy.asarray(a, dtype=float), numpy.asarray(b, dtype=float))
+    shape = a.shape
+    a, b = a.ravel(), b.ravel()
+    mean, variance = numpy.empty(a.size), numpy.empty(a.size)
+    for start in range(0, a.size, BLOCK):
+        part = slice(start, start + BLOCK)
+        _moments_block(a[part], b[part], mean[part], variance[part], table)
+    return mean.reshape(shape), variance.reshape(shape)
+
+
+def mean_anchored(a, b):
+    \"\"\"A-3 (the fast route: moments_anchored's mean).\"\"\"
+    return moments_anchored(a, b)[0]
+
+
+def variance_anchored(a, b):
+    \"\"\"A-3/A-4 (the fast route: moments_anchored's variance).\"\"\"
+    return moments_anchored(a, b)[1]
+"""
+
+
+def runtime_source() -> str:
+    return RUNTIME.format(y_lo=float(Y_LO), inv_h=float(INV_H), segments=SEGMENTS, degree=TABLE_DEGREE).lstrip("\n")
+
+
+def _runtime_namespace() -> dict:
+    """The printed fast route, executed standalone (the certificate evaluates exactly the code that ships)."""
+    namespace = {"numpy": np, "functools": __import__("functools")}
+    exec(compile(runtime_source(), "<anchored fast route>", "exec"), namespace)  # our own template: code, no data
+    return namespace
+
+
+def _reference(derivation: Derivation):
+    """b (mpf) -> (Kr, S, C) as mpf, from A-1's and A-2's printed closed forms by mpmath."""
+    k0_of = sp.lambdify(b, derivation["A-1"].printed, "mpmath")
+    s0_of = sp.lambdify(b, derivation["A-2"].printed, "mpmath")
+
+    def values(bv):
+        y = float(mp.log(bv))
+        with mp.workdps(40 + int(1.8 * max(y, 0.0))):
+            k0, s0 = k0_of(bv), s0_of(bv)
+            r = bv * bv + mp.pi / 2
+            return 1 / (k0 * k0 * r), s0 * r, 1 / (k0 * k0) - (1 - s0) * r
+
+    return values
+
+
+def _segment_integers(values, segment: int) -> list[list[int]]:
+    """[function][power] integer monomial coefficients (units 2^-TABLE_QUANTUM_BITS) of one segment, all in mpmath."""
+    size = TABLE_DEGREE + 1
+    with mp.workdps(50):
+        nodes = [mp.cos(mp.pi * (j + mp.mpf(1) / 2) / size) for j in range(size)]  # u in [-1, 1], t = u/2
+        centre = mp.mpf(Y_LO) + mp.mpf(segment) / INV_H
+        samples = [values(mp.exp(centre + u / (2 * INV_H))) for u in nodes]
+        power = [[int(c) for c in np.polynomial.chebyshev.cheb2poly(np.eye(size)[k])] for k in range(size)]
+        out = []
+        for f in range(len(FUNCTIONS)):
+            chebyshev = [2 * mp.fsum(samples[j][f] * mp.cos(k * mp.pi * (j + mp.mpf(1) / 2) / size) for j in range(size))
+                         / size for k in range(size)]
+            chebyshev[0] /= 2
+            monomial_u = [mp.fsum(chebyshev[k] * power[k][m] for k in range(m, size) if m < len(power[k]))
+                          for m in range(size)]
+            out.append([int(mp.nint(monomial_u[m] * 2**m * mp.mpf(2) ** TABLE_QUANTUM_BITS)) for m in range(size)])
+    return out
+
+
+def _check_points() -> np.ndarray:
+    """TABLE_CHECK_POINTS seeded b per segment (float64, none a node), then the OUTSIDE points."""
+    points = []
+    for segment in range(SEGMENTS):
+        t = np.random.default_rng([20261129, segment]).uniform(-0.5, 0.5, TABLE_CHECK_POINTS)
+        points += [float(mp.exp(mp.mpf(Y_LO) + (segment + mp.mpf(float(x))) / INV_H)) for x in t]
+    return np.array(points + list(OUTSIDE))
+
+
+_BANDS = ((0.0, 1e-17, "b < 1e-17 (clamped)"), (1e-17, 1e-3, "1e-17 <= b < 1e-3"), (1e-3, 10.0, "1e-3 <= b < 10"),
+          (10.0, 4.8e8, "10 <= b < 4.8e8"), (4.8e8, math.inf, "4.8e8 <= b (clamped)"))
+
+
+def certify(integers: np.ndarray, values) -> tuple[tuple, float]:
+    """(certificate rows (function, band, max relative error rounded up), the largest error) of the runtime code."""
+    from .moments_code import _ceil_one_digit
+
+    table = np.ldexp(integers.astype(float), -TABLE_QUANTUM_BITS).reshape(3, TABLE_DEGREE + 1, SEGMENTS)
+    points = _check_points()
+    fast = _runtime_namespace()["table_values"](points, 3, table)
+    with mp.workdps(30):
+        exact = np.array([[float(v) for v in values(mp.mpf(float(x)))] for x in points]).T
+    error = np.abs(np.array(fast) / exact - 1.0)
+    rows = []
+    for f, name in enumerate(FUNCTIONS):
+        for low, high, band in _BANDS:
+            at = (points >= low) & (points < high)
+            rows.append((name, band, int(at.sum()), _ceil_one_digit(float(error[f][at].max()))))
+    return tuple(rows), float(error.max())
+
+
+def table_fingerprint(derivation: Derivation) -> str:
+    digest = hashlib.sha256(f"anchored table {TABLE_VERSION}\n".encode())
+    layout = (Y_LO, Y_HI, INV_H, TABLE_DEGREE, TABLE_QUANTUM_BITS, TABLE_CHECK_POINTS, TABLE_BOUND, OUTSIDE)
+    digest.update(repr(layout).encode())
+    digest.update(runtime_source().encode())
+    for function in (_reference, _segment_integers, _check_points, certify):
+        digest.update(inspect.getsource(function).encode())
+    for label in ("A-1", "A-2"):
+        digest.update(sp.srepr(derivation[label].printed).encode())
+    return digest.hexdigest()
+
+
+TABLE_HEADER = """\"\"\"Generated by ``softsign-scaling derive`` (softsign_scaling/codegen/anchored_code.py); do not edit.
+
+The anchored model's fast route (numeric/_anchored.py, ``moments_anchored``): Kr = 1/(k0^2 (b^2 + pi/2)),
+S = s0 (b^2 + pi/2) and C (A-1, A-2, A-4) as piecewise polynomials of degree {degree} in t, the position inside a
+segment of y = log b ({segments} segments of width 1/{inv_h} centred at {y_lo} + i/{inv_h}), fitted by Chebyshev
+interpolation to A-1 and A-2 evaluated by mpmath.  Coefficients: monomial, integers times 2^-{bits}, rows
+(function, power), zigzag-varint, base64.
+
+Certificate: the largest relative error of the runtime evaluation (float64) against mpmath on {checks} seeded
+points per segment (none a fit node) and {outside} points beyond the table's ends; generation fails above {bound:g}.
+{table}
+Inputs fingerprint: {fingerprint}
+\"\"\"
+
+"""
+
+
+def table_source(integers: np.ndarray, rows: tuple, fingerprint: str) -> str:
+    from ..numeric._fast import encode
+
+    lines = ["| function | b | points | max relative error |", "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {band} | {count} | {bound} |" for name, band, count, bound in rows]
+    text = TABLE_HEADER.format(degree=TABLE_DEGREE, segments=SEGMENTS, inv_h=INV_H, y_lo=Y_LO, bits=TABLE_QUANTUM_BITS,
+                               checks=TABLE_CHECK_POINTS, outside=len(OUTSIDE), bound=TABLE_BOUND,
+                               table="\n".join(lines), fingerprint=fingerprint)
+    return (text + f"QUANTUM_BITS = {TABLE_QUANTUM_BITS}\nCERTIFICATE = {rows!r}\n"
+            f"COEFFICIENTS = {encode(integers)!r}\n")
+
+
+def fit_table(derivation: Derivation, log=None) -> np.ndarray:
+    """The integer coefficients, shape (3 (TABLE_DEGREE + 1), SEGMENTS): rows (function, power), one column a segment."""
+    values = _reference(derivation)
+    columns = []
+    for segment in range(SEGMENTS):
+        columns.append(np.array(_segment_integers(values, segment), dtype=np.int64).reshape(-1))
+        if log and segment % 100 == 0:
+            log(f"anchored table: segment {segment}/{SEGMENTS}")
+    return np.array(columns).T.copy()
+
+
+def _previous_certificate(path: Path):
+    if not path.is_file():
+        return None
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # our own generated file: data only
+    return namespace.get("CERTIFICATE")
+
+
+COMMITTED_TABLE = Path(__file__).resolve().parents[1] / "numeric" / "_anchored_table.py"
+
+
+def write_anchored_table(derivation: Derivation, root: Path, force: bool = False, log=None) -> list[Path]:
+    """Write numeric/_anchored_table.py under ``root`` (the paths written; empty when unchanged).  Not refitted while
+    its fingerprint is current (unless ``force``): the file under ``root`` is kept, or the committed one copied."""
+    path = Path(root) / TABLE_PATH
+    fingerprint = table_fingerprint(derivation)
+    current = f"Inputs fingerprint: {fingerprint}\n"
+    if not force and path.is_file() and current in path.read_text():
+        return []
+    if not force and COMMITTED_TABLE.is_file() and current in COMMITTED_TABLE.read_text():
+        return [path] if write_text(path, COMMITTED_TABLE.read_text()) else []
+    integers = fit_table(derivation, log)
+    rows, worst = certify(integers, _reference(derivation))
+    if not worst <= TABLE_BOUND:
+        raise ArithmeticError(f"anchored table: relative error {worst:.3g} exceeds the bound {TABLE_BOUND:g}")
+    old = _previous_certificate(path) or _previous_certificate(COMMITTED_TABLE)
+    if old is not None and _bounds_hold(old, rows):
+        rows = old  # last-digit noise of float64 libm does not rewrite the file
+    return [path] if write_text(path, table_source(integers, rows, fingerprint)) else []
+
+
+def _bounds_hold(old_rows, new_rows) -> bool:
+    if len(old_rows) != len(new_rows):
+        return False
+    return all(old[:3] == new[:3] and float(new[3]) <= float(old[3]) for old, new in zip(old_rows, new_rows))
 
 
 def write_anchored_module(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
-    """Write softsign_scaling/numeric/_anchored.py under ``root`` (a second to print: always from scratch;
-    ``force`` is accepted for the common writer signature); the paths written (empty when unchanged)."""
+    """Write softsign_scaling/numeric/_anchored.py under ``root`` (a second to print: always from scratch) and its
+    table _anchored_table.py (refitted only when its fingerprint changes, or with ``force``); the paths written
+    (empty when unchanged)."""
     path = Path(root) / GENERATED
-    return [path] if write_text(path, source(derivation)) else []
+    written = [path] if write_text(path, source(derivation)) else []
+    return written + write_anchored_table(derivation, root, force)

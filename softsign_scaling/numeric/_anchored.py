@@ -5,6 +5,8 @@ anchored at the exact values at a = 0 (slope k0(b), second moment s0(b)).  For b
 asymptotic series of A-4 replace the closed forms, which would lose digits to cancellation there.
 """
 
+import functools
+
 import numpy
 import scipy.special
 
@@ -53,20 +55,22 @@ def c_gap(b):
     return numpy.where(b >= B_SWITCH, series, closed)
 
 
-def mean_anchored(a, b):
-    """A-3: a/sqrt(a^2 + 1/k0^2), written as a k0/sqrt(a^2 k0^2 + 1)."""
+def mean_closed(a, b):
+    """A-3: a/sqrt(a^2 + 1/k0^2), written as a k0/sqrt(a^2 k0^2 + 1) (closed forms: the reference route)."""
     k0_ = k0(b)
     return a*k0_/numpy.sqrt(a**2*k0_**2 + 1)
 
 
-def variance_anchored(a, b):
-    """A-3/A-4: s - m^2 as [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)): no cancellation."""
+def variance_closed(a, b):
+    """A-3/A-4: s - m^2 as [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)): no cancellation
+    (closed forms: the reference route)."""
     k0_, s0_, C = k0(b), s0(b), c_gap(b)
     return (C*a**2 + s0_*(b**2 + (1/2)*numpy.pi)/k0_**2)/((a**2 + k0_**(-2.0))*(a**2 + b**2 + (1/2)*numpy.pi))
 
 
-def moments_anchored(a, b):
-    """(mean_anchored(a, b), variance_anchored(a, b)), bit for bit, with k0 and 1 - s0 evaluated once per point.
+def moments_closed(a, b):
+    """(mean_closed(a, b), variance_closed(a, b)), bit for bit, with k0 and 1 - s0 evaluated once per point
+    (the closed forms through scipy's kve and erfcx: the reference route, ~0.5 us a point).
 
     c_gap's closed form reads k0(low) and one_minus_s0(low), low = min(b, B_SWITCH): where b < B_SWITCH, low is b
     itself, so k0(b) serves; where b >= B_SWITCH the series is taken and the closed value discarded."""
@@ -78,3 +82,88 @@ def moments_anchored(a, b):
     s0_ = numpy.where(b >= B_SWITCH, w2 * ((1.0 + w2*(-3.0 + w2*(15.0 + w2*(-105.0 + w2*(945.0 + w2*(-10395.0 + w2*(135135.0 + w2*(-2027025.0 + w2*(34459425.0 + w2*(-654729075.0 + w2*(13749310575.0 + w2*(-316234143225.0 + w2*(7905853580625.0 + w2*(-213458046676875.0 + w2*(6190283353629375.0 + w2*(-1.9189878396251062e+17 + w2*(6.33265987076285e+18 + w2*(-2.2164309547669976e+20 + w2*(8.200794532637892e+21 + w2*-3.1983098677287775e+23)))))))))))))))))))), 1.0 - oms0_low)
     C = numpy.where(b >= B_SWITCH, (2.4292036732051034 + w2*(-5.929203673205103 + w2*(38.78761101961531 + w2*(-334.5630550980766 + w2*(3584.691385686536 + w2*(-45662.65997117882 + w2*(671717.6346829671 + w2*(-11186033.352441072 + w2*(207867184.5834911 + w2*(-4263600865.2201295 + w2*(95694131362.31528 + w2*(-2333538313281.278 + w2*(61453195588572.94 + w2*(-1738645128378746.8 + w2*(5.260563108952694e+16 + w2*(-1.6953297118868675e+18 + w2*(5.798456762676105e+19 + w2*(-2.0979906413599937e+21 + w2*(8.006859227307826e+22 + w2*-3.2147155525329633e+24))))))))))))))))))), -oms0_low*(low**2 + (1/2)*numpy.pi) + k0_**(-2.0))
     return (a*k0_/numpy.sqrt(a**2*k0_**2 + 1), (C*a**2 + s0_*(b**2 + (1/2)*numpy.pi)/k0_**2)/((a**2 + k0_**(-2.0))*(a**2 + b**2 + (1/2)*numpy.pi)))
+
+# --------------------------------------------------------------------------------------------
+# The fast route: Kr, S, C from the piecewise polynomial table in y = log b (_anchored_table.py; the layout and the
+# certificate are in anchored_code.py's docstring and the table's header).
+
+Y_LO, INV_H, SEGMENTS, DEGREE = -40.0, 16.0, 961, 6
+HALF_PI = numpy.pi / 2
+BLOCK = 1 << 14  # points per block (the temporaries stay in the core's cache)
+
+
+@functools.lru_cache(maxsize=1)
+def committed_table():
+    """The table's monomial coefficients, float64 (3, DEGREE + 1, SEGMENTS): function (Kr, S, C), power of t, segment."""
+    from . import _anchored_table as table
+    from ._fast import decode
+
+    integers = decode(table.COEFFICIENTS, SEGMENTS)
+    return numpy.ldexp(integers.astype(float), -table.QUANTUM_BITS).reshape(3, DEGREE + 1, SEGMENTS)
+
+
+def table_values(b, count=3, table=None):
+    """The first ``count`` of Kr = 1/(k0^2 (b^2 + pi/2)), S = s0 (b^2 + pi/2), C = c_gap at b (1-D float64, b >= 0):
+    segment i = rint((log b - Y_LO) INV_H) (clamped to the table), t = (log b - Y_LO) INV_H - i, Horner in t."""
+    coefficients = committed_table() if table is None else table
+    with numpy.errstate(divide="ignore"):  # b = 0: log b = -inf, clamped to the first segment's centre
+        s = numpy.log(b)
+    s *= INV_H
+    s -= Y_LO * INV_H
+    numpy.maximum(s, 0.0, out=s)  # two ufuncs: cheaper than numpy.clip's wrapper on small blocks
+    numpy.minimum(s, SEGMENTS - 1.0, out=s)
+    centre = numpy.rint(s)
+    s -= centre  # t in [-1/2, 1/2]
+    index = centre.astype(numpy.intp)
+    scratch = numpy.empty(s.shape)
+    values = []
+    for rows in coefficients[:count]:
+        total = rows[DEGREE].take(index, mode="clip")  # every index is in range: "clip" skips the bounds check
+        for row in rows[DEGREE - 1::-1]:
+            total *= s
+            total += row.take(index, out=scratch, mode="clip")
+        values.append(total)
+    return values
+
+
+def _moments_block(a, b, mean, variance, table):
+    kr, big_s, c = table_values(b, 3, table)
+    r = b * b
+    r += HALF_PI  # b^2 + pi/2
+    k = kr
+    k *= r  # K = 1/k0^2
+    a2 = a * a
+    q = a2 + k
+    numpy.sqrt(q, out=mean)
+    numpy.divide(a, mean, out=mean)  # A-3: a/sqrt(a^2 + 1/k0^2)
+    c *= a2
+    big_s *= k
+    c += big_s  # C a^2 + s0 (b^2 + pi/2)/k0^2
+    r += a2
+    q *= r
+    numpy.divide(c, q, out=variance)  # A-4's variance
+
+
+def moments_anchored(a, b, table=None):
+    """(mean, variance) of the anchored model at (a, b) from the table: A-3's mean a/sqrt(a^2 + K) and A-4's variance
+    (C a^2 + S K)/((a^2 + K)(a^2 + b^2 + pi/2)), K = Kr (b^2 + pi/2) = 1/k0^2; within ~1e-14 of the closed forms
+    evaluated exactly (tests/test_numeric_anchored.py), for |a| < 1e50 and 0 <= b < 1e50.  Elementwise: a point
+    gives the same bits alone and inside an array."""
+    a, b = numpy.broadcast_arrays(numpy.asarray(a, dtype=float), numpy.asarray(b, dtype=float))
+    shape = a.shape
+    a, b = a.ravel(), b.ravel()
+    mean, variance = numpy.empty(a.size), numpy.empty(a.size)
+    for start in range(0, a.size, BLOCK):
+        part = slice(start, start + BLOCK)
+        _moments_block(a[part], b[part], mean[part], variance[part], table)
+    return mean.reshape(shape), variance.reshape(shape)
+
+
+def mean_anchored(a, b):
+    """A-3 (the fast route: moments_anchored's mean)."""
+    return moments_anchored(a, b)[0]
+
+
+def variance_anchored(a, b):
+    """A-3/A-4 (the fast route: moments_anchored's variance)."""
+    return moments_anchored(a, b)[1]

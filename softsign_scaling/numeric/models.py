@@ -263,6 +263,9 @@ class PerComponentModel(Model):
         """The update's mean and variance for batch sizes ``batch`` x one block of components: moments(a, b) in
         reduced variables; SGD units (m eps, v eps^2) in far rows; the full-batch mean (v = 0) at B = oo."""
         moments, _ = forms
+        if not (far_rows.any() or infinite.any()):  # every row near: no masks, no copies (the same values and bits)
+            root = np.sqrt(batch)[:, None]
+            return self._moments(g * root / sigma, problem.eps * root / sigma, moments)
         m, v = np.empty((batch.size, g.size)), np.empty((batch.size, g.size))
         near = ~(far_rows | infinite)
         if near.any() or far_rows.any():
@@ -512,6 +515,8 @@ def _with_limits(moments: Callable, steady: Callable, sign_at_zero: bool) -> Cal
     (the deterministic update, module ``_far``) where |a| >= A_FAR, which the regular forms would overflow."""
 
     def wrapped(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if a.size and -_far.A_FAR < a.min() and a.max() < _far.A_FAR and (not sign_at_zero or b.min() >= _far.B_TINY):
+            return moments(a, b)  # the common case, by two or three reductions instead of masks (NaN: the masks)
         zero = (b < _far.B_TINY) if sign_at_zero else np.zeros(b.shape, dtype=bool)
         huge = ~zero & (np.abs(a) >= _far.A_FAR)
         if not (zero.any() or huge.any()):
@@ -552,9 +557,10 @@ def _approx_moments(a, b):
 
 def _anchored_moments(a, b):
     """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
-    One generated call for both (k0(b) and 1 - s0 evaluated once: the same bits as mean/variance_anchored)."""
+    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, _anchored_table.py;
+    the same bits as mean/variance_anchored; the closed forms stay as _anchored.moments_closed)."""
     mean, variance = _anchored.moments_anchored(a, b)
-    return np.clip(mean, -1.0, 1.0), variance
+    return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array
 
 
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
@@ -659,35 +665,38 @@ class SurgePeak(float):
 
 
 _PEAK_TOLERANCE = 1e-12  # a local maximum must stand this much (relative) above the minima around it
-_GRID_STEP = 1.0  # the coarse grid's spacing in log B (a factor e): every B of it in one blocked pass; a rise and
-#                   dip closer than that may be missed
+_GRID_STEP = 1.0  # the fine grid's spacing in log B (a factor e); the coarse grid takes every second fine point
 _GRID_HALF_WIDTH = 25.0  # log B within +-25 of log B_simple (then extended while eta* still rises at an edge)
+_LOG_B_TOLERANCE = 1e-8  # Brent's absolute tolerance in log B (B itself is noise-limited to ~1e-7: eta* is flat to 1e-16 there)
+_FLAT = 1e-15  # Brent also stops when its three best values agree to this (relative): flat to rounding (B to ~1e-6)
 
 
 def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) -> SurgePeak:
-    """Every interior local maximum of eta*(B): a coarse grid in log B evaluated in one call (one blocked pass
-    over the components for all its batch sizes), extended while the ends still rise, then Brent's method
-    (bounded, in log B) on the bracket of each grid maximum that stands out of the noise."""
-    from scipy.optimize import minimize_scalar
+    """Every interior local maximum of eta*(B).  A coarse grid in log B (spacing 2 _GRID_STEP) in one
+    call (one blocked pass over the components for all its batch sizes), extended while the ends still rise; the
+    fine grid's midpoints only in the coarse intervals next to a coarse maximum or to a turn from concave to convex
+    (where a rise and a dip can hide between coarse points), in one more call; then Brent's method in log B on
+    the bracket of each grid maximum that stands out of the noise, started from the grid's three points."""
 
     def at(log_b) -> np.ndarray:
         return eta(np.exp(np.asarray(log_b, dtype=float)))
 
     scale = math.log(max(problem.B_simple, 1e-300))  # B_simple underflows to 0 at eps > 1e154
-    limit = float(eta(np.array([math.inf]))[0])
-    grid = np.arange(scale - _GRID_HALF_WIDTH, scale + _GRID_HALF_WIDTH + _GRID_STEP / 2, _GRID_STEP)
+    coarse = 2 * _GRID_STEP
+    grid = np.arange(scale - _GRID_HALF_WIDTH, scale + _GRID_HALF_WIDTH + coarse / 2, coarse)
+    limit = float(eta(np.array([math.inf]))[0])  # its own call: a finite grid takes _block's path without masks
     values = at(grid)
     for _ in range(8):  # eta* -> 0 as B -> 0 and -> limit as B -> oo: extend an end that still rises outwards
         left = values[0] > values[1] * (1 + _PEAK_TOLERANCE)
         right = values[-1] > values[-2] * (1 + _PEAK_TOLERANCE) and values[-1] > limit * (1 + _PEAK_TOLERANCE)
         if not (left or right):
             break
-        if left:
-            more = grid[0] - _GRID_STEP * np.arange(100, 0, -1)
-            grid, values = np.concatenate([more, grid]), np.concatenate([at(more), values])
-        if right:
-            more = grid[-1] + _GRID_STEP * np.arange(1, 101)
-            grid, values = np.concatenate([grid, more]), np.concatenate([values, at(more)])
+        more_left = grid[0] - coarse * np.arange(50, 0, -1) if left else grid[:0]
+        more_right = grid[-1] + coarse * np.arange(1, 51) if right else grid[:0]
+        added = at(np.concatenate([more_left, more_right]))
+        grid = np.concatenate([more_left, grid, more_right])
+        values = np.concatenate([added[:more_left.size], values, added[more_left.size:]])
+    grid, values = _refine_grid(grid, values, at)
     ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
     peaks = []
     for k in range(1, grid.size - 1):
@@ -699,8 +708,87 @@ def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) ->
         low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
         if values[k] - max(low_left, low_right) <= _PEAK_TOLERANCE * values[k]:
             continue  # flat to within the tolerance: rounding, not a peak
-        best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=(grid[k - 1], grid[k + 1]),
-                               method="bounded", options={"xatol": 1e-9})
-        B = float(math.exp(best.x))
-        peaks.append((B, max(-float(best.fun), float(values[k]))))
+        x, top = _brent_maximum(lambda x: float(at(np.array([x]))[0]), grid[k - 1:k + 2], values[k - 1:k + 2])
+        peaks.append((float(math.exp(x)), top))
     return SurgePeak(peaks, limit)
+
+
+def _refine_grid(grid: np.ndarray, values: np.ndarray, at: Callable) -> tuple[np.ndarray, np.ndarray]:
+    """The coarse grid with the midpoints of the intervals next to a coarse local maximum, or around a turn of the
+    second differences from negative to positive (beyond the tolerance): one call for all of them."""
+    wanted = set()
+    for k in range(1, grid.size - 1):
+        if values[k] > values[k - 1] and values[k] >= values[k + 1]:
+            wanted.update((k - 1, k))  # interval j is (grid[j], grid[j + 1])
+    second = values[:-2] - 2 * values[1:-1] + values[2:]  # at points 1 .. size - 2
+    tolerance = _PEAK_TOLERANCE * float(np.abs(values).max())
+    last_concave = None
+    for j, d in enumerate(second, start=1):
+        if d < -tolerance:
+            last_concave = j
+        elif d > tolerance and last_concave is not None:
+            wanted.update(range(max(last_concave - 1, 0), min(j + 1, grid.size - 1)))
+            last_concave = None
+    if not wanted:
+        return grid, values
+    intervals = np.array(sorted(wanted))
+    middle = (grid[intervals] + grid[intervals + 1]) / 2
+    grid = np.concatenate([grid, middle])
+    values = np.concatenate([values, at(middle)])
+    order = np.argsort(grid, kind="stable")
+    return grid[order], values[order]
+
+
+def _brent_maximum(f: Callable[[float], float], x3: np.ndarray, f3: np.ndarray) -> tuple[float, float]:
+    """The maximum of f on (x3[0], x3[2]) by Brent's method (parabolic steps, golden sections when they fail;
+    Numerical Recipes' ``brent`` on -f), started from the three grid points (x3, f3 = f(x3), f3[1] the largest): its
+    first step is the parabola through them.  Converges to _LOG_B_TOLERANCE, or stops when the three best values
+    agree to _FLAT (the maximum is flat to rounding over their span); (x, f(x)) of the best point."""
+    golden = 0.3819660112501051
+    a, b = float(x3[0]), float(x3[2])
+    x, fx = float(x3[1]), -float(f3[1])  # minimise -f
+    (w, fw), (v, fv) = sorted([(float(x3[0]), -float(f3[0])), (float(x3[2]), -float(f3[2]))], key=lambda p: p[1])
+    d, e = 0.0, b - a  # e: the step before last (the bracket: the first parabolic step is allowed)
+    tol = _LOG_B_TOLERANCE
+    for _ in range(100):
+        middle = 0.5 * (a + b)
+        if abs(x - middle) <= 2 * tol - 0.5 * (b - a):
+            break
+        parabolic = False
+        if abs(e) > tol:
+            r = (x - w) * (fx - fv)
+            q = (x - v) * (fx - fw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            previous, e = e, d
+            if abs(p) < abs(0.5 * q * previous) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                if (x + d) - a < 2 * tol or b - (x + d) < 2 * tol:
+                    d = math.copysign(tol, middle - x)
+                parabolic = True
+        if not parabolic:
+            e = (a - x) if x >= middle else (b - x)
+            d = golden * e
+        u = x + d if abs(d) >= tol else x + math.copysign(tol, d)
+        fu = -f(u)
+        if fu <= fx:
+            if u >= x:
+                a = x
+            else:
+                b = x
+            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x:
+                v, fv, w, fw = w, fw, u, fu
+            elif fu <= fv or v == x or v == w:
+                v, fv = u, fu
+        if v != x and w != x and max(fv, fw) - fx <= _FLAT * abs(fx):
+            break  # the three best points agree to rounding: the top is flat there, B is known to that width
+    return x, -fx
