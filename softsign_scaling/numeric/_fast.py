@@ -131,11 +131,12 @@ def delta_part(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.
 
 def variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
     x = A * SQRT_HALF
-    tail = sc.erfc(x)
-    other = 2.0 - tail
+    scaled = sc.erfcx(x)  # erfc(x) = erfcx(x) e^(-x^2): one special function (the relative rounding of e^(-x^2),
+    gauss = np.exp(-x * x)  # <= x^2 ulp, is below 2e-14 where K carries the variance in the tables' domain, A < 16)
+    weight = scaled * (2.0 - scaled * gauss)  # v_sign e^(x^2) = erfcx (2 - erfc)
     # v_sign = erfc (2 - erfc); pi b phi(A)/v_sign without underflow: phi(A)/erfc(A/sqrt2) = PHI0/erfcx(A/sqrt2)
-    decay = np.exp(-math.pi * PHI0 * b / (sc.erfcx(x) * other))
-    return tail * other * decay / (1.0 + b * b) + delta_part(A, b, rd_coefficients)
+    decay = np.exp(-math.pi * PHI0 * b / weight)
+    return weight * gauss * decay / (1.0 + b * b) + delta_part(A, b, rd_coefficients)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,28 +246,40 @@ _ORDER = triangle()
 _ROWS = [[j for j, (k, l) in enumerate(_ORDER) if l == row] for row in range(DEGREE + 1)]  # ascending k
 
 
-def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
-    (u inner, v outer), a fixed sequence of elementwise operations.  Every index is in range by construction, so
-    the gathers use mode="clip" (half the cost of numpy's default bounds-checking "raise")."""
-    base = (_BASE_X.take(X.astype(np.intp), mode="clip")
+def base_cells(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The base-grid cell of each (X, Y) (clamped into the rectangle) by index arithmetic: shared by every table."""
+    return (_BASE_X.take(X.astype(np.intp), mode="clip")
             + _BASE_Y.take(((Y - Y_MIN) * 0.5).astype(np.intp), mode="clip"))
+
+
+def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+    """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
+    (u inner, v outer), a fixed sequence of elementwise operations.  ``base``: base_cells(X, Y), if known.
+    Every index is in range by construction, so the gathers use mode="clip" (half the cost of numpy's default
+    bounds-checking "raise").  The point's 78 coefficients are gathered in one call (``terms`` is (TERMS, n):
+    a take along its columns gives one contiguous row per term), and the Horner sums run in place on them."""
+    if base is None:
+        base = base_cells(X, Y)
+    count_y = table.count_y.take(base, mode="clip")
     ix = np.minimum(((X - table.base_x0.take(base, mode="clip")) * table.res_x.take(base, mode="clip")).astype(np.intp),
                     table.count_x.take(base, mode="clip") - 1)
     iy = np.minimum(((Y - table.base_y0.take(base, mode="clip")) * table.res_y.take(base, mode="clip")).astype(np.intp),
-                    table.count_y.take(base, mode="clip") - 1)
-    cell = table.local.take(table.offset.take(base, mode="clip") + ix * table.count_y.take(base, mode="clip") + iy,
-                            mode="clip")
-    u = (X - table.centre_x.take(cell, mode="clip")) * table.scale_x.take(cell, mode="clip")
-    v = (Y - table.centre_y.take(cell, mode="clip")) * table.scale_y.take(cell, mode="clip")
-    terms = table.terms
+                    count_y - 1)
+    ix *= count_y
+    ix += iy
+    ix += table.offset.take(base, mode="clip")
+    cell = table.local.take(ix, mode="clip")
+    u = X - table.centre_x.take(cell, mode="clip")
+    u *= table.scale_x.take(cell, mode="clip")
+    v = Y - table.centre_y.take(cell, mode="clip")
+    v *= table.scale_y.take(cell, mode="clip")
+    c = table.terms.take(cell, axis=1, mode="clip")
     total = None
-    gathered = np.empty(cell.shape)
     for row in reversed(_ROWS):
-        inner = terms[row[-1]].take(cell, mode="clip")
+        inner = c[row[-1]]
         for j in reversed(row[:-1]):
             inner *= u
-            inner += terms[j].take(cell, out=gathered, mode="clip")
+            inner += c[j]
         if total is None:
             total = inner
         else:
