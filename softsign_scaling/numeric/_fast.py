@@ -342,13 +342,14 @@ def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance:
         return mean, variance
     X = np.minimum(np.log(A + np.sqrt(A * A + 1.0)), X_MAX)  # asinh(A) to ~1e-16 absolute (a coordinate)
     Y = np.minimum(np.maximum(np.log(np.maximum(b, B_LOW)), Y_MIN), Y_MAX)
+    base = base_cells(X, Y)
     if want_mean:
-        mean = mean_skeleton(A, b) * evaluate(mean_table, X, Y)
+        mean = mean_skeleton(A, b) * evaluate(mean_table, X, Y, base)
         if low.any():
             mean[low] = _g.mean_clip_b0(A[low])
         mean = np.copysign(np.minimum(mean, 1.0), a)
     if want_variance:
-        variance = variance_skeleton(A, b, rd) * evaluate(variance_table, X, Y)
+        variance = variance_skeleton(A, b, rd) * evaluate(variance_table, X, Y, base)
         if low.any():
             variance[low] = sign_variance(A[low]) + delta_part(A[low], b[low], rd)
     return mean, variance
@@ -390,3 +391,87 @@ def second_moment_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """m^2 + v (<= 1: the clamp only removes rounding above the true bound)."""
     mean, variance = moments(a, b)
     return np.minimum(mean * mean + variance, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# eps outside the root: u = x/(|x| + b) (steps X-1 ..; PyTorch's Adam).  The same tables, around these skeletons
+# (for A = |a|, with erf = erf(A/sqrt2), phi = phi(A), x ~ N(A, 1)):
+#
+# * mean: M0 = A/(W + b) G^(1/(1 + b^2)), W = E[x|x|]/A = (A^2 + 1) erf/A + 2 phi, G = erf W/A.  Exact at b -> 0
+#   (erf), at b -> oo to second order (A/b - E[x|x|]/b^2: the ratio is 1 + O(1/b^2)), at A -> oo
+#   (A/(A + b), ratio 1 + O(1/(A + b)^2)); the slope at A = 0 tends to sqrt(2/pi) (b -> 0) and 1/b (b -> oo).
+# * variance: V0 = K + D rd(A), K = v_sign exp(-4 phi b log(1 + 1/b)/v_sign)/(1 + b^2)^2 (the sign update's
+#   variance with X-10's kink term 4 phi b log(1/b)), D = (b/(b + Q)^2)^2, Q = Cov(x, x|x|)/2 = A erf + 2 phi:
+#   D is the delta method's f'(A)^2 = b^2/(A + b)^4 up to exponentially small terms, and at b -> oo it
+#   gives Var(u) = [1 - 2 Cov(x, x|x|)/b]/b^2 + O(b^-4), so that the ratio is 1 + O(1/b^2) there too;
+#   rd(A) = A^4 [E x^-2 - (E x^-1)^2] (the asymptotic series in u = 1/A^2, regularised as rd_series),
+#   the b -> 0 limit of Var(b/x)/D.
+# So beyond the tables' rectangle (b > 8.9e6 or |a| > 1.2e7) the clamped ratios are constant to 1e-13, and
+# below b = 9.4e-14 the ratio at Y_MIN is the b -> 0 one to O(A b).
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _erf_over_a(A: np.ndarray, erf: np.ndarray) -> np.ndarray:
+    """erf(A/sqrt2)/A, with its A -> 0 limit sqrt(2/pi) (to 1e-17 below A = 1e-8)."""
+    return np.where(A < 1e-8, SQRT_2_OVER_PI, erf / np.maximum(A, 1e-300))
+
+
+def outside_mean_skeleton(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ratio = _erf_over_a(A, sc.erf(A * SQRT_HALF))
+    W = (A * A + 1.0) * ratio + 2.0 * PHI0 * np.exp(-0.5 * A * A)
+    return A / (W + b) * np.exp(np.log(ratio * W) / (1.0 + b * b))
+
+
+def outside_variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
+    x = A * SQRT_HALF
+    scaled = sc.erfcx(x)
+    gauss = np.exp(-x * x)
+    weight = scaled * (2.0 - scaled * gauss)  # v_sign e^(x^2); 4 phi/v_sign = 4 PHI0/weight
+    kink = b * (np.log1p(b) - np.log(b))  # b log(1 + 1/b), without 1/b's overflow
+    square = 1.0 + b * b
+    K = weight * gauss * np.exp(-4.0 * PHI0 * kink / weight) / (square * square)
+    Q = A * (1.0 - scaled * gauss) + 2.0 * PHI0 * gauss
+    share = b / ((b + Q) * (b + Q))
+    return K + share * share * rd_series(A, rd_coefficients)
+
+
+@lru_cache(maxsize=1)
+def committed_outside() -> tuple[Compiled, Compiled, np.ndarray]:
+    """(mean table, variance table, rd coefficients) from ``_outside_tables.py``."""
+    from . import _outside_tables as t
+
+    def load(prefix: str) -> Compiled:
+        return compile_table(Table(cells=np.array(getattr(t, f"{prefix}_CELLS"), dtype=float).reshape(-1, 4),
+                                   chebyshev=decode(getattr(t, f"{prefix}_COEFFICIENTS"), TERMS),
+                                   quantum_bits=t.QUANTUM_BITS))
+
+    return load("MEAN"), load("VARIANCE"), np.array(t.RD_COEFFICIENTS, dtype=float)
+
+
+def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance: bool):
+    mean_table, variance_table, rd = tables
+    A = np.abs(a)
+    X = np.minimum(np.log(A + np.sqrt(A * A + 1.0)), X_MAX)
+    Y = np.minimum(np.maximum(np.log(b), Y_MIN), Y_MAX)
+    base = base_cells(X, Y)
+    mean = variance = None
+    if want_mean:
+        mean = np.copysign(np.minimum(outside_mean_skeleton(A, b) * evaluate(mean_table, X, Y, base), 1.0), a)
+    if want_variance:
+        variance = outside_variance_skeleton(A, b, rd) * evaluate(variance_table, X, Y, base)
+    return mean, variance
+
+
+def outside_moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50)."""
+    tables = tables if tables is not None else committed_outside()
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size <= BLOCK:
+        return _outside_block(a, b, tables, True, True)
+    mean, variance = np.empty(a.shape), np.empty(a.shape)
+    for start in range(0, a.size, BLOCK):
+        part = slice(start, start + BLOCK)
+        mean[part], variance[part] = _outside_block(a[part], b[part], tables, True, True)
+    return mean, variance
