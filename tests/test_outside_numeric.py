@@ -275,3 +275,14 @@ def test_fast_outside_one_point_gives_the_same_bits_alone_and_in_an_array():
         m, v = _fast.outside_moments(a[k:k + 1], b[k:k + 1])
         assert m[0] == mean[k] and v[0] == variance[k]
     assert np.array_equal(np.abs(mean[a != 0]) <= 1, np.ones(int((a != 0).sum()), dtype=bool))
+
+
+# Where the kink and the delta method's parts of the variance cross (|a| ~ 8-14) for b down past the tables' lower
+# edge e^-50: the clamped tables were 6e-9 off at (-11.08, 8.3e-30) when that edge was e^-30 (a seeded slow-grid
+# point), and the skeletons alone 7e-9 off at b = 1e-13.
+CROSSING = [(-11.081262498367737, 8.312553662161398e-30), (11.08, 1e-13), (13.0, 1e-25), (9.0, 1e-20),
+            (12.0, 2.1e-22), (12.0, 1.8e-22), (14.5, 1e-40), (10.5, 1e-16)]
+
+
+def test_fast_outside_moments_where_kink_and_delta_method_cross():
+    _fast_assert_within(fast_worst_errors([("crossing", a, b) for a, b in CROSSING]))

@@ -116,7 +116,7 @@ def reference(kind: str, X: np.ndarray, Y: np.ndarray, rd: np.ndarray, family: s
     """The ratio to be tabulated at (X, Y), from the float64 quadrature."""
     A = np.sinh(X)
     A = np.where(A == 0.0, 1e-300, A)  # the ratios are even in a: their a -> 0 limit
-    b = np.exp(Y)
+    b = np.exp(Y) if family == "inside" else _fast.outside_b(Y)
     if family == "outside":
         if kind == "mean":
             return _outside.moment(A, b, "mean") / _fast.outside_mean_skeleton(A, b)
@@ -189,6 +189,42 @@ def adaptive_cells(kind: str, rd, family: str = "inside") -> np.ndarray:
     return np.array(cells, dtype=float)
 
 
+def layout(kind: str, rd, family: str, old_cells: np.ndarray | None) -> np.ndarray:
+    """The rectangles: the previous layout's in every base cell that it tiles, the adaptive fit in the others (a new
+    base-grid edge refits only the new base cells), in base-cell order as adaptive_cells makes them."""
+    if old_cells is None:
+        return adaptive_cells(kind, rd, family)
+    owner = _fast.base_index(old_cells[:, 0], old_cells[:, 2])
+    area = (old_cells[:, 1] - old_cells[:, 0]) * (old_cells[:, 3] - old_cells[:, 2])
+    cells = []
+    for i in range(len(_fast.X_EDGES) - 1):
+        for j in range(len(_fast.Y_EDGES) - 1):
+            rect = (_fast.X_EDGES[i], _fast.X_EDGES[i + 1], _fast.Y_EDGES[j], _fast.Y_EDGES[j + 1])
+            mine = (owner == i * (len(_fast.Y_EDGES) - 1) + j) & (old_cells[:, 0] >= rect[0]) & (old_cells[:, 1] <= rect[1]) \
+                & (old_cells[:, 2] >= rect[2]) & (old_cells[:, 3] <= rect[3])
+            if mine.any() and area[mine].sum() == (rect[1] - rect[0]) * (rect[3] - rect[2]):  # dyadic: exact
+                cells += [tuple(c) for c in old_cells[mine]]
+            else:
+                cells += _refine(kind, rect, rd, family=family)
+    return np.array(cells, dtype=float)
+
+
+def _sticky(cells: np.ndarray, fresh: np.ndarray, old) -> tuple[np.ndarray, bool]:
+    """Per rectangle, the committed integers where the fresh fit is within STICKY quanta of them; and whether every
+    rectangle kept its committed integers (then the committed certificate may be kept too)."""
+    if old is None:
+        return fresh, False
+    committed = {tuple(c): row for c, row in zip(old[0].tolist(), old[1])}
+    integers, kept = fresh.copy(), len(cells) == len(old[0])
+    for k, c in enumerate(cells.tolist()):
+        row = committed.get(tuple(c))
+        if row is not None and np.abs(row - fresh[k]).max() <= STICKY:
+            integers[k] = row
+        else:
+            kept = False
+    return integers, kept
+
+
 def quantize(coefficients: np.ndarray) -> np.ndarray:
     return np.rint(np.ldexp(coefficients, QUANTUM_BITS)).astype(np.int64)
 
@@ -219,9 +255,12 @@ def _ceil_one_digit(value: float) -> str:
     return f"{mantissa}e{exponent:+03d}"
 
 
-def certificate(X, Y, error, cells: np.ndarray) -> tuple[tuple[str, str, int, str], ...]:
+def certificate(X, Y, error, cells: np.ndarray, family: str = "inside") -> tuple[tuple[str, str, int, str], ...]:
     rows = []
     centre_x, centre_y = (cells[:, 0] + cells[:, 1]) / 2, (cells[:, 2] + cells[:, 3]) / 2
+    if family == "outside":  # the bands are in log b
+        Y = (Y - _fast.OUTSIDE_Y_SHIFT) / _fast.OUTSIDE_Y_SCALE
+        centre_y = (centre_y - _fast.OUTSIDE_Y_SHIFT) / _fast.OUTSIDE_Y_SCALE
     for y_lo, y_hi, y_name in _Y_BANDS:
         for x_lo, x_hi, x_name in _X_BANDS:
             at = (X >= x_lo) & (X < x_hi) & (Y >= y_lo) & (Y < y_hi)
@@ -245,8 +284,10 @@ def fingerprint(family: str = "inside") -> str:
                      _fast.variance_skeleton, _fast.evaluate, _fast.compile_table, _fast._chebyshev_to_monomial)
     else:
         digest.update(inspect.getsource(_outside).encode())
+        digest.update(repr(_fast.OUTSIDE_LOG_B).encode())
         functions = (_fast.rd_series, _fast._erf_over_a, _fast.outside_mean_skeleton, _fast.outside_variance_skeleton,
-                     _fast.evaluate, _fast.compile_table, _fast._chebyshev_to_monomial, outside_rd_coefficients)
+                     _fast.outside_b, _fast.evaluate, _fast.compile_table, _fast._chebyshev_to_monomial,
+                     outside_rd_coefficients)
     for function in functions:
         digest.update(inspect.getsource(function).encode())
     return digest.hexdigest()
@@ -275,10 +316,9 @@ def build(previous: dict | None = None, log=None, family: str = "inside") -> dic
     for kind in KINDS:
         start = time.perf_counter()
         old = previous.get(kind) if previous else None
-        cells = old[0] if old is not None else adaptive_cells(kind, rd, family)
+        cells = layout(kind, rd, family, old[0] if old is not None else None)
         fresh = np.array([quantize(fit(kind, rect, rd, family)) for rect in cells])
-        kept = old is not None and old[1].shape == fresh.shape and np.abs(old[1] - fresh).max() <= STICKY
-        integers = old[1] if kept else fresh
+        integers, kept = _sticky(cells, fresh, old)
         table = _fast.Table(cells=cells, chebyshev=integers, quantum_bits=QUANTUM_BITS)
         X, Y, error = check_errors(kind, table, rd, family)
         if error.max() > bounds[kind] and old is not None:  # the committed layout no longer holds: refit
@@ -288,7 +328,7 @@ def build(previous: dict | None = None, log=None, family: str = "inside") -> dic
             raise ArithmeticError(f"{family} {kind} table: relative error {error.max():.3g} at (asinh a, log b) = "
                                   f"({X[worst]:.6g}, {Y[worst]:.6g}) exceeds the certified bound "
                                   f"{bounds[kind]:g}")
-        rows = certificate(X, Y, error, cells)
+        rows = certificate(X, Y, error, cells, family)
         if kept and _bounds_hold(old[2], rows):
             rows = old[2]
         out[kind] = (cells, integers, rows, time.perf_counter() - start, X.size)
@@ -334,8 +374,8 @@ OUTSIDE_HEADER = '''"""Generated by ``softsign-scaling derive`` (softsign_scalin
 
 The tables of the fast exact moments with eps outside the root, u = x/(|x| + b) (numeric/_fast.py,
 ``outside_moments``): the ratios of the mean and variance to their skeletons, piecewise polynomials of total
-degree {degree} in (asinh|a|, log b), fitted to the float64 quadrature of numeric/_outside.py.  Coefficients:
-integers times 2^-{bits}, zigzag-varint, base64.
+degree {degree} in (asinh|a|, Y), Y affine in log b (log b in [-50, 16] on the grid's Y range), fitted to the
+float64 quadrature of numeric/_outside.py.  Coefficients: integers times 2^-{bits}, zigzag-varint, base64.
 
 Certificate: the largest relative error of the runtime evaluation on {checks} seeded check points per
 rectangle (none of them a fit node), against the quadrature; generation fails above {bound}.

@@ -406,8 +406,25 @@ def second_moment_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 #   gives Var(u) = [1 - 2 Cov(x, x|x|)/b]/b^2 + O(b^-4), so that the ratio is 1 + O(1/b^2) there too;
 #   rd(A) = A^4 [E x^-2 - (E x^-1)^2] (the asymptotic series in u = 1/A^2, regularised as rd_series),
 #   the b -> 0 limit of Var(b/x)/D.
-# So beyond the tables' rectangle (b > 8.9e6 or |a| > 1.2e7) the clamped ratios are constant to 1e-13, and
-# below b = 9.4e-14 the ratio at Y_MIN is the b -> 0 one to O(A b).
+# So beyond the tables' rectangle (b > 8.9e6 or |a| > 1.2e7) the clamped ratios are constant to 1e-13; below
+# b = OUTSIDE_B_LOW = e^-50 = 1.9e-22 the skeletons alone hold (see _outside_block).  The tables' Y axis is
+# the affine image of log b in [-50, 16] on the shared grid's [Y_MIN, Y_MAX] (the inside tables' lower edge
+# e^-30 is too high here: the smooth part's cross terms near |a| = 11 are ~1e-8 (b/1e-13)^2 of the variance).
+
+OUTSIDE_LOG_B = (-50.0, 16.0)
+OUTSIDE_Y_SCALE = (Y_MAX - Y_MIN) / (OUTSIDE_LOG_B[1] - OUTSIDE_LOG_B[0])
+OUTSIDE_Y_SHIFT = Y_MIN - OUTSIDE_LOG_B[0] * OUTSIDE_Y_SCALE
+OUTSIDE_B_LOW = math.exp(OUTSIDE_LOG_B[0])
+
+
+def outside_y(b: np.ndarray) -> np.ndarray:
+    """The outside tables' Y coordinate of b, clamped into [Y_MIN, Y_MAX]."""
+    return np.minimum(np.maximum(np.log(b) * OUTSIDE_Y_SCALE + OUTSIDE_Y_SHIFT, Y_MIN), Y_MAX)
+
+
+def outside_b(Y: np.ndarray) -> np.ndarray:
+    """The inverse of outside_y inside the rectangle."""
+    return np.exp((Y - OUTSIDE_Y_SHIFT) / OUTSIDE_Y_SCALE)
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -450,16 +467,23 @@ def committed_outside() -> tuple[Compiled, Compiled, np.ndarray]:
 
 
 def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance: bool):
+    """Below OUTSIDE_B_LOW the skeletons alone (ratio 1: the mean's relative correction is O(b), the variance's
+    O(A b) from the kink and ~1e-8 (b/1e-13)^2 from the smooth part's cross terms near |a| = 11)."""
     mean_table, variance_table, rd = tables
     A = np.abs(a)
     X = np.minimum(np.log(A + np.sqrt(A * A + 1.0)), X_MAX)
-    Y = np.minimum(np.maximum(np.log(b), Y_MIN), Y_MAX)
+    Y = outside_y(b)
     base = base_cells(X, Y)
+    low = b < OUTSIDE_B_LOW
     mean = variance = None
     if want_mean:
-        mean = np.copysign(np.minimum(outside_mean_skeleton(A, b) * evaluate(mean_table, X, Y, base), 1.0), a)
+        ratio = evaluate(mean_table, X, Y, base)
+        ratio[low] = 1.0
+        mean = np.copysign(np.minimum(outside_mean_skeleton(A, b) * ratio, 1.0), a)
     if want_variance:
-        variance = outside_variance_skeleton(A, b, rd) * evaluate(variance_table, X, Y, base)
+        ratio = evaluate(variance_table, X, Y, base)
+        ratio[low] = 1.0
+        variance = outside_variance_skeleton(A, b, rd) * ratio
     return mean, variance
 
 
