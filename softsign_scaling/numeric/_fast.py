@@ -254,32 +254,29 @@ def base_cells(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 def evaluate(table: Compiled, X: np.ndarray, Y: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
     """The table at (X, Y), both already clamped into the rectangle: sum of c_kl u^k v^l by Horner
-    (u inner, v outer), a fixed sequence of elementwise operations.  ``base``: base_cells(X, Y), if known.
-    Every index is in range by construction, so the gathers use mode="clip" (half the cost of numpy's default
-    bounds-checking "raise").  The point's 78 coefficients are gathered in one call (``terms`` is (TERMS, n):
-    a take along its columns gives one contiguous row per term), and the Horner sums run in place on them."""
+    (u inner, v outer), a fixed sequence of elementwise operations.  ``base``: base_cells(X, Y), if known (the
+    mean and variance tables share it).  Every index is in range by construction, so the gathers use mode="clip"
+    (half the cost of numpy's default bounds-checking "raise").  One term's coefficients are gathered at a time
+    into a reused buffer: measured 5-15% faster (loaded machine) than gathering all 78 rows of a point at once,
+    whose (78, block) temporary leaves the cache."""
     if base is None:
         base = base_cells(X, Y)
-    count_y = table.count_y.take(base, mode="clip")
     ix = np.minimum(((X - table.base_x0.take(base, mode="clip")) * table.res_x.take(base, mode="clip")).astype(np.intp),
                     table.count_x.take(base, mode="clip") - 1)
     iy = np.minimum(((Y - table.base_y0.take(base, mode="clip")) * table.res_y.take(base, mode="clip")).astype(np.intp),
-                    count_y - 1)
-    ix *= count_y
-    ix += iy
-    ix += table.offset.take(base, mode="clip")
-    cell = table.local.take(ix, mode="clip")
-    u = X - table.centre_x.take(cell, mode="clip")
-    u *= table.scale_x.take(cell, mode="clip")
-    v = Y - table.centre_y.take(cell, mode="clip")
-    v *= table.scale_y.take(cell, mode="clip")
-    c = table.terms.take(cell, axis=1, mode="clip")
+                    table.count_y.take(base, mode="clip") - 1)
+    cell = table.local.take(table.offset.take(base, mode="clip") + ix * table.count_y.take(base, mode="clip") + iy,
+                            mode="clip")
+    u = (X - table.centre_x.take(cell, mode="clip")) * table.scale_x.take(cell, mode="clip")
+    v = (Y - table.centre_y.take(cell, mode="clip")) * table.scale_y.take(cell, mode="clip")
+    terms = table.terms
     total = None
+    gathered = np.empty(cell.shape)
     for row in reversed(_ROWS):
-        inner = c[row[-1]]
+        inner = terms[row[-1]].take(cell, mode="clip")
         for j in reversed(row[:-1]):
             inner *= u
-            inner += c[j]
+            inner += terms[j].take(cell, out=gathered, mode="clip")
         if total is None:
             total = inner
         else:
