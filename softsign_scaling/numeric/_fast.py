@@ -37,6 +37,11 @@ an independent seeded random grid.
 Every operation is elementwise (cell lookup, Horner sums in a fixed order), so a point gives the same bits
 alone and inside an array.  The second moment is m^2 + v (at most 1): consistent with the pair to rounding.
 
+eps outside the root (u = x/(|x| + b), ``outside_moments``, tables in ``_outside_tables.py``, read by the exact
+model for Problem(placement="outside")): the same tables around their own skeletons (see the section at the end),
+fitted to the quadrature of ``_outside.py`` with Y affine in log b on [-50, 16]; 289 + 933 rectangles, certified
+at 2e-12 (mean) and 1.5e-11 (variance) on the check points; 190-300x faster than that quadrature for the pair.
+
 Why tables, and these ones (measured on this project's 2-core machine, shared, so all times are loaded):
 
 * no compiled kernel: numba is not installed here and would be a new dependency; the tables are plain
