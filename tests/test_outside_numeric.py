@@ -286,3 +286,16 @@ CROSSING = [(-11.081262498367737, 8.312553662161398e-30), (11.08, 1e-13), (13.0,
 
 def test_fast_outside_moments_where_kink_and_delta_method_cross():
     _fast_assert_within(fast_worst_errors([("crossing", a, b) for a, b in CROSSING]))
+
+
+@pytest.mark.slow
+def test_fast_outside_regeneration_reproduces_the_committed_module(tmp_path, slow_requested):
+    """A forced regeneration (refit on the committed layout, certificate re-measured) writes the committed bytes."""
+    from softsign_scaling.codegen import moments_code
+
+    target = tmp_path / moments_code.OUTSIDE_TABLES_PATH
+    target.parent.mkdir(parents=True)
+    target.write_bytes(moments_code.COMMITTED_OUTSIDE.read_bytes())
+    (tmp_path / moments_code.TABLES_PATH).write_bytes(moments_code.COMMITTED.read_bytes())
+    moments_code.write_moment_tables(tmp_path, force=True)
+    assert target.read_bytes() == moments_code.COMMITTED_OUTSIDE.read_bytes()
