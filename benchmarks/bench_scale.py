@@ -13,10 +13,11 @@ after the fast moments land (issue 13 part 1), re-run: the moment share is what 
 1. eta* at n = 10^6, 20 batch sizes, diagonal H: "anchored" (target <= 2 s wall; its moments from the fitted table
    in log b) against the previous implementation (the same blocked path with the closed forms through scipy's
    kve/erfcx, ``old_anchored_moments``), the pre-blocking path (the ``terms`` loop before blocking, copied here as
-   ``unblocked``) and a plain numpy evaluation of the closed forms on whole (20, n) arrays; "mean_field"; "exact" on ``--exact-n`` components
-   (default 2*10^4: today's quadrature costs ~35 us per component and batch size) and projected linearly
-   to n = 10^6 (target <= 10 s after the fast moments: projected from the measured non-moment time plus the
-   moments at 1/100 of today's cost).  Blocked against unblocked sums: the largest relative difference.
+   ``unblocked``) and a plain numpy evaluation of the closed forms on whole (20, n) arrays; "mean_field"; "exact", eps
+   inside and outside the root, on ``--exact-n`` components (default 10^6; target <= 10 s wall), with the fitted-table
+   moments, against the previous implementation (the quadrature moments, unblocked: measured on 2*10^4 components and
+   scaled) and plain numpy with the same moments; the moments' CPU seconds per thread.  Blocked against unblocked sums:
+   the largest relative difference.
 2. Memory-mapped diagonal-H problems (float64 .npy files under /tmp, deleted afterwards) at n = 10^6, 10^7,
    10^8, each in a fresh process: Problem construction, mean_field at 20 batch sizes, anchored at 1 batch
    size; peak resident memory (ru_maxrss, which counts the mapped file pages read) <= 4 GB, and the time
@@ -42,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -70,24 +72,30 @@ def problem_arrays(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np
 
 
 class Timed:
-    """A registered copy of a per-component model whose moments are timed (CPU seconds accumulate in .moments)."""
+    """A registered copy of a per-component model whose moments are timed (CPU seconds accumulate in .moments;
+    per thread in .threads).  ``field``: "moments", or "outside" for the placement="outside" moments."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, field: str = "moments"):
         base = numeric.get_model(name)
         self.moments = 0.0
+        self.threads: dict[int, float] = {}
 
-        def timed(a, b, inner=base.moments):  # per-thread CPU: blocks run on threads (models.THREADS)
+        def timed(a, b, inner=getattr(base, field)):  # per-thread CPU: blocks run on threads (models.THREADS)
             start = time.thread_time()
             out = inner(a, b)
-            self.moments += time.thread_time() - start
+            spent = time.thread_time() - start
+            self.moments += spent
+            ident = threading.get_ident()
+            self.threads[ident] = self.threads.get(ident, 0.0) + spent
             return out
 
         self.name = f"{name}_timed"
-        numeric.register_model(dataclasses.replace(base, name=self.name, moments=timed), replace=True)
+        numeric.register_model(dataclasses.replace(base, name=self.name, **{field: timed}), replace=True)
 
     def run(self, B, problem) -> tuple[np.ndarray, float, float]:
         """eta*, total CPU seconds, CPU seconds inside the moments; self.wall: the call's wall seconds."""
         self.moments = 0.0
+        self.threads = {}
         start, cpu = time.perf_counter(), time.process_time()
         values = numeric.eta_star(B, problem, model=self.name)
         self.wall = time.perf_counter() - start
@@ -260,28 +268,62 @@ def section_eta(exact_n: int, quick: bool) -> list[tuple[str, bool]]:
         target = total * 10**6 / n
         verdicts.append((f"anchored eta* at n = 1e6, 20 B: {wall * 10**6 / n:.2f} wall s on {THREADS} threads <= 2 s "
                          f"(CPU {target:.2f} s, {target / THREADS:.2f} s per thread)", wall * 10**6 / n <= 2.0))
-    # exact: the fitted-table moments (issue 13 part 1) on exact_n components, against the quadrature path
-    ge, se, he = problem_arrays(exact_n, SEED + 1)
-    small = numeric.Problem(ge, se, he, EPS)
-    timed = Timed("exact")
-    values, total, inside = timed.run(BATCHES, small)
-    wall = timed.wall
-    base_n = min(exact_n, 2 * 10**4)
-    reference = numeric.Problem(ge[:base_n], se[:base_n], he[:base_n], EPS)
-    start = time.process_time()
-    old = unblocked(reference, BATCHES, lambda a, b: (_q.mean_exact(a, b), _q.variance_exact(a, b)))
-    old_seconds = (time.process_time() - start) * exact_n / base_n
-    check = numeric.eta_star(BATCHES, reference, model="exact")
-    scale = 10**6 / exact_n
-    line(f"exact at n = {exact_n:.0e}: blocked, tables", total, inside, extra=f"   wall {wall:.3f} s")
-    line(f"exact at n = {exact_n:.0e}: quadrature (previous)", old_seconds,
-         extra=f"   (measured at n = {base_n:.0e}, scaled)   quadrature/tables = {old_seconds / total:.1f}")
-    print(f"    tables vs quadrature eta*: max relative difference {np.max(np.abs(check / old - 1)):.1e}")
-    verdicts.append((f"exact eta* at n = 1e6, 20 B: {wall * scale:.2f} wall s on {THREADS} threads <= 10 s "
-                     f"(CPU {total * scale:.2f} s)", wall * scale <= 10.0))
-    numeric.unregister_model("exact_timed")
+    for placement in ("inside", "outside"):
+        verdicts.append(exact_rows(exact_n, placement))
     numeric.unregister_model("anchored_timed")
     return verdicts
+
+
+def exact_rows(n: int, placement: str) -> tuple[str, bool]:
+    """The exact model at n components, 20 batch sizes (tables, blocked, threaded) against the previous
+    implementation (the quadrature moments in the unblocked path, kept as the baseline; measured on at most 2*10^4
+    components and scaled linearly) and a plain numpy evaluation of the same formula with the same table moments on
+    whole (20, n) arrays.  CPU seconds of the process, wall seconds, and the moments' CPU seconds per thread."""
+    from softsign_scaling.numeric import _fast, _outside
+
+    g, sigma, h = problem_arrays(n, SEED + 1)
+    problem = numeric.Problem(g, sigma, h, EPS, placement=placement)
+    timed = Timed("exact", "moments" if placement == "inside" else "outside")
+    values, total, inside = timed.run(BATCHES, problem)
+    wall, threads = timed.wall, sorted(timed.threads.values(), reverse=True)
+    base_n = min(n, 2 * 10**4)
+    reference = numeric.Problem(g[:base_n], sigma[:base_n], h[:base_n], EPS, placement=placement)
+    if placement == "inside":
+        previous = lambda a, b: (_q.mean_exact(a, b), _q.variance_exact(a, b))  # noqa: E731
+        tables = _fast.moments
+    else:
+        previous = lambda a, b: (_outside.mean_outside(a, b), _outside.variance_outside(a, b))  # noqa: E731
+        tables = _fast.outside_moments
+    start = time.process_time()
+    old = unblocked(reference, BATCHES, previous)
+    old_seconds = (time.process_time() - start) * n / base_n
+    start = time.process_time()
+    plain = plain_numpy_pair(g, sigma, h, BATCHES, tables)
+    plain_seconds = time.process_time() - start
+    check = numeric.eta_star(BATCHES, reference, model="exact")
+    label = f"exact ({placement}) at n = {n:.0e}"
+    line(f"{label}: blocked, tables", total, inside,
+         extra=f"   wall {wall:.3f} s on {THREADS} threads; moments CPU per thread " + ", ".join(f"{t:.2f}" for t in threads)
+         + " s")
+    line(f"{label}: previous (quadrature, unblocked)", old_seconds,
+         extra=f"   (measured at n = {base_n:.0e}, scaled)   previous/tables = {old_seconds / total:.1f}")
+    line(f"{label}: plain numpy, same table moments", plain_seconds, extra=f"   numpy/tables = {plain_seconds / total:.2f}")
+    print(f"    tables vs quadrature eta*: max relative difference {np.max(np.abs(check / old - 1)):.1e}; "
+          f"vs plain numpy {np.max(np.abs(values / plain - 1)):.1e}; "
+          f"{total / (n * BATCHES.size) * 1e9:.0f} ns CPU per component and batch size")
+    scale = 10**6 / n
+    numeric.unregister_model("exact_timed")
+    return (f"exact ({placement}) eta* at n = 1e6, 20 B: {wall * scale:.2f} wall s on {THREADS} threads <= 10 s "
+            f"(CPU {total * scale:.2f} s; measured at n = {n:.0e})", wall * scale <= 10.0)
+
+
+def plain_numpy_pair(g, sigma, h, B, moments) -> np.ndarray:
+    """The same formula in plain numpy on whole (len(B), n) arrays, moments (mean, variance) from one call."""
+    root = np.sqrt(B)[:, None]
+    a, b = g * root / sigma, EPS * root / sigma
+    m, v = moments(a.reshape(-1), b.reshape(-1))
+    m, v = m.reshape(a.shape), v.reshape(a.shape)
+    return (m @ g) / ((m * m) @ h + v @ h)
 
 
 def write_npy(path: Path, n: int, kind: str, seed: int) -> None:
@@ -444,7 +486,7 @@ def section_surge(quick: bool) -> list[tuple[str, bool]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    parser.add_argument("--exact-n", type=int, default=2 * 10**4, help="components for the exact model's timing")
+    parser.add_argument("--exact-n", type=int, default=10**6, help="components for the exact model's timing")
     parser.add_argument("--sizes", default="1e6,1e7,1e8", help="mmap sizes, comma-separated")
     parser.add_argument("--only", default="1234", help="sections to run, e.g. 13")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

@@ -95,11 +95,12 @@ def test_write_all_writes_every_generated_module(tmp_path):
     from softsign_scaling.codegen import write_all
     from softsign_scaling.codegen.anchored_code import GENERATED as ANCHORED_PATH
 
-    from softsign_scaling.codegen.moments_code import TABLES_PATH
+    from softsign_scaling.codegen.moments_code import OUTSIDE_TABLES_PATH, TABLES_PATH
 
     (tmp_path / GENERATED_PATH).parent.mkdir(parents=True)
     (tmp_path / GENERATED_PATH).write_bytes((ROOT / GENERATED_PATH).read_bytes())
     (tmp_path / TABLES_PATH).write_bytes((ROOT / TABLES_PATH).read_bytes())  # fitted tables: their own golden test
+    (tmp_path / OUTSIDE_TABLES_PATH).write_bytes((ROOT / OUTSIDE_TABLES_PATH).read_bytes())
     from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
 
     # the anchored table's fingerprint is current: the committed table is copied, not refitted

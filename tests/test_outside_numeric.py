@@ -110,3 +110,202 @@ def test_large_eps_is_sgd_with_lr_over_eps():
         for placement in ("inside", "outside"):
             value = numeric.eta_star(64, numeric.Problem(G, SIGMA, H, eps, placement=placement), model="exact") / eps
             assert value == pytest.approx(sgd, rel=10 / eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast outside moments: tables around closed-form skeletons (numeric/_fast.py ``outside_moments``, generated
+# numeric/_outside_tables.py), as the exact model reads them for Problem(placement="outside"), against mpmath on a
+# seeded random grid drawn independently of the tables' fit nodes (Chebyshev nodes of each rectangle) and check
+# points (seeded by the rectangles).  Bound: 1e-10 relative (the issue's), per region.
+
+FAST_BOUND = 1e-10
+FAST_SEED = 20261130
+
+
+def _log_uniform(rng, low, high, size):
+    return 10.0 ** rng.uniform(low, high, size)
+
+
+FAST_REGIONS = (
+    ("core: |a| < 6, 1e-4 < b < 100", lambda r, n: r.uniform(0, 6, n), lambda r, n: _log_uniform(r, -4, 2, n)),
+    ("small b: 1e-13 < b < 1e-4", lambda r, n: _log_uniform(r, -3, 1.2, n), lambda r, n: _log_uniform(r, -13, -4, n)),
+    ("near m = +-1, kink: 6 < |a| < 30, b < 1e-2", lambda r, n: r.uniform(6, 30, n),
+     lambda r, n: _log_uniform(r, -30, -2, n)),
+    ("large |a|: 20 < |a| < 1e8", lambda r, n: _log_uniform(r, 1.3, 8, n), lambda r, n: _log_uniform(r, -12, 9, n)),
+    ("large b: 100 < b < 1e9", lambda r, n: _log_uniform(r, -3, 8, n), lambda r, n: _log_uniform(r, 2, 9, n)),
+    ("edges: 1e-150 < b < 1e-13 or 1e9 < b < 1e40", lambda r, n: _log_uniform(r, -3, 1.6, n),
+     lambda r, n: np.where(r.uniform(size=n) < 0.5, _log_uniform(r, -150, -13, n), _log_uniform(r, 9, 40, n))),
+)
+
+
+def fast_grid(per_region: int, seed: int = FAST_SEED) -> list[tuple[str, float, float]]:
+    rng = np.random.default_rng(seed)
+    points = []
+    for name, size, scale in FAST_REGIONS:
+        a = size(rng, per_region) * rng.choice([-1.0, 1.0], per_region)
+        b = scale(rng, per_region)
+        points += [(name, float(x), float(y)) for x, y in zip(a, b)]
+    return points
+
+
+def _cuts(A: mp.mpf, B: mp.mpf) -> list[mp.mpf]:
+    """The kink x = 0 (z = -a) and a geometric mesh of ratio 16 on its scale b out to 4."""
+    cuts, width = [-A], B
+    while width < 4:
+        cuts += [-A - width, -A + width]
+        width *= 16
+    return cuts
+
+
+def outside_reference(av: float, bv: float, mean_estimate: float, variance_estimate: float) -> tuple[mp.mpf, mp.mpf]:
+    """(mean, variance) of x/(|x| + b), x ~ N(a, 1), summed directly, at 25 + log10(1/value) digits."""
+    A, B = mp.mpf(abs(av)), mp.mpf(bv)
+
+    def digits(value):
+        return 25 + max(0, int(-math.log10(max(abs(value), 1e-320))))
+
+    f = lambda z: (A + z) / (abs(A + z) + B)  # noqa: E731
+    with mp.workdps(max(digits(mean_estimate), digits(variance_estimate))):
+        m = reference.gaussian_expectation(f, _cuts(A, B), cross_check=False)
+        v = reference.gaussian_expectation(lambda z: (f(z) - m) ** 2, _cuts(A, B), cross_check=False)
+    return mp.sign(av) * m, v
+
+
+def _exact_outside(a, b, tables=None):
+    """The exact model's outside moments (the tables, with the model's b -> 0 and |a| -> oo limits)."""
+    if tables is None:
+        return numeric.get_model("exact").outside(a, b)
+    from softsign_scaling.numeric import _fast
+
+    return _fast.outside_moments(a, b, tables=tables)
+
+
+def fast_worst_errors(points, tables=None) -> dict:
+    a = np.array([p[1] for p in points])
+    b = np.array([p[2] for p in points])
+    mean, variance = _exact_outside(a, b, tables)
+    worst: dict = {}
+    for (region, av, bv), m, v in zip(points, mean, variance):
+        ref_m, ref_v = outside_reference(av, bv, m, v)
+        errors = {moment: float(abs(got - want) / max(abs(want), mp.mpf(1e-300)))  # relative down to 1e-300
+                  for moment, got, want in (("mean", m, ref_m), ("variance", v, ref_v))}
+        for moment, error in errors.items():
+            old = worst.setdefault(region, {}).get(moment, (-1.0, None))
+            if error > old[0]:
+                worst[region][moment] = (float(error), (av, bv))
+    return worst
+
+
+def _fast_assert_within(worst):
+    for region, moments in worst.items():
+        print(f"{region}: " + ", ".join(f"{moment} {error:.2g}" for moment, (error, _) in moments.items()))
+    failures = [f"{region}: {moment} {error:.3g} at (a, b) = {where}"
+                for region, moments in worst.items() for moment, (error, where) in moments.items()
+                if error > FAST_BOUND]
+    assert not failures, "\n".join(failures)
+
+
+def test_fast_outside_moments_against_mpmath_on_a_random_grid():
+    _fast_assert_within(fast_worst_errors(fast_grid(3)))
+
+
+@pytest.fixture
+def slow_requested(request):
+    """Slow tests run only when asked for (pytest -m slow)."""
+    expression = request.config.getoption("markexpr") or ""
+    if "slow" not in expression or "not slow" in expression:
+        pytest.skip("slow: run with -m slow")
+
+
+@pytest.mark.slow
+def test_fast_outside_moments_against_mpmath_on_a_larger_random_grid(slow_requested):
+    _fast_assert_within(fast_worst_errors(fast_grid(20, seed=FAST_SEED + 1)))
+
+
+@pytest.mark.parametrize("which", ["mean", "variance"])
+def test_fast_outside_negative_control_a_perturbed_table_fails(which):
+    """3e-10 on every rectangle's constant term (three times the bound) must fail the same check."""
+    from softsign_scaling.numeric import _fast
+
+    mean_table, variance_table, rd = _fast.committed_outside()
+    terms = (mean_table if which == "mean" else variance_table).terms.copy()
+    terms[0] *= 1.0 + 3e-10
+    if which == "mean":
+        tables = (mean_table.replace(terms=terms), variance_table, rd)
+    else:
+        tables = (mean_table, variance_table.replace(terms=terms), rd)
+    points = [p for p in fast_grid(2) if p[0].startswith("core")]
+    with pytest.raises(AssertionError, match=which):
+        _fast_assert_within(fast_worst_errors(points, tables=tables))
+
+
+def test_fast_outside_tables_are_current_and_certified():
+    """The committed module's fingerprint is the generator's (else: run `derive`), its printed bounds meet the
+    certified bound, and re-measuring a sample of rectangles against the quadrature stays within them."""
+    from softsign_scaling.codegen import moments_code
+    from softsign_scaling.numeric import _fast, _outside_tables
+
+    text = moments_code.COMMITTED_OUTSIDE.read_text()
+    assert f"Inputs fingerprint: {moments_code.fingerprint('outside')}\n" in text, "run `softsign-scaling derive`"
+    rd = moments_code.family_rd("outside")
+    assert np.array_equal(rd, np.array(_outside_tables.RD_COEFFICIENTS))
+    for kind in moments_code.KINDS:
+        printed = [float(row[3]) for row in _outside_tables.CERTIFICATE[kind] if row[3] != "-"]
+        assert max(printed) <= moments_code.OUTSIDE_CERTIFIED_BOUND[kind] * 1.5  # one digit, rounded up
+        cells = np.array(getattr(_outside_tables, f"{kind.upper()}_CELLS")).reshape(-1, 4)
+        integers = _fast.decode(getattr(_outside_tables, f"{kind.upper()}_COEFFICIENTS"), _fast.TERMS)
+        full = _fast.compile_table(_fast.Table(cells=cells, chebyshev=integers,
+                                               quantum_bits=_outside_tables.QUANTUM_BITS))
+        points = [moments_code._mapped(rect, *moments_code._probe_points(rect, 2, moments_code.CHECK_POINTS))
+                  for rect in cells[::23]]
+        X = np.concatenate([p[0] for p in points])
+        Y = np.concatenate([p[1] for p in points])
+        error = np.abs(_fast.evaluate(full, X, Y) / moments_code.reference(kind, X, Y, rd, "outside") - 1.0)
+        assert error.max() <= max(printed) * 1.001, (kind, error.max())
+
+
+def test_fast_outside_one_point_gives_the_same_bits_alone_and_in_an_array():
+    from softsign_scaling.numeric import _fast
+
+    a = np.tile(np.array([0.0, -1e-9, 0.7, -3.0, 12.0, 2e7, -40.0]), 1 + 2 * _fast.BLOCK // 7)[: 2 * _fast.BLOCK + 5]
+    b = np.tile(10.0 ** np.array([-140.0, 0.0, -3.0, 5.0, -9.0, 2.0, 30.0, 12.0, -20.0, 7.0, -1.0]),
+                1 + a.size // 11)[: a.size]
+    mean, variance = _fast.outside_moments(a, b)
+    for k in (0, 3, _fast.BLOCK + 1, a.size - 1):
+        m, v = _fast.outside_moments(a[k:k + 1], b[k:k + 1])
+        assert m[0] == mean[k] and v[0] == variance[k]
+    assert np.array_equal(np.abs(mean[a != 0]) <= 1, np.ones(int((a != 0).sum()), dtype=bool))
+
+
+# Where the kink and the delta method's parts of the variance cross (|a| ~ 8-14) for b down past the tables' lower
+# edge e^-50: the clamped tables were 6e-9 off at (-11.08, 8.3e-30) when that edge was e^-30 (a seeded slow-grid
+# point), and the skeletons alone 7e-9 off at b = 1e-13.
+CROSSING = [(-11.081262498367737, 8.312553662161398e-30), (11.08, 1e-13), (13.0, 1e-25), (9.0, 1e-20),
+            (12.0, 2.1e-22), (12.0, 1.8e-22), (14.5, 1e-40), (10.5, 1e-16)]
+
+
+def test_fast_outside_moments_where_kink_and_delta_method_cross():
+    _fast_assert_within(fast_worst_errors([("crossing", a, b) for a, b in CROSSING]))
+
+
+@pytest.mark.slow
+def test_fast_outside_regeneration_reproduces_the_committed_module(tmp_path, slow_requested):
+    """A forced regeneration (refit on the committed layout, certificate re-measured) writes the committed bytes."""
+    from softsign_scaling.codegen import moments_code
+
+    target = tmp_path / moments_code.OUTSIDE_TABLES_PATH
+    target.parent.mkdir(parents=True)
+    target.write_bytes(moments_code.COMMITTED_OUTSIDE.read_bytes())
+    (tmp_path / moments_code.TABLES_PATH).write_bytes(moments_code.COMMITTED.read_bytes())
+    moments_code.write_moment_tables(tmp_path, force=True)
+    assert target.read_bytes() == moments_code.COMMITTED_OUTSIDE.read_bytes()
+
+
+@pytest.mark.slow
+def test_fast_outside_generation_from_scratch_reproduces_the_committed_module(slow_requested):
+    """The adaptive fit from scratch (no committed layout; about 60-80 s) certifies (build raises otherwise) and,
+    on this machine, gives the committed module's bytes (the committed one was made from scratch)."""
+    from softsign_scaling.codegen import moments_code
+
+    tables = moments_code.build(None, family="outside")
+    assert moments_code.source(tables, "outside") == moments_code.COMMITTED_OUTSIDE.read_text()

@@ -26,7 +26,7 @@ rectangle (none of them a fit node), against the quadrature; generation fails ab
 | variance | abs(a) < 1.18 | 7.4 <= b | 9 | 3e-12 |
 | variance | 1.18 <= abs(a) < 10 | 7.4 <= b | 83 | 3e-12 |
 | variance | 10 <= abs(a) | 7.4 <= b | 119 | 1e-11 |
-Inputs fingerprint: 1b0bfcf7352177bea9227645e2110cbe8030a8a70e0adbe97e7247353762dde8
+Inputs fingerprint: 413ca659020aa8c465601ee0c4351bcd27562dccd7dc742f7c334dee3336a487
 """
 
 QUANTUM_BITS = 47

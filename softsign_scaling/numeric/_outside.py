@@ -14,7 +14,8 @@ u has a kink at x = 0 (|x|), and f a pole at x = -b: X-6's Laplace form cancels 
 note), so the integrals are taken in x with Gauss-Legendre panels: graded in t = asinh(x/b) on
 [0, asinh(1/b)] (panels of length <= 0.6 in t: the pole is 0.88 away from t = 0 and the Gaussian weight
 varies on a scale >= 1 in t there), then of length <= 1 out to a + 10.  For a >= A_SHIFT the kink's
-weight is below e^-32 of the Gaussian's and the integral is taken in z on [-10, 10] (20 panels).
+weight is below e^-32 of the Gaussian's and the integral is taken in z on [-10, 10] (20 panels); there the
+variance sums the deviations u(x) - u(a) = b z/((x + b)(a + b)), which keep their digits for any a + b.
 Every rule is fixed per chunk of points; row sums only (as _quadrature.py).
 """
 
@@ -84,16 +85,17 @@ def _moments_near(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
 def _moments_far(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
     z, dz = _panel_nodes(np.full_like(a, 2 * _HALF_WIDTH), np.full_like(a, -_HALF_WIDTH), 20)
     w = _INV_SQRT_2PI * np.exp(-0.5 * z * z) * dz
-    x, Bb = a[:, None] + z, b[:, None]
-    y = Bb / (x + Bb)  # 1 - u, x >= 8 here
+    x, Bb = a[:, None] + z, b[:, None]  # x >= 8 here
     if kind == "mean":
         return (x / (x + Bb) * w).sum(axis=1)
     if kind == "second moment":
         return ((x / (x + Bb)) ** 2 * w).sum(axis=1)
-    mean_y = (y * w).sum(axis=1)[:, None]
-    f = x / (x + Bb)
-    m = (f * w).sum(axis=1)[:, None]
-    return np.where(m[:, 0] > 0.5, ((y - mean_y) ** 2 * w).sum(axis=1), ((f - m) ** 2 * w).sum(axis=1))
+    # the deviation from the deterministic update, u(x) - u(a) = b z/((x + b)(a + b)), formed without cancellation:
+    # centring u or y = 1 - u on their computed means would lose eps (a + b) relative (u and y are of order one
+    # there, their spread b/(a + b)^2)
+    d = Bb * z / ((x + Bb) * (a[:, None] + Bb))
+    mean_d = (d * w).sum(axis=1)[:, None]
+    return ((d - mean_d) ** 2 * w).sum(axis=1)
 
 
 def moment(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:

@@ -41,7 +41,6 @@ import numpy as np
 
 from . import _anchored, _far, _fast
 from . import _generated as _g
-from . import _outside as _o
 from . import _quadrature as _q
 from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 
@@ -541,8 +540,11 @@ def _exact_moments(a, b):
 
 
 def _outside_moments(a, b):
-    """The exact moments with eps outside the root (quadrature, _outside.py; steps X-5, X-6)."""
-    return _o.mean_outside(a, b), _o.variance_outside(a, b)
+    """The exact moments with eps outside the root (fitted tables around closed-form skeletons,
+    _fast.outside_moments; within 1e-10 of mpmath, certified per cell; the quadrature of _outside.py, steps X-5 and
+    X-6, stays the reference they are fitted to and numeric.mean_outside/variance_outside's route)."""
+    mean, variance = _fast.outside_moments(np.ravel(a), np.ravel(b))
+    return mean.reshape(np.shape(a)), variance.reshape(np.shape(a))
 
 
 def _clip_moments(a, b):
