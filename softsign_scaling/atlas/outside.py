@@ -66,7 +66,7 @@ def measure(repeats: int) -> dict:
                               for c in CONSTANTS]))
         converted = np.array([numeric.eps_inside_equivalent(B, out) for B in p.B])
         c_exact.append(converted / q.eps)
-        residual.append(np.array([float(numeric.eta_star(B, _with(q, e, "inside"), model="exact")[0])
+        residual.append(np.array([float(numeric.eta_star(B, _with(q, e, "inside"), model="exact"))
                                   for B, e in zip(p.B, converted)]) / exact)
         eps_of.append(np.full(p.B.shape, eps_rel))
     return {"rows": {k: np.concatenate(v) for k, v in rows.items()}, "by_c": np.concatenate(by_c, axis=1),
@@ -167,8 +167,8 @@ def section(full: bool, figures) -> list[str]:
         "",
     ]
     rows = [(name, *_summary(x)) for name, x in found["rows"].items()]
-    rows.append((f"exact[inside] at c eps, c = {c_best:g} (best worst case)", *_summary(by_c[worst_i])))
-    rows.append((f"exact[inside] at c eps, c = {float(CONSTANTS[share_i]):g} (most within 10%)",
+    rows.append((f"exact[inside] at c eps, c = {c_best:.3g} (best worst case)", *_summary(by_c[worst_i])))
+    rows.append((f"exact[inside] at c eps, c = {float(CONSTANTS[share_i]):.3g} (most within 10%)",
                  *_summary(by_c[share_i])))
     rows.append(("exact[inside] at X-11's exact eps_in", *_summary(found["residual"])))
     rows.sort(key=lambda r: -float(r[-1].rstrip("%")))
@@ -197,7 +197,9 @@ def section(full: bool, figures) -> list[str]:
             f"[{MAP_B[0]:g}, {MAP_B[-1]:g}], log): the exact c runs from {exact_c.min():.3g} (large b: c -> 1, X-11) to "
             f"{exact_c.max():.3g} at a = {MAP_A[i]:.3g}, b = {MAP_B[j]:.3g} (small eps with a strong gradient: "
             f"eps_in ~ sqrt(2 |g| eps_out)); the constant c = {c_best:g} is within 10% on {100 * within:.1f}% of the map "
-            f"and worst ({ratio[k, l]:.3g}) at a = {MAP_A[k]:.3g}, b = {MAP_B[l]:.3g}. One eps stands in for the other "
-            "where b = eps sqrt(B)/sigma >~ 1 (c within 10% of 1 right of the 1.1 contour); below it c depends on a and "
-            "b, and no constant converts.", "", f"![the conversion between placements](figures/{FIGURE})", ""]
+            f"and worst ({ratio[k, l]:.3g}) at a = {MAP_A[k]:.3g}, b = {MAP_B[l]:.3g}. Where one eps stands in for the other: "
+            "for b = eps sqrt(B)/sigma >~ 10 (right of the left panel's 1.1 contour) eps_in = eps_out (c -> 1; a constant "
+            "c > 1 overshoots there by c, the right panel's red); for b << 1 with a <~ 1 eta* hardly depends on eps "
+            "(SignSGD-like) and any c is within 10% (white); in between (0.1 <~ b <~ 10) and wherever the gradient "
+            "dominates (a >~ 3) c depends on a and b, and no constant converts.", "", f"![the conversion between placements](figures/{FIGURE})", ""]
     return out
