@@ -859,6 +859,7 @@ ANCHORED_OUT_DOMAIN = Domain((Var(a, "real", values=("0", "0.3", "1", "2.5", "8"
                              "a in {0, 0.3, 1, 2.5, 8}, b in {0.01, 0.3, 1, 3, 10}")
 # Measured sup errors of the anchored outside moments on ANCHORED_OUT_DOMAIN (20 digits), pinned at two figures.
 X14_MEAN_SUP, X14_VARIANCE_SUP = 0.15, 0.23
+X15_BOUNDS = (2.1e-17, 1.2e-15, 5.1e-18)  # X-15's series: measured relative errors (b k0, b^2 s0, C/b), two figures up
 B_SWITCH_OUT = 10  # X-15's series replace the closed forms at b >= 10 (float64 would lose log10(b^2) digits)
 SERIES_TERMS_OUT = 50  # at b = 10 the first omitted term of b k0 is ~3e-17 relative (the terms shrink to k ~ b^2)
 W_OUT = sp.Symbol("w", positive=True)  # 1/b
@@ -973,7 +974,10 @@ def _x14(previous: Derivation) -> Step:
                                domain=ANCHORED_OUT_DOMAIN, bound=X14_VARIANCE_SUP, pinned=True),
         ),
         depends=("A-3", "X-12", "X-13"),
-        note="Project addition; numeric: model \"anchored\" with placement=\"outside\" (numeric/_outside_anchored.py).",
+        note="Project addition; numeric: model \"anchored\" with placement=\"outside\" (numeric/_outside_anchored.py)."
+        " Its noise-free limit (B -> oo at fixed eps) is E-3's g/sqrt(g^2 + eps^2), not the outside update g/(|g| + eps):"
+        " eta_star at B = oo uses the latter (every outside model's full-batch update), so the model's eta*(B) does not"
+        " tend to its B = oo value when some |g_i| ~ eps; the atlas's B grid stops at 1000 B_simple.",
     )
 
 
@@ -1017,15 +1021,10 @@ def _x15_coefficients(n: int) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Exp
     return ([value(c) for c in f], [value(c) for c in s0b2], [value(gap[j], True) for j in range(1, n)])
 
 
-def _half_normal_moment(k: int) -> sp.Expr:
-    """E|z|^k = 2^(k/2) Gamma((k + 1)/2)/sqrt(pi)."""
-    return sp.nsimplify(2 ** sp.Rational(k, 2) * sp.gamma(sp.Rational(k + 1, 2)) / sp.sqrt(sp.pi))
-
-
 def _x15(previous: Derivation) -> Step:
     """X-15: b k0_out, b^2 s0_out and C/b = (1/k0^2 - (1 - s0)(b^2 + pi/2))/b as series in w = 1/b (termwise half-normal
     moments of the geometric series of 1/(1 + |z| w)^2), for b >= B_SWITCH_OUT; the anchored variance's positive form."""
-    from .anchored import K0, S0
+    from .anchored import K0, S0, _ratio
 
     x12, x13, a3 = previous["X-12"], previous["X-13"], previous["A-3"]
     n, w = SERIES_TERMS_OUT, W_OUT
@@ -1041,8 +1040,8 @@ def _x15(previous: Derivation) -> Step:
     def series_error(which: str):
         k = ("b k0", "b^2 s0", "C/b").index(which)
         closed = (b * x12.printed, b**2 * x13.printed, c_closed / b)[k]
-        return lambda s_: _ratio_of(sp.lambdify(b, s_.result[k].subs(w, 1 / b), modules="mpmath"),
-                                    sp.lambdify(b, closed, modules="mpmath"))
+        return lambda s_: _ratio((sp.lambdify(b, s_.result[k].subs(w, 1 / b), modules="mpmath"),
+                                  sp.lambdify(b, closed, modules="mpmath")))
 
     return Step(
         label="X-15",
@@ -1073,13 +1072,6 @@ def _x15(previous: Derivation) -> Step:
         ),
         depends=("X-12", "X-13", "A-3", "A-4"),
     )
-
-
-X15_BOUNDS = (2.1e-17, 1.2e-15, 5.1e-18)  # the measured relative errors, rounded up at two figures
-
-
-def _ratio_of(series, closed):
-    return lambda bv: series(bv) / closed(bv)
 
 
 def _c_out_positive(step: Step, c_expr: sp.Expr) -> ClaimOutcome:
