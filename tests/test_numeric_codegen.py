@@ -100,8 +100,11 @@ def test_write_all_writes_every_generated_module(tmp_path):
     (tmp_path / GENERATED_PATH).parent.mkdir(parents=True)
     (tmp_path / GENERATED_PATH).write_bytes((ROOT / GENERATED_PATH).read_bytes())
     (tmp_path / TABLES_PATH).write_bytes((ROOT / TABLES_PATH).read_bytes())  # fitted tables: their own golden test
-    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH]
+    from softsign_scaling.codegen.outside_code import GENERATED as OUTSIDE_PATH
+
+    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH, tmp_path / OUTSIDE_PATH]
     assert (tmp_path / ANCHORED_PATH).read_bytes() == (ROOT / ANCHORED_PATH).read_bytes()
+    assert (tmp_path / OUTSIDE_PATH).read_bytes() == (ROOT / OUTSIDE_PATH).read_bytes()
     assert write_all(derivation_for_numeric(), tmp_path) == []  # nothing changed: nothing written
 
 
