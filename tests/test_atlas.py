@@ -66,5 +66,5 @@ def test_atlas_report_is_reproducible(tmp_path):
     with ProcessPoolExecutor(max_workers=2) as pool:
         path = run_atlas(tmp_path, executor=pool, cache=tmp_path / "cache", progress=False)
     assert path.read_text() == (ROOT / "docs" / "atlas.md").read_text()
-    for name in ("atlas_error_maps.png", "atlas_surge.png"):
+    for name in ("atlas_error_maps.png", "atlas_surge.png", "atlas_outside_conversion.png"):
         assert (tmp_path / "docs" / "figures" / name).read_bytes() == (ROOT / "docs" / "figures" / name).read_bytes()

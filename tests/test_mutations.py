@@ -18,10 +18,10 @@ from softsign_scaling.pipeline import derivation as full_derivation
 EXEMPT: dict[str, tuple[str, ...]] = {}
 
 
-# Steps whose mutants are caught only by checks that take minutes per mutant (X-6's Laplace integrals: one
-# mp.quad at 38 digits on each of 54 points, ~28 s of CPU for both checks, so a survey of its 6 mutants takes
-# minutes; benchmarks/bench_outside_checks.py): run with `pytest -m slow`.
-SLOW = {"X-6"}
+# Steps whose mutants are caught only by checks that take minutes per mutant: run with `pytest -m slow`.  (X-6 was
+# one; its LaplaceIdentity checks now cache each Laplace integral per point and stop at the first failing point,
+# so its 6 mutants cost one full pass of the unmutated first element, ~10 s: benchmarks/mutation_survey.py X-6.)
+SLOW: set[str] = set()
 
 
 @pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.slow) if label in SLOW else label

@@ -103,10 +103,13 @@ def test_write_all_writes_every_generated_module(tmp_path):
     (tmp_path / OUTSIDE_TABLES_PATH).write_bytes((ROOT / OUTSIDE_TABLES_PATH).read_bytes())
     from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
 
+    from softsign_scaling.codegen.outside_code import GENERATED as OUTSIDE_PATH
+
     # the anchored table's fingerprint is current: the committed table is copied, not refitted
-    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH, tmp_path / ANCHORED_TABLE]
+    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH, tmp_path / ANCHORED_TABLE, tmp_path / OUTSIDE_PATH]
     assert (tmp_path / ANCHORED_PATH).read_bytes() == (ROOT / ANCHORED_PATH).read_bytes()
     assert (tmp_path / ANCHORED_TABLE).read_bytes() == (ROOT / ANCHORED_TABLE).read_bytes()
+    assert (tmp_path / OUTSIDE_PATH).read_bytes() == (ROOT / OUTSIDE_PATH).read_bytes()
     assert write_all(derivation_for_numeric(), tmp_path) == []  # nothing changed: nothing written
 
 

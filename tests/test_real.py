@@ -63,7 +63,7 @@ def test_bad_files_give_one_line_errors(tmp_path):
 
 @pytest.mark.parametrize("placement, models", [("inside", ("exact", "clip", "approx", "anchored", "mean_field",
                                                             "mean_field_bsimple", "averaged")),
-                                                ("outside", ("exact", "clip"))])
+                                                ("outside", ("exact", "clip", "anchored"))])
 def test_a_full_sketch_reproduces_the_dense_problem(placement, models):
     """With every eigenpair, the sketch is H itself: predictions equal numeric.eta_star on the dense H."""
     stats, H = synthetic()

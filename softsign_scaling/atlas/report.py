@@ -9,7 +9,7 @@ import numpy as np
 
 from ..artifacts import write_text
 from ..export.markdown import table
-from . import efficiency, layers, meanfield, momentum, scurve, surge
+from . import efficiency, layers, meanfield, momentum, outside, scurve, surge
 from .run import sweep
 
 REPEATS = {False: 3, True: 12}  # seeds per setting of the problem family: default and --full
@@ -109,6 +109,7 @@ def run_atlas(root: Path, full: bool = False, executor: Executor | None = None, 
     out += efficiency.section(efficiency.REPEATS[full], executor, cache, progress)
     for extra in EXTRA_SECTIONS:
         out += extra()
+    out += outside.section(full, figures)  # section 8: eps outside the root, with its figure
     path = docs / "atlas.md"
     write_text(path, "\n".join(out))
     return path

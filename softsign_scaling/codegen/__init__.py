@@ -4,6 +4,7 @@ numeric_code    numeric/_generated.py: the clipped moments (stable forms of stab
 anchored_code   numeric/_anchored.py: the anchored closed form (A-1 .. A-4), and numeric/_anchored_table.py: its fast
                 route's table in log b, fitted by mpmath (refitted only when its fingerprint changes)
 moments_code    numeric/_exact_tables.py: the fast exact moments' tables, fitted to numeric/_quadrature.py
+outside_code    numeric/_outside_anchored.py: eps outside the root: anchored form (X-12 .. X-15), X-9/X-10 series
 
 Reads the math layer (steps, stable forms, the family registry); never imports the exports or the commands.
 """
@@ -22,6 +23,7 @@ def write_all(derivation: Derivation, root: Path, force: bool = False) -> list[P
     from .anchored_code import write_anchored_module
     from .moments_code import write_moment_tables
     from .numeric_code import write_numeric_module
+    from .outside_code import write_outside_module
 
     return (write_numeric_module(derivation, root, force) + write_anchored_module(derivation, root, force)
-            + write_moment_tables(root, force))
+            + write_moment_tables(root, force) + write_outside_module(derivation, root, force))

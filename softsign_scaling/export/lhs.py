@@ -82,6 +82,10 @@ NAMES: dict[str, str] = {
     "X-10": r"\left(D(a),\ \lim_{b \to 0} \tfrac{1 - \mathbb{E}[u_{\text{out}}^2]}{b \log(1/b)},\ "
             r"\lim_{b \to 0} \tfrac{1 - \mathbb{E}[u_{\text{in}}^2]}{b}\right)",
     "X-11": r"\left(b_{\text{in}}\right)_{b \to \infty,\ b \to 0,\ b \ll 1 \ll a}",
+    "X-12": r"k_0^{\text{out}}(b)",
+    "X-13": r"s_0^{\text{out}}(b)",
+    "X-14": r"\left(m^{\text{anch}}_{\text{out}},\ s^{\text{anch}}_{\text{out}}\right)",
+    "X-15": r"\left(b\,k_0^{\text{out}},\ b^2 s_0^{\text{out}},\ \tfrac{C^{\text{out}}}{b}\right)_{b \ge 10}",
     "M-1": r"\left(\mathbb{E}[m],\ \operatorname{Var}[m]\right)",
     "M-2": r"B_{\text{eff}}",
     "M-3": r"\eta^*(B; \beta_1)",

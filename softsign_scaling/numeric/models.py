@@ -41,6 +41,7 @@ import numpy as np
 
 from . import _anchored, _far, _fast
 from . import _generated as _g
+from . import _outside_anchored as _oa
 from . import _quadrature as _q
 from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 
@@ -565,6 +566,11 @@ def _anchored_moments(a, b):
     return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array
 
 
+def _anchored_outside_moments(a, b):
+    """X-14/X-15: A-3's shapes through the exact outside slope and second moment at a = 0 (placement="outside")."""
+    return _oa.moments_anchored_outside(a, b)
+
+
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
     if problem.eps == 0:
         return np.sign(np.asarray(problem.g, dtype=float))
@@ -608,7 +614,10 @@ def _register_built_ins() -> None:
             doc="E-14's shape with q = B_simple/B, B_simple = sum sigma_i^2/(g^T g + n eps^2) (kexue.fm 11280)"),
         PerComponentModel(
             "anchored", beta1_meaning=_MOMENTUM, moments=_with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
-            doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
+            outside=_with_limits(_anchored_outside_moments, _oa.steady_anchored_outside, False),
+            outside_far=_oa.far_anchored_outside,
+            doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0;"
+                " placement='outside': the same shapes at the outside k0, s0 (X-12 .. X-15)"),
         AveragedModel(
             "averaged",
             doc="M-6: beta2 -> 1 (v = g^2 + sigma^2/B, deterministic) with momentum beta1: the update is Gaussian and"

@@ -17,7 +17,8 @@ mean            E-6 .. E-10     the mean of the SoftSign update
 second_moment   E-11 .. E-13    its second moment
 results         E-14 .. E-18    the optimal learning rate, surge, eps -> oo
 anchored        A-1 .. A-4      this project's: E-9/E-12 anchored at the exact a = 0 values (the atlas's best)
-outside         X-1 .. X-11     this project's: eps outside the root (PyTorch's Adam), its moments and series, eps -> oo, the conversion
+outside         X-1 .. X-15     this project's: eps outside the root (PyTorch's Adam), its moments and series, eps -> oo, the
+                                conversion, the anchored outside form
 efficiency      X-20 .. X-27    this project's: the efficiency law with eps (loss decrease at eta*, B_noise(eps), S-E)
 momentum        M-1 .. M-12     this project's: momentum beta1, beta2 = 0 (effective batch) and beta2 -> 1 (averaged v)
 """
@@ -79,7 +80,8 @@ FAMILIES: tuple[Family, ...] = (
            inputs=("E-14", "E-15")),
     Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
            inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
-    Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-11"),
+    Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-15",
+           inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="_outside_anchored.py"),
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
            "X-20 .. X-27"),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12"),
