@@ -89,6 +89,22 @@ def test_long_sums_are_split_over_lines():
 # --- reads like a paper (issue 9, item 13) ---
 
 
+def test_long_series_show_their_leading_terms_and_long_tuples_one_element_per_line():
+    """A 50-term series (X-15) made pdflatex fail ("Dimension too large"): a polynomial in one symbol with more than
+    TOO_MANY_TERMS terms shows its lowest-order terms and a count; a short one, or a sum in two symbols, stays whole."""
+    import sympy as sp
+
+    w, v = sp.symbols("w v")
+    series = sum((-1) ** k * (k + 1) * w**k * sp.sqrt(2) / sp.sqrt(sp.pi) for k in range(50))
+    shown = display("L", sp.Tuple(series, 2 * series, 3 * series), tag="T")
+    assert r"\text{50 terms, up to } w^{49}" in shown and "w^{5}" not in shown and "w^{3}" in shown
+    assert shown.count(r"\\") == 3 and r"\Big(" in shown and "gathered" in shown  # left side, one element per line
+    short = sum(w**k for k in range(5))
+    assert "terms, up to" not in display("L", short) and "w^{4}" in display("L", short)
+    two = sum(w**k * v for k in range(20))
+    assert "terms, up to" not in display("L", sp.Tuple(two, w))
+
+
 def test_ascii_math_becomes_latex_math():
     from softsign_scaling.export.asciimath import to_latex
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..pipeline import default_context
+
 CACHE_VERSION = "1"
 
 
@@ -44,7 +46,7 @@ def sweep(fn: Callable[..., Any], tasks: Sequence[tuple], executor: Executor | N
     if not todo:
         return results
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+    pool = executor or ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=default_context())
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="task", disable=not progress,
                leave=False)
     try:
@@ -75,7 +77,7 @@ def process_pool(workers: int | None):
     if workers is None:
         yield None
         return
-    executor = ProcessPoolExecutor(max_workers=workers)
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=default_context())  # no fork of a threaded process
     try:
         yield executor
     finally:

@@ -58,6 +58,23 @@ def _terms(expr: sp.Basic) -> list[str]:
     return [latex(expr)]
 
 
+SHOWN_TERMS = 4  # a polynomial (a series) with more terms than TOO_MANY_TERMS shows its SHOWN_TERMS lowest-order ones
+TOO_MANY_TERMS = 12
+
+
+def _shown(expr: sp.Basic) -> str:
+    """LaTeX of expr; a polynomial in one symbol with many terms (an asymptotic series) as its lowest-order terms,
+    then a dots-and-count tail: a reader wants the shape, the manifest and docs/steps/*.tex keep every term."""
+    if isinstance(expr, sp.Add) and len(expr.args) > TOO_MANY_TERMS and len(expr.free_symbols) == 1:
+        (x,) = expr.free_symbols
+        if expr.is_polynomial(x):
+            terms = sorted(sp.Add.make_args(expr), key=lambda t: sp.degree(t, x))
+            head = latex(terms[0]) + "".join((" " if latex(t).startswith("-") else " + ") + latex(t)
+                                                for t in terms[1:SHOWN_TERMS])
+            return head + rf" + \cdots\ (\text{{{len(terms)} terms, up to }} {latex(x)}^{{{sp.degree(expr, x)}}})"
+    return latex(expr)
+
+
 def _fit(line: str) -> str:
     """\\fitwidth (defined in the preamble) shrinks a line wider than the text, and never enlarges one."""
     return r"\fitwidth{" + line + "}"
@@ -76,10 +93,19 @@ def display(lhs: str, expr: sp.Basic, tag: str | None = None, sign: str = "=") -
     env = "equation" if tag else "equation*"
     tag_tex = f"\\tag{{{tag}}}\\label{{eq:{tag}}}" if tag else ""
     if isinstance(expr, sp.Tuple):
-        line = lhs + f" {sign} " + r"\left(" + r",\quad ".join(latex(e) for e in expr) + r"\right)"
-        return f"\\begin{{{env}}}\n{_fit(line)}{tag_tex}\n\\end{{{env}}}"
-    whole = latex(expr)
-    if len(whole) + len(lhs) <= LINE_BUDGET or not isinstance(expr, sp.Add):
+        parts = [_shown(e) for e in expr]
+        line = lhs + f" {sign} " + r"\left(" + r",\quad ".join(parts) + r"\right)"
+        if len(line) <= 2 * LINE_BUDGET:
+            return f"\\begin{{{env}}}\n{_fit(line)}{tag_tex}\n\\end{{{env}}}"
+        # too wide for one line: the left-hand side, then one element per line, centred (gathered: split would
+        # indent every line by the left-hand side's width); each line shrunk to the width only if it must be
+        lines = [_fit(f"{lhs} {sign}")] + [_fit((r"\Big( " if k == 0 else "") + part
+                                              + ("," if k < len(parts) - 1 else r" \Big)"))
+                                         for k, part in enumerate(parts)]
+        body = " \\\\\n".join(lines)
+        return f"\\begin{{{env}}}\n\\begin{{gathered}}\n{body}\n\\end{{gathered}}{tag_tex}\n\\end{{{env}}}"
+    whole = _shown(expr)
+    if len(whole) + len(lhs) <= LINE_BUDGET or not isinstance(expr, sp.Add) or whole != latex(expr):
         return f"\\begin{{{env}}}\n{_fit(lhs + f' {sign} ' + whole)}{tag_tex}\n\\end{{{env}}}"
     lines, current = [], ""
     for term in _terms(expr):

@@ -1051,7 +1051,7 @@ def _x15(previous: Derivation) -> Step:
         " anchored outside variance s - m^2 = [a^2 C + s0 (b^2 + pi/2)/k0^2]/((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)),"
         " a sum of positive terms",
         definition=sp.Tuple(sp.Eq(sp.Symbol("b k0"), sp.Integral((1 + _zp * w) ** -2 * 2 * phi.subs(z, _zp), (_zp, 0, sp.oo))),
-                            sp.Eq(sp.Symbol("b^2 s0"), sp.Integral(_zp**2 * (1 + _zp * w) ** -2 * 2 * phi.subs(z, _zp),
+                            sp.Eq(sp.Symbol("b^{2} s0"), sp.Integral(_zp**2 * (1 + _zp * w) ** -2 * 2 * phi.subs(z, _zp),
                                                                    (_zp, 0, sp.oo)))),
         result=sp.Tuple(bk0, s0b2, c_over_b),
         relation=approximation(f"asymptotic in w = 1/b ({n} terms; not convergent: the Gaussian reaches |z| > b), used"
