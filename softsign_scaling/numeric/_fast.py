@@ -318,17 +318,22 @@ def decode(text: str, columns: int) -> np.ndarray:
     return values.reshape(-1, columns)
 
 
-@lru_cache(maxsize=1)
-def committed() -> tuple[Compiled, Compiled, np.ndarray]:
-    """(mean table, variance table, rd coefficients) from ``_exact_tables.py``."""
-    from . import _exact_tables as t
-
+def _load(t) -> tuple[Compiled, Compiled, np.ndarray]:
+    """(mean table, variance table, rd coefficients) from a generated table module."""
     def load(prefix: str) -> Compiled:
         return compile_table(Table(cells=np.array(getattr(t, f"{prefix}_CELLS"), dtype=float).reshape(-1, 4),
                                    chebyshev=decode(getattr(t, f"{prefix}_COEFFICIENTS"), TERMS),
                                    quantum_bits=t.QUANTUM_BITS))
 
     return load("MEAN"), load("VARIANCE"), np.array(t.RD_COEFFICIENTS, dtype=float)
+
+
+@lru_cache(maxsize=1)
+def committed() -> tuple[Compiled, Compiled, np.ndarray]:
+    """(mean table, variance table, rd coefficients) from ``_exact_tables.py``."""
+    from . import _exact_tables
+
+    return _load(_exact_tables)
 
 
 def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance: bool):
@@ -357,17 +362,18 @@ def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance:
     return mean, variance
 
 
-def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None):
+def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None, block=_block):
+    """``block`` (:func:`_block`, or :func:`_outside_block` with the outside tables) over BLOCK-sized slices."""
     tables = tables if tables is not None else committed()
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     if a.size <= BLOCK:
-        return _block(a, b, tables, want_mean, want_variance)
+        return block(a, b, tables, want_mean, want_variance)
     mean = np.empty(a.shape) if want_mean else None
     variance = np.empty(a.shape) if want_variance else None
     for start in range(0, a.size, BLOCK):
         part = slice(start, start + BLOCK)
-        m, v = _block(a[part], b[part], tables, want_mean, want_variance)
+        m, v = block(a[part], b[part], tables, want_mean, want_variance)
         if want_mean:
             mean[part] = m
         if want_variance:
@@ -458,14 +464,9 @@ def outside_variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.
 @lru_cache(maxsize=1)
 def committed_outside() -> tuple[Compiled, Compiled, np.ndarray]:
     """(mean table, variance table, rd coefficients) from ``_outside_tables.py``."""
-    from . import _outside_tables as t
+    from . import _outside_tables
 
-    def load(prefix: str) -> Compiled:
-        return compile_table(Table(cells=np.array(getattr(t, f"{prefix}_CELLS"), dtype=float).reshape(-1, 4),
-                                   chebyshev=decode(getattr(t, f"{prefix}_COEFFICIENTS"), TERMS),
-                                   quantum_bits=t.QUANTUM_BITS))
-
-    return load("MEAN"), load("VARIANCE"), np.array(t.RD_COEFFICIENTS, dtype=float)
+    return _load(_outside_tables)
 
 
 def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance: bool):
@@ -491,13 +492,4 @@ def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_v
 
 def outside_moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50)."""
-    tables = tables if tables is not None else committed_outside()
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.size <= BLOCK:
-        return _outside_block(a, b, tables, True, True)
-    mean, variance = np.empty(a.shape), np.empty(a.shape)
-    for start in range(0, a.size, BLOCK):
-        part = slice(start, start + BLOCK)
-        mean[part], variance[part] = _outside_block(a[part], b[part], tables, True, True)
-    return mean, variance
+    return _blocks(a, b, True, True, tables if tables is not None else committed_outside(), _outside_block)
