@@ -11,6 +11,7 @@ import math
 from functools import lru_cache
 
 import mpmath as mp
+import numpy as np
 import sympy as sp
 
 from softsign_scaling.checks.evaluate import mp_function
@@ -103,3 +104,36 @@ def softsign_moments_s_integral(av: float, bv: float, dps: int = 25) -> tuple[mp
         w = mp.exp(-z * z) * mp.erfc(-1j * z)
         second = 1 - Bv * mp.sqrt(mp.pi / 2) * mp.re(w)
         return mean, second
+
+
+# --- seeded (a, b) grids for the fitted tables' accuracy tests (drawn independently of the fitting nodes) ---
+
+
+def log_uniform(rng, low, high, size):
+    return 10.0 ** rng.uniform(low, high, size)
+
+
+def regions(edges_low: float, edges_name: str) -> tuple:
+    """(name, |a| sampler, b sampler) for each region of the (a, b) plane; the last, the b edges, reaches down to
+    10^edges_low (the inside tables hold to 1e-300, the outside tables' skeletons take over below 1e-150)."""
+    return (
+        ("core: |a| < 6, 1e-4 < b < 100", lambda r, n: r.uniform(0, 6, n), lambda r, n: log_uniform(r, -4, 2, n)),
+        ("small b: 1e-13 < b < 1e-4", lambda r, n: log_uniform(r, -3, 1.2, n), lambda r, n: log_uniform(r, -13, -4, n)),
+        ("near m = +-1, kink: 6 < |a| < 30, b < 1e-2", lambda r, n: r.uniform(6, 30, n),
+         lambda r, n: log_uniform(r, -30, -2, n)),
+        ("large |a|: 20 < |a| < 1e8", lambda r, n: log_uniform(r, 1.3, 8, n), lambda r, n: log_uniform(r, -12, 9, n)),
+        ("large b: 100 < b < 1e9", lambda r, n: log_uniform(r, -3, 8, n), lambda r, n: log_uniform(r, 2, 9, n)),
+        (edges_name, lambda r, n: log_uniform(r, -3, 1.6, n),
+         lambda r, n: np.where(r.uniform(size=n) < 0.5, log_uniform(r, edges_low, -13, n), log_uniform(r, 9, 40, n))),
+    )
+
+
+def seeded_grid(per_region: int, seed: int, among: tuple) -> list[tuple[str, float, float]]:
+    """per_region points of each region (a's sign drawn separately): [(region name, a, b)]."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for name, size, scale in among:
+        a_ = size(rng, per_region) * rng.choice([-1.0, 1.0], per_region)
+        b_ = scale(rng, per_region)
+        points += [(name, float(x), float(y)) for x, y in zip(a_, b_)]
+    return points

@@ -26,37 +26,17 @@ from softsign_scaling.checks import reference as quadrature_reference
 from softsign_scaling.codegen import moments_code
 from softsign_scaling.numeric import _fast
 
-from numeric_reference import relative_error, softsign_moments_s_integral
+from numeric_reference import regions, relative_error, seeded_grid, softsign_moments_s_integral
 
 BOUND = 1e-10
 SEED = 20261129  # the reference grid's own stream
 
 
-def _log_uniform(rng, low, high, size):
-    return 10.0 ** rng.uniform(low, high, size)
-
-
-# (name, |a| sampler, b sampler): each covers one region of the (a, b) plane; a's sign is drawn separately.
-REGIONS = (
-    ("core: |a| < 6, 1e-4 < b < 100", lambda r, n: r.uniform(0, 6, n), lambda r, n: _log_uniform(r, -4, 2, n)),
-    ("small b: 1e-13 < b < 1e-4", lambda r, n: _log_uniform(r, -3, 1.2, n), lambda r, n: _log_uniform(r, -13, -4, n)),
-    ("near m = +-1, kink: 6 < |a| < 30, b < 1e-2", lambda r, n: r.uniform(6, 30, n),
-     lambda r, n: _log_uniform(r, -30, -2, n)),
-    ("large |a|: 20 < |a| < 1e8", lambda r, n: _log_uniform(r, 1.3, 8, n), lambda r, n: _log_uniform(r, -12, 9, n)),
-    ("large b: 100 < b < 1e9", lambda r, n: _log_uniform(r, -3, 8, n), lambda r, n: _log_uniform(r, 2, 9, n)),
-    ("edges: b < 1e-13 or 1e9 < b < 1e40", lambda r, n: _log_uniform(r, -3, 1.6, n),
-     lambda r, n: np.where(r.uniform(size=n) < 0.5, _log_uniform(r, -300, -13, n), _log_uniform(r, 9, 40, n))),
-)
+REGIONS = regions(-300, "edges: b < 1e-13 or 1e9 < b < 1e40")
 
 
 def reference_grid(per_region: int, seed: int = SEED) -> list[tuple[str, float, float]]:
-    rng = np.random.default_rng(seed)
-    points = []
-    for name, size, scale in REGIONS:
-        a = size(rng, per_region) * rng.choice([-1.0, 1.0], per_region)
-        b = scale(rng, per_region)
-        points += [(name, float(x), float(y)) for x, y in zip(a, b)]
-    return points
+    return seeded_grid(per_region, seed, REGIONS)
 
 
 def _digits_for(value: float) -> int:

@@ -10,6 +10,8 @@ import pytest
 from softsign_scaling import numeric
 from softsign_scaling.checks import reference
 
+from numeric_reference import regions, seeded_grid
+
 # (a, b) spanning the kink regime (small b), the far tail (a >= 18), large b and the b -> 0 / oo limits.
 POINTS = [("0", "1e-6"), ("1e-8", "0.5"), ("0.3", "1e-12"), ("1", "1"), ("-2.5", "0.01"), ("8", "3"),
           ("17.9", "1e-6"), ("18.1", "0.2"), ("-30", "40"), ("1e3", "1e3"), ("0.01", "1e8"), ("2", "1e-100")]
@@ -122,30 +124,11 @@ FAST_BOUND = 1e-10
 FAST_SEED = 20261130
 
 
-def _log_uniform(rng, low, high, size):
-    return 10.0 ** rng.uniform(low, high, size)
-
-
-FAST_REGIONS = (
-    ("core: |a| < 6, 1e-4 < b < 100", lambda r, n: r.uniform(0, 6, n), lambda r, n: _log_uniform(r, -4, 2, n)),
-    ("small b: 1e-13 < b < 1e-4", lambda r, n: _log_uniform(r, -3, 1.2, n), lambda r, n: _log_uniform(r, -13, -4, n)),
-    ("near m = +-1, kink: 6 < |a| < 30, b < 1e-2", lambda r, n: r.uniform(6, 30, n),
-     lambda r, n: _log_uniform(r, -30, -2, n)),
-    ("large |a|: 20 < |a| < 1e8", lambda r, n: _log_uniform(r, 1.3, 8, n), lambda r, n: _log_uniform(r, -12, 9, n)),
-    ("large b: 100 < b < 1e9", lambda r, n: _log_uniform(r, -3, 8, n), lambda r, n: _log_uniform(r, 2, 9, n)),
-    ("edges: 1e-150 < b < 1e-13 or 1e9 < b < 1e40", lambda r, n: _log_uniform(r, -3, 1.6, n),
-     lambda r, n: np.where(r.uniform(size=n) < 0.5, _log_uniform(r, -150, -13, n), _log_uniform(r, 9, 40, n))),
-)
+FAST_REGIONS = regions(-150, "edges: 1e-150 < b < 1e-13 or 1e9 < b < 1e40")
 
 
 def fast_grid(per_region: int, seed: int = FAST_SEED) -> list[tuple[str, float, float]]:
-    rng = np.random.default_rng(seed)
-    points = []
-    for name, size, scale in FAST_REGIONS:
-        a = size(rng, per_region) * rng.choice([-1.0, 1.0], per_region)
-        b = scale(rng, per_region)
-        points += [(name, float(x), float(y)) for x, y in zip(a, b)]
-    return points
+    return seeded_grid(per_region, seed, FAST_REGIONS)
 
 
 def _cuts(A: mp.mpf, B: mp.mpf) -> list[mp.mpf]:
