@@ -189,17 +189,8 @@ def previous_numeric_peaks(eta, problem) -> models.SurgePeak:
         if right:
             more = grid[-1] + 1.0 * np.arange(1, 101)
             grid, values = np.concatenate([grid, more]), np.concatenate([values, at(more)])
-    ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
     peaks = []
-    for k in range(1, grid.size - 1):
-        if not (values[k] > values[k - 1] and values[k] >= values[k + 1]):
-            continue
-        higher_left = np.flatnonzero(ends[:k + 1] > values[k])
-        higher_right = np.flatnonzero(ends[k + 2:] > values[k])
-        low_left = ends[(higher_left[-1] if higher_left.size else 0):k + 1].min()
-        low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
-        if values[k] - max(low_left, low_right) <= models._PEAK_TOLERANCE * values[k]:
-            continue  # flat to within the tolerance: rounding, not a peak
+    for k in models._standing_maxima(values, limit):  # the peak selection, unchanged by this change
         best = minimize_scalar(lambda x: -float(at(np.array([x]))[0]), bounds=(grid[k - 1], grid[k + 1]),
                                method="bounded", options={"xatol": 1e-9})
         B = float(math.exp(best.x))

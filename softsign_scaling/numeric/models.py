@@ -708,9 +708,20 @@ def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) ->
         grid = np.concatenate([more_left, grid, more_right])
         values = np.concatenate([added[:more_left.size], values, added[more_left.size:]])
     grid, values = _refine_grid(grid, values, at)
-    ends = np.concatenate([[0.0], values, [limit]])  # eta*(0) = 0 and eta*(oo) close the grid
     peaks = []
-    for k in range(1, grid.size - 1):
+    for k in _standing_maxima(values, limit):
+        x, top = _brent_maximum(lambda x: float(at(np.array([x]))[0]), grid[k - 1:k + 2], values[k - 1:k + 2])
+        peaks.append((float(math.exp(x)), top))
+    return SurgePeak(peaks, limit)
+
+
+def _standing_maxima(values: np.ndarray, limit: float) -> list[int]:
+    """The grid's interior local maxima that stand out of rounding: k with values[k] above its neighbours by more
+    than _PEAK_TOLERANCE (relative) against the lowest value on each side before a higher one (eta*(0) = 0 and
+    eta*(oo) = limit close the grid)."""
+    ends = np.concatenate([[0.0], values, [limit]])
+    standing = []
+    for k in range(1, values.size - 1):
         if not (values[k] > values[k - 1] and values[k] >= values[k + 1]):
             continue
         higher_left = np.flatnonzero(ends[:k + 1] > values[k])
@@ -719,9 +730,8 @@ def _numeric_peaks(eta: Callable[[np.ndarray], np.ndarray], problem: Problem) ->
         low_right = ends[k + 1:(k + 2 + higher_right[0]) if higher_right.size else ends.size].min()
         if values[k] - max(low_left, low_right) <= _PEAK_TOLERANCE * values[k]:
             continue  # flat to within the tolerance: rounding, not a peak
-        x, top = _brent_maximum(lambda x: float(at(np.array([x]))[0]), grid[k - 1:k + 2], values[k - 1:k + 2])
-        peaks.append((float(math.exp(x)), top))
-    return SurgePeak(peaks, limit)
+        standing.append(k)
+    return standing
 
 
 def _refine_grid(grid: np.ndarray, values: np.ndarray, at: Callable) -> tuple[np.ndarray, np.ndarray]:
