@@ -25,6 +25,7 @@ from ..gaussian import piece
 from ..sections import family
 from ..steps import Derivation
 from ..symbols import a, b, z
+from .anchored_code import _horner_text
 
 GENERATED = Path("softsign_scaling") / "numeric" / family("outside").module_file
 dawsn, expi_scaled = sp.Function("dawsn"), sp.Function("expi_scaled")
@@ -34,14 +35,6 @@ def _print(expr: sp.Expr) -> str:
     printer = SciPyPrinter({"fully_qualified_modules": True,
                             "user_functions": {"dawsn": "scipy.special.dawsn", "expi_scaled": "_expi_scaled"}})
     return printer.doprint(expr)
-
-
-def _horner_text(coefficients: list[sp.Expr], var: str) -> str:
-    """Polynomial in var (ascending coefficients) by Horner's rule, coefficients as float literals."""
-    text = repr(float(coefficients[-1]))
-    for c in reversed(coefficients[:-1]):
-        text = f"({repr(float(c))} + {var}*{text})"
-    return text
 
 
 def _scaled(expr: sp.Expr) -> sp.Expr:
