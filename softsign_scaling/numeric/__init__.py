@@ -93,6 +93,7 @@ __all__ = [
     "Problem",
     "eta_star",
     "eta_star_sgd",
+    "exact_backend",
     "get_model",
     "loss_decrease",
     "mean_approx",
@@ -296,6 +297,13 @@ def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _q.variance_exact(np.abs(a), b)
+
+
+def exact_backend() -> str:
+    """Which path computes the exact moments (``model="exact"``, :func:`moments_exact` and its kin): ``"numba"``,
+    the compiled kernel of the extra ``fast`` (numeric/_kernel.py), or ``"numpy"``; the same values either way.
+    The environment variable SOFTSIGN_SCALING_KERNEL (auto, numba or numpy) chooses; see the README."""
+    return "numpy" if _f.kernel() is None else "numba"
 
 
 def moments_exact(a, b):

@@ -72,7 +72,9 @@ Why tables, and these ones (measured on this project's 2-core machine, shared, s
 from __future__ import annotations
 
 import base64
+import importlib.util
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,6 +82,7 @@ import numpy as np
 import scipy.special as sc
 
 from . import _generated as _g
+from . import _threads
 
 PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
 SQRT_HALF = math.sqrt(0.5)
@@ -362,18 +365,71 @@ def _block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_variance:
     return mean, variance
 
 
+KERNEL_ENV = "SOFTSIGN_SCALING_KERNEL"
+KERNEL_BLOCK = 1 << 14  # points per block for the compiled kernel (its four temporaries stay in cache)
+
+
+@lru_cache(maxsize=1)
+def kernel():
+    """The compiled kernels (module ``_kernel``), or None for the numpy path: numba is not installed (the extra
+    ``fast``), or the environment variable SOFTSIGN_SCALING_KERNEL is ``numpy``.  ``numba`` insists on them."""
+    choice = os.environ.get(KERNEL_ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "numba", "numpy"):
+        raise ValueError(f"{KERNEL_ENV}={choice!r}: expected auto, numba or numpy")
+    if choice == "numpy" or (choice == "auto" and importlib.util.find_spec("numba") is None):
+        return None
+    try:
+        from . import _kernel
+    except ImportError as error:  # numba missing (choice "numba"), or an incompatible numba/numpy pair
+        raise ImportError(f"the compiled moments need numba ({error}); pip install 'softsign_scaling[fast]', "
+                          f"or set {KERNEL_ENV}=numpy") from None
+    if _kernel.DEGREE != DEGREE:
+        raise RuntimeError(f"numeric/_kernel.py evaluates degree {_kernel.DEGREE}, the tables have degree {DEGREE}: "
+                           f"update its DEGREE, or set {KERNEL_ENV}=numpy")
+    return _kernel
+
+
+def _kernel_arrays(table: Compiled) -> tuple:
+    """A table's arrays in the kernel's argument order (its coefficients as one (cells, TERMS) row per cell),
+    built once per table."""
+    arrays = table.__dict__.get("_kernel_arrays")
+    if arrays is None:
+        arrays = (table.base_x0, table.base_y0, table.res_x, table.res_y, table.count_x, table.count_y,
+                  table.offset, table.local, table.centre_x, table.centre_y, table.scale_x, table.scale_y,
+                  np.ascontiguousarray(table.terms.T))
+        table.__dict__["_kernel_arrays"] = arrays
+    return arrays
+
+
 def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None, block=_block):
-    """``block`` (:func:`_block`, or :func:`_outside_block` with the outside tables) over BLOCK-sized slices."""
+    """``block`` (:func:`_block`, or :func:`_outside_block` with the outside tables) over slices of the points,
+    on threads (``_threads.in_order``) when there are several; or the compiled kernel of the same name
+    (:func:`kernel`), which gives the same values (the same operations, see ``_kernel``)."""
     tables = tables if tables is not None else committed()
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.size <= BLOCK:
+    a = np.ascontiguousarray(a, dtype=float)
+    b = np.ascontiguousarray(b, dtype=float)
+    compiled = kernel()
+    if compiled is None and a.size <= BLOCK:
         return block(a, b, tables, want_mean, want_variance)
     mean = np.empty(a.shape) if want_mean else None
     variance = np.empty(a.shape) if want_variance else None
-    for start in range(0, a.size, BLOCK):
-        part = slice(start, start + BLOCK)
-        m, v = block(a[part], b[part], tables, want_mean, want_variance)
+    if compiled is not None:
+        function = compiled.inside if block is _block else compiled.outside
+        mean_table, variance_table, rd = tables
+        arguments = (_kernel_arrays(mean_table) + _kernel_arrays(variance_table))
+        flat = [x.reshape(-1) if x is not None else np.empty(0) for x in (a, b, mean, variance)]
+
+        def run(part: slice) -> None:
+            function(flat[0][part], flat[1][part], rd, GEOMETRY, want_mean, want_variance, flat[2][part], flat[3][part],
+                     _BASE_X, _BASE_Y, *arguments)
+
+        spans = [slice(start, start + KERNEL_BLOCK) for start in range(0, a.size, KERNEL_BLOCK)]
+        for _ in _threads.in_order(run, spans):
+            pass
+        return mean, variance
+    spans = [slice(start, start + BLOCK) for start in range(0, a.size, BLOCK)]
+    for part, (m, v) in zip(spans, _threads.in_order(lambda part: block(a[part], b[part], tables, want_mean,
+                                                                             want_variance), spans)):
         if want_mean:
             mean[part] = m
         if want_variance:
@@ -423,6 +479,9 @@ OUTSIDE_LOG_B = (-50.0, 16.0)
 OUTSIDE_Y_SCALE = (Y_MAX - Y_MIN) / (OUTSIDE_LOG_B[1] - OUTSIDE_LOG_B[0])
 OUTSIDE_Y_SHIFT = Y_MIN - OUTSIDE_LOG_B[0] * OUTSIDE_Y_SCALE
 OUTSIDE_B_LOW = math.exp(OUTSIDE_LOG_B[0])
+
+GEOMETRY = np.array([X_MAX, Y_MIN, Y_MAX, B_LOW, OUTSIDE_Y_SCALE, OUTSIDE_Y_SHIFT, OUTSIDE_B_LOW], dtype=float)
+"""The tables' geometry as the compiled kernels take it (an argument, never frozen into cached machine code)."""
 
 
 def outside_y(b: np.ndarray) -> np.ndarray:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import _anchored, _far, _fast
+from . import _anchored, _far, _fast, _threads
 from . import _generated as _g
 from . import _outside_anchored as _oa
 from . import _quadrature as _q
@@ -48,29 +47,10 @@ from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
 
 _CHUNK = 1 << 20  # batch sizes x components per block (bounds memory for long B arrays)
-THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
-"""Threads over blocks of components (numpy releases the GIL in the moment kernels).  The blocks' partial sums
+THREADS = _threads.THREADS
+"""Threads over blocks of components (numpy and the compiled kernels release the GIL).  The blocks' partial sums
 are added in block order whatever the thread count, so the result has the same bits with 1 thread or many."""
-
-
-def _in_order(work: Callable, spans) -> Iterator:
-    """``work(span)`` for every span, in span order; on up to THREADS threads when there is more than one span,
-    with at most 2 THREADS blocks in flight (memory stays O(block))."""
-    spans = list(spans)
-    if THREADS == 1 or len(spans) == 1:
-        yield from map(work, spans)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        pending = deque()
-        for span in spans:
-            pending.append(pool.submit(work, span))
-            if len(pending) >= 2 * THREADS:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+_in_order = _threads.in_order
 
 
 def _row_blocks(problem: Problem, size: int) -> Iterator[slice]:
