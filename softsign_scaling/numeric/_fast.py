@@ -44,8 +44,6 @@ at 2e-12 (mean) and 1.5e-11 (variance) on the check points; 190-300x faster than
 
 Why tables, and these ones (measured on this project's 2-core machine, shared, so all times are loaded):
 
-* no compiled kernel: numba is not installed here and would be a new dependency; the tables are plain
-  numpy (a ~0.45 MB generated module, loaded on first use);
 * no quadrature with fewer nodes: a fixed rule must resolve the kink (width b) and the Gaussian (width 1)
   for b down to 1e-13, ~100-400 nodes a point (the old cost, 8-150 us a point);
 * asymptotic series alone do not cover the plane: the large-R series m ~ sum f^(2k)(a)/(2^k k!) misses
@@ -54,19 +52,33 @@ Why tables, and these ones (measured on this project's 2-core machine, shared, s
 * the skeletons make the ratios smooth: without the K term's O(A b) factor and rd(A) in V0, the blend of
   the kink and delta-method regimes needed 2394 rectangles (prototype) instead of 1166; total degree 11 with
   12 x 12 nodes beat degree 8 (1758 rectangles at equal tolerance, prototype) on table size;
-* cost a point (numpy, blocks of 2^14): ~80 ufunc passes for the skeletons and lookup, then 78 gathers
-  and 154 multiply/adds per table; benchmarks/bench_moments.py prints old vs new per function in one run.
-  Measured (load average 6.4 on the 2 cores; 65536 points per set), old quadrature -> tables, us a point:
+* two evaluators of the same tables: this module's numpy path (blocks of 2^14 points: ~80 ufunc passes for the
+  skeletons and lookup, then 78 gathers and 154 multiply/adds per table), and, with the optional extra ``fast``
+  (numba), ``_kernel.py``'s compiled loop, the same operations in the same order (equal to the last bit here;
+  tests/test_kernel.py), chosen by :func:`kernel`.  Long arrays run their blocks on threads (``_threads``).
+  benchmarks/bench_moments.py prints old vs new per function in one run; measured (load average 0.5, 100000
+  points a set, us a point; "kernel" on the 2 cores, the default with numba):
 
-  | set | mean | variance | pair (mean, variance) | second moment |
-  | --- | --- | --- | --- | --- |
-  | typical (a < 10, 1e-8 < b < 100) | 9.1 -> 0.36 (25x) | 82 -> 0.43 (190x) | 82 -> 0.79 (105x) | 0.38 -> 0.78 |
-  | hostile (test grid spread) | 7.9 -> 0.23 (35x) | 44 -> 0.27 (166x) | 59 -> 0.77 (77x) | 0.40 -> 0.61 |
-  | kink (6 < a < 30, b < 1e-2) | 8.1 -> 0.57 (14x) | 65 -> 0.77 (84x) | 77 -> 1.4 (54x) | 0.27 -> 1.4 |
+  | set | function | old quadrature | numpy path, 1 thread | kernel, 1 thread | kernel | old/kernel |
+  | --- | --- | --- | --- | --- | --- | --- |
+  | typical (a < 10, 1e-8 < b < 100) | mean | 7.0 | 0.20 | 0.10 | 0.086 | 81x |
+  | | variance | 42 | 0.24 | 0.14 | 0.098 | 434x |
+  | | pair (mean, variance) | 48 | 0.46 | 0.26 | 0.15 | 327x |
+  | | second moment | 0.38 | 0.48 | 0.21 | 0.15 | 3x |
+  | hostile (test grid spread) | mean | 5.4 | 0.31 | 0.12 | 0.096 | 56x |
+  | | variance | 40 | 0.39 | 0.19 | 0.11 | 351x |
+  | | pair | 41 | 0.54 | 0.23 | 0.17 | 246x |
+  | kink (6 < a < 30, b < 1e-2) | mean | 3.7 | 0.25 | 0.084 | 0.083 | 45x |
+  | | pair | 37 | 0.48 | 0.24 | 0.17 | 223x |
+  | outside pair (typical / hostile / kink) | | 87 / 89 / 157 | 0.61 / 0.54 / 0.66 | 0.28 / 0.28 / 0.32 | 0.18 / 0.16 / 0.19 | 488x / 557x / 826x |
 
-  The mean's quadrature was cheap already (one smooth 177-node sum), so the table's fixed cost gains less
-  there; the second moment is m^2 + v from the pair (consistent with it to rounding), slower than the old
-  single Faddeeva call (``method="quadrature"`` keeps that route).
+  The mean's quadrature was cheap already (one smooth 177-node sum, 3.7-7 us), so it gains least: the kernel's
+  mean is ~23 ns for the coordinates (two logs), ~32 ns for the table's 78-term Horner sum and ~50 ns for the
+  skeleton (erf, log, exp, two square roots), and the second core adds little: on this virtual machine a loop
+  of log + exp took 9.5 ns a point on one thread and 10.0 on two (erf-bound loops halve; the cause is the
+  host's, not known).  The second moment is m^2 + v from the
+  pair (consistent with it to rounding); the old single Faddeeva call (``method="quadrature"`` keeps that route)
+  was 0.25-0.5 us, so it is 2-3x faster now, not 100x.
 """
 
 from __future__ import annotations
