@@ -8,8 +8,8 @@ Per point (best of several repeats, the least disturbed by other load), on three
 * "kink": |a| = U(6, 30), b = 10^U(-30, -2) (m near +-1, tiny variances: the quadrature's costliest rule).
 For each: the old quadrature (numeric/_quadrature.py, one thread) and the new tables (numeric/_fast.py), both
 called on the regular domain as numeric.* calls them, for mean_exact, second_moment_exact, variance_exact and the
-pair moments_exact (old: mean_exact + variance_exact).  The tables are timed three ways: the numpy path on one
-thread, and the compiled kernel (numeric/_kernel.py, the extra ``fast``; skipped without numba) on one thread
+pair moments_exact (old: mean_exact + variance_exact).  The tables are timed four ways: the numpy path on one
+thread and on every core, and the compiled kernel (numeric/_kernel.py, the extra ``fast``; skipped without numba) on one thread
 and on every core (_threads.THREADS, the default).  Ratios: old over the default (kernel, all cores) and old over
 the kernel on one thread (per core).  Then the public
 numeric.moments_exact (input validation and the b = 0 / far-field dispatch included).  As a floor, the
@@ -106,7 +106,7 @@ def main() -> int:
     numeric.moments_exact(0.5, 0.5)  # load the tables (and compile or load the kernel) before timing
     _fast.outside_moments(np.array([0.5]), np.array([0.5]))
     compiled = _fast.kernel() is not None
-    paths = {"numpy 1T": Path_(False, 1)}
+    paths = {"numpy 1T": Path_(False, 1), f"numpy {_threads.THREADS}T": Path_(False, _threads.THREADS)}
     if compiled:
         paths.update({"kernel 1T": Path_(True, 1), f"kernel {_threads.THREADS}T": Path_(True, _threads.THREADS)})
     default = list(paths)[-1]

@@ -11,6 +11,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from softsign_scaling import numeric
+from softsign_scaling.numeric import _threads
 from softsign_scaling.numeric import models as models_module
 from softsign_scaling.numeric import problem as problem_module
 
@@ -361,15 +362,34 @@ def test_every_reported_peak_is_a_local_maximum():
 
 @pytest.mark.parametrize("eps", EPSES)
 def test_threads_give_the_same_bits(eps, small_blocks, monkeypatch):
-    """Blocks run on threads (models.THREADS) and are summed in block order: 1 thread and 3 give the same bits,
+    """Blocks run on threads (_threads.THREADS) and are summed in block order: 1 thread and 3 give the same bits,
     for the diagonal and the dense H (the dense path writes disjoint columns of one row from each thread)."""
     for H_form in (np.diag(H).copy(), H):
         problem = numeric.Problem(G, SIGMA, H_form, eps)
         results = {}
         for threads in (1, 3):
-            monkeypatch.setattr(models_module, "THREADS", threads)
+            monkeypatch.setattr(_threads, "THREADS", threads)
             results[threads] = {m: numeric.eta_star(BATCHES, problem, model=m).tolist() for m in numeric.MODELS}
         assert results[1] == results[3]
+
+
+def test_the_thread_count_is_the_one_in_force(monkeypatch):
+    """The comparison above is not of 2 threads with 2: THREADS = 1 runs every block on the calling thread, 3 on
+    workers, and a block run on a worker runs its own blocks serially (no nested pool)."""
+    import threading
+
+    def names(spans):
+        return {threading.current_thread().name for _ in _threads.in_order(lambda span: span, spans)} | set(
+            _threads.in_order(lambda span: threading.current_thread().name, spans))
+
+    monkeypatch.setattr(_threads, "THREADS", 1)
+    assert names(range(6)) == {threading.current_thread().name}
+    monkeypatch.setattr(_threads, "THREADS", 3)
+    workers = set(_threads.in_order(lambda span: threading.current_thread().name, range(6)))
+    assert threading.current_thread().name not in workers and 1 <= len(workers) <= 3
+    nested = list(_threads.in_order(lambda span: set(_threads.in_order(
+        lambda inner: threading.current_thread().name, range(4))), range(2)))
+    assert all(len(inner) == 1 for inner in nested)  # each worker ran its inner blocks itself
 
 
 def hidden_bump(problem, B, options):

@@ -301,7 +301,8 @@ def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def exact_backend() -> str:
     """Which path computes the exact moments (``model="exact"``, :func:`moments_exact` and its kin): ``"numba"``,
-    the compiled kernel of the extra ``fast`` (numeric/_kernel.py), or ``"numpy"``; the same values either way.
+    the compiled kernel of the extra ``fast`` (numeric/_kernel.py), or ``"numpy"``: the same operations either
+    way (equal bits where numpy's exp and log are the C library's, within a few ulp elsewhere).
     The environment variable SOFTSIGN_SCALING_KERNEL (auto, numba or numpy) chooses; see the README."""
     return "numpy" if _f.kernel() is None else "numba"
 

@@ -383,21 +383,34 @@ KERNEL_BLOCK = 1 << 14  # points per block for the compiled kernel (its four tem
 
 @lru_cache(maxsize=1)
 def kernel():
-    """The compiled kernels (module ``_kernel``), or None for the numpy path: numba is not installed (the extra
-    ``fast``), or the environment variable SOFTSIGN_SCALING_KERNEL is ``numpy``.  ``numba`` insists on them."""
+    """The compiled kernels (module ``_kernel``), or None for the numpy path.  SOFTSIGN_SCALING_KERNEL chooses:
+    ``auto`` (the default) uses numba when it is installed (the extra ``fast``) and works, and otherwise, with
+    a one-line warning if numba is there but fails, the numpy path; ``numba`` insists (a one-line error if it
+    cannot); ``numpy`` never loads numba."""
     choice = os.environ.get(KERNEL_ENV, "auto").strip().lower() or "auto"
     if choice not in ("auto", "numba", "numpy"):
         raise ValueError(f"{KERNEL_ENV}={choice!r}: expected auto, numba or numpy")
-    if choice == "numpy" or (choice == "auto" and importlib.util.find_spec("numba") is None):
+    if choice == "numpy":
         return None
+    if importlib.util.find_spec("numba") is None:
+        if choice == "auto":
+            return None
+        raise ImportError(f"{KERNEL_ENV}=numba but numba is not installed: pip install 'softsign_scaling[fast]', "
+                          f"or set {KERNEL_ENV}=auto")
     try:
         from . import _kernel
-    except ImportError as error:  # numba missing (choice "numba"), or an incompatible numba/numpy pair
-        raise ImportError(f"the compiled moments need numba ({error}); pip install 'softsign_scaling[fast]', "
-                          f"or set {KERNEL_ENV}=numpy") from None
-    if _kernel.DEGREE != DEGREE:
-        raise RuntimeError(f"numeric/_kernel.py evaluates degree {_kernel.DEGREE}, the tables have degree {DEGREE}: "
-                           f"update its DEGREE, or set {KERNEL_ENV}=numpy")
+        if _kernel.DEGREE != DEGREE:
+            raise RuntimeError(f"numeric/_kernel.py evaluates degree {_kernel.DEGREE}, the tables have degree {DEGREE}")
+    except Exception as error:  # a broken numba/llvmlite, no writable cache directory, a renamed scipy symbol, ...
+        cause = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        message = (f"the compiled moments could not be loaded ({cause}); set {KERNEL_ENV}=numpy to use the numpy "
+                   f"path, or NUMBA_CACHE_DIR to a writable directory if the cache is the cause")
+        if choice == "numba":
+            raise RuntimeError(message) from None
+        import warnings
+
+        warnings.warn(message + "; using the numpy path", RuntimeWarning, stacklevel=2)
+        return None
     return _kernel
 
 
@@ -420,6 +433,8 @@ def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None, block=_bloc
     tables = tables if tables is not None else committed()
     a = np.ascontiguousarray(a, dtype=float)
     b = np.ascontiguousarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have one shape, got {a.shape} and {b.shape}")
     compiled = kernel()
     if compiled is None and a.size <= BLOCK:
         return block(a, b, tables, want_mean, want_variance)

@@ -1,17 +1,20 @@
 """The fast exact moments (``_fast.py``) compiled by numba: the optional extra ``fast``.
 
-The same tables, skeletons and operations as ``_fast._block`` and ``_fast._outside_block``, one point at a time
-in a compiled loop, with no temporary arrays: each point's skeleton, table lookup and Horner sums run in
-registers.  The special functions are scipy's own (``scipy.special.cython_special``'s erf, erfc and erfcx,
-registered as external symbols so that the compiled code can be cached on disk), and every other operation is
-the numpy path's, in the same order and without fused multiply-adds (numba's default: no fastmath), so the two
-paths agree to the last bit wherever numpy's exp/log/log1p are the C library's (measured: all points equal on
-this project's machine; tests/test_kernel.py allows 4 ulp for machines whose numpy has its own SIMD exp/log).
+The same tables, skeletons and operations as ``_fast._block`` and ``_fast._outside_block``, as compiled loops
+over a block of points: one pass for the coordinates (X, Y and the base cell), one per table (lookup and Horner
+sums; a per-point call would pay numba's reference counting of 13 arrays, 4x slower), one for each skeleton.
+The special functions are scipy's own (``scipy.special.cython_special``'s erf, erfc and erfcx, registered as
+external symbols so that the compiled code can be cached on disk), and every other operation is the numpy
+path's, in the same order and without fused multiply-adds (numba's default: no fastmath), so the two paths agree
+to the last bit wherever numpy's exp/log/log1p are the C library's (CPUs without AVX512F, as this project's
+machines; tests/test_kernel.py checks equal bits there, 4 ulp where numpy has its own AVX512 exp/log).  NaN in
+a or b (which the public functions refuse before this point) gives NaN, as on the numpy path.
 
-This module imports nothing of the package.  Only ``_fast`` imports it, and only when numba is importable and ``SOFTSIGN_SCALING_KERNEL`` is not
-``numpy`` (see ``_fast.kernel``).  The first use after an install compiles for ~5 s and caches the machine code
-beside this file (or in numba's per-user cache when that directory is read-only); later processes load it in
-well under a second.  The kernels release the GIL (``nogil``), so ``_fast``'s threads over blocks run in
+This module imports nothing of the package.  Only ``_fast`` imports it, and only when numba is importable and
+``SOFTSIGN_SCALING_KERNEL`` is not ``numpy`` (see ``_fast.kernel``; a kernel that fails to load falls back to
+numpy with a warning).  The first use after an install compiles for ~3 s and caches the machine code beside this
+file (or in numba's per-user cache, or NUMBA_CACHE_DIR, when that directory is read-only); later processes load
+it in well under a second.  The kernels release the GIL (``nogil``), so ``_fast``'s threads over blocks run in
 parallel.
 """
 
@@ -32,7 +35,7 @@ _erf = types.ExternalFunction("softsign_scaling_erf", types.float64(types.float6
 _erfc = types.ExternalFunction("softsign_scaling_erfc", types.float64(types.float64))
 _erfcx = types.ExternalFunction("softsign_scaling_erfcx", types.float64(types.float64))
 
-_jit = numba.njit(cache=True, nogil=True)
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")  # x/0 is inf or NaN, as in numpy: no exceptions
 
 # Mathematical constants, formed as _fast forms them (numba freezes module globals into the machine code; the
 # tables' rectangle, which a regeneration could move, is an argument instead: see _fast.GEOMETRY).
@@ -59,6 +62,10 @@ def _coordinates(a, b, outside, X, Y, k, base_x, base_y, geometry):
             y = min(max(math.log(b[i]) * OUTSIDE_Y_SCALE + OUTSIDE_Y_SHIFT, Y_MIN), Y_MAX)
         else:
             y = min(max(math.log(max(b[i], B_LOW)), Y_MIN), Y_MAX)
+        if not (x == x and y == y):  # NaN in a or b (never from the public functions, which check first): NaN out,
+            X[i] = Y[i] = math.nan   # and no table index from int(NaN)
+            k[i] = -1
+            continue
         ix = int(x)
         if ix > base_x.size - 1:
             ix = base_x.size - 1
@@ -80,6 +87,9 @@ def _table(X, Y, k, base_x0, base_y0, res_x, res_y, count_x, count_y, offset, lo
         x = X[i]
         y = Y[i]
         kk = k[i]
+        if kk < 0:  # a NaN coordinate
+            out[i] = math.nan
+            continue
         ix = int((x - base_x0[kk]) * res_x[kk])
         if ix > count_x[kk] - 1:
             ix = count_x[kk] - 1

@@ -47,10 +47,6 @@ from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
 
 _CHUNK = 1 << 20  # batch sizes x components per block (bounds memory for long B arrays)
-THREADS = _threads.THREADS
-"""Threads over blocks of components (numpy and the compiled kernels release the GIL).  The blocks' partial sums
-are added in block order whatever the thread count, so the result has the same bits with 1 thread or many."""
-_in_order = _threads.in_order
 
 
 def _row_blocks(problem: Problem, size: int) -> Iterator[slice]:
@@ -63,7 +59,8 @@ def _row_blocks(problem: Problem, size: int) -> Iterator[slice]:
 
 def _row_sums(problem: Problem, count: int, block: Callable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sum_i m_i g_i, m^T H m, sum_i v_i H_ii) for ``count`` rows, where ``block(start, stop, g, sigma)`` gives
-    the rows' (m, v) for components start:stop.  Blocks of WIDTH components run on threads, their partial sums
+    the rows' (m, v) for components start:stop.  Blocks of WIDTH components run on threads (_threads.THREADS;
+    numpy and the compiled kernels release the GIL), their partial sums
     added in block order (the same bits with 1 thread or many); m^T H m sums m_i^2 H_ii for a diagonal H, and
     for a coupled one is one ``problem.quadratic`` of the whole rows (one matvec per row for an operator)."""
     whole = np.empty((count, problem.n)) if problem.coupled else None
@@ -79,7 +76,7 @@ def _row_sums(problem: Problem, count: int, block: Callable) -> tuple[np.ndarray
             return ((m * g).sum(axis=-1), 0.0, (v * diagonal).sum(axis=-1))
 
     sums = None
-    for part in _in_order(one, problem.spans(min(problem.n, WIDTH))):
+    for part in _threads.in_order(one, problem.spans(min(problem.n, WIDTH))):
         with np.errstate(over="ignore"):
             sums = part if sums is None else tuple(x + y for x, y in zip(sums, part))
     total, quad, spread = sums
@@ -397,7 +394,7 @@ class AveragedModel(Model):
                 p, q = self._scaled(problem, batch, g, sigma)
                 return np.maximum(np.abs(p), q).max(axis=1)
 
-            k[rows] = 1.0 / functools.reduce(np.maximum, _in_order(largest, problem.spans(min(problem.n, WIDTH))))
+            k[rows] = 1.0 / functools.reduce(np.maximum, _threads.in_order(largest, problem.spans(min(problem.n, WIDTH))))
 
             def block(start, stop, g, sigma, scale=k[rows][:, None]):
                 p, q = self._scaled(problem, batch, g, sigma)
