@@ -15,7 +15,8 @@ input gives a float; b >= 0, b = 0 being eps = 0, the sign update):
   E-11 and E-11 - E-8^2, the moments of clip((a + z)/b, -1, 1), z ~ N(0, 1);
 * :func:`mean_exact`, :func:`second_moment_exact`, :func:`variance_exact`: the
   moments of the SoftSign (a + z)/sqrt((a + z)^2 + b^2) itself, from generated piecewise polynomial tables
-  (``_fast.py``, ``_exact_tables.py``; ~0.3 us a point) fitted to the quadrature (``_quadrature.py``, the
+  (``_fast.py``, ``_exact_tables.py``; ~0.2-0.5 us a point in numpy, ~0.1-0.25 us compiled by numba with the
+  extra ``fast``, see :func:`exact_backend`) fitted to the quadrature (``_quadrature.py``, the
   reference); :func:`moments_exact` gives the mean and the variance together (one lookup);
 * :func:`mean_approx`, :func:`second_moment_approx`, :func:`variance_approx`:
   E-9/E-10 and E-12 (a/sqrt(a^2 + b^2 + pi/2), 1 - b^2/(a^2 + b^2 + pi/2)).
