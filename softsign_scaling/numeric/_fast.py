@@ -441,14 +441,13 @@ def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None, block=_bloc
     mean = np.empty(a.shape) if want_mean else None
     variance = np.empty(a.shape) if want_variance else None
     if compiled is not None:
-        function = compiled.inside if block is _block else compiled.outside
         mean_table, variance_table, rd = tables
         arguments = (_kernel_arrays(mean_table) + _kernel_arrays(variance_table))
         flat = [x.reshape(-1) if x is not None else np.empty(0) for x in (a, b, mean, variance)]
 
         def run(part: slice) -> None:
-            function(flat[0][part], flat[1][part], rd, GEOMETRY, want_mean, want_variance, flat[2][part], flat[3][part],
-                     _BASE_X, _BASE_Y, *arguments)
+            compiled.moments(flat[0][part], flat[1][part], rd, GEOMETRY, block is _outside_block, want_mean,
+                             want_variance, flat[2][part], flat[3][part], _BASE_X, _BASE_Y, *arguments)
 
         spans = [slice(start, start + KERNEL_BLOCK) for start in range(0, a.size, KERNEL_BLOCK)]
         for _ in _threads.in_order(run, spans):

@@ -2,7 +2,8 @@
 
 The same tables, skeletons and operations as ``_fast._block`` and ``_fast._outside_block``, as compiled loops
 over a block of points: one pass for the coordinates (X, Y and the base cell), one per table (lookup and Horner
-sums; a per-point call would pay numba's reference counting of 13 arrays, 4x slower), one for each skeleton.
+sums; a per-point call would pay numba's reference counting of 13 arrays, 4x slower), one for rd(A) and one for
+each skeleton.
 The special functions are scipy's own (``scipy.special.cython_special``'s erf, erfc and erfcx, registered as
 external symbols so that the compiled code can be cached on disk), and every other operation is the numpy
 path's, in the same order and without fused multiply-adds (numba's default: no fastmath), so the two paths agree
@@ -112,100 +113,114 @@ def _table(X, Y, k, base_x0, base_y0, res_x, res_y, count_x, count_y, offset, lo
 
 
 @_jit
-def inside(a, b, rd, geometry, want_mean, want_variance, mean_out, variance_out, base_x, base_y,
-           m_base_x0, m_base_y0, m_res_x, m_res_y, m_count_x, m_count_y, m_offset, m_local, m_centre_x, m_centre_y,
-           m_scale_x, m_scale_y, m_rows,
-           v_base_x0, v_base_y0, v_res_x, v_res_y, v_count_x, v_count_y, v_offset, v_local, v_centre_x, v_centre_y,
-           v_scale_x, v_scale_y, v_rows):
-    """_fast._block (the SoftSign update) for every point of 1-D a, b into mean_out / variance_out."""
-    B_LOW, OUTSIDE_B_LOW = geometry[3], geometry[6]
-    n = a.size
-    X = np.empty(n)
-    Y = np.empty(n)
-    k = np.empty(n, np.intp)
-    ratio = np.empty(n)
-    _coordinates(a, b, False, X, Y, k, base_x, base_y, geometry)
-    if want_mean:
-        _table(X, Y, k, m_base_x0, m_base_y0, m_res_x, m_res_y, m_count_x, m_count_y, m_offset, m_local,
-               m_centre_x, m_centre_y, m_scale_x, m_scale_y, m_rows, ratio)
-        for i in range(n):
-            A = abs(a[i])
-            bi = b[i]
-            if bi < B_LOW:  # the b -> 0 form
-                mean_out[i] = math.copysign(_erf(A * SQRT_HALF), a[i])
-                continue
-            safe = max(A, 1e-300)
-            g = 1.0 if A < 1e-8 else _erf(safe * SQRT_HALF) * math.sqrt(A * A + HALF_PI) / safe
-            skeleton = A / math.sqrt(A * A + bi * bi + HALF_PI) * math.exp(math.log(g) / (1.0 + bi * bi))
-            mean_out[i] = math.copysign(min(skeleton * ratio[i], 1.0), a[i])
-    if want_variance:
-        _table(X, Y, k, v_base_x0, v_base_y0, v_res_x, v_res_y, v_count_x, v_count_y, v_offset, v_local,
-               v_centre_x, v_centre_y, v_scale_x, v_scale_y, v_rows, ratio)
-        for i in range(n):
-            A = abs(a[i])
-            bi = b[i]
-            s = A * A + bi * bi + 1.0
-            share = (bi * bi) / s
-            u = 1.0 / (A * A + 144.0 * math.exp(-A * A / 12.0))  # _fast.rd_series
-            rd_value = rd[rd.size - 1]
-            for j in range(rd.size - 2, -1, -1):
-                rd_value = rd_value * u + rd[j]
-            delta = share * share / s * rd_value
-            if bi < B_LOW:  # the b -> 0 form
-                tail = _erfc(A * SQRT_HALF)
-                variance_out[i] = tail * (2.0 - tail) + delta
-                continue
-            x = A * SQRT_HALF
-            scaled = _erfcx(x)
-            gauss = math.exp(-x * x)
-            weight = scaled * (2.0 - scaled * gauss)
-            decay = math.exp(MINUS_PI_PHI0 * bi / weight)
-            variance_out[i] = (weight * gauss * decay / (1.0 + bi * bi) + delta) * ratio[i]
+def _rd(a, rd, out):
+    """_fast.rd_series at every |a|: the b -> 0 limit of the variance's smooth part over D (Horner in u)."""
+    for i in range(a.size):
+        A = abs(a[i])
+        u = 1.0 / (A * A + 144.0 * math.exp(-A * A / 12.0))
+        value = rd[rd.size - 1]
+        for j in range(rd.size - 2, -1, -1):
+            value = value * u + rd[j]
+        out[i] = value
 
 
 @_jit
-def outside(a, b, rd, geometry, want_mean, want_variance, mean_out, variance_out, base_x, base_y,
+def _inside_mean(a, b, ratio, b_low, out):
+    """_fast._block's mean: the skeleton (_fast.mean_skeleton) times the table's ratio; erf below b_low."""
+    for i in range(a.size):
+        A = abs(a[i])
+        bi = b[i]
+        if bi < b_low:  # the b -> 0 form
+            out[i] = math.copysign(_erf(A * SQRT_HALF), a[i])
+            continue
+        safe = max(A, 1e-300)
+        g = 1.0 if A < 1e-8 else _erf(safe * SQRT_HALF) * math.sqrt(A * A + HALF_PI) / safe
+        skeleton = A / math.sqrt(A * A + bi * bi + HALF_PI) * math.exp(math.log(g) / (1.0 + bi * bi))
+        out[i] = math.copysign(min(skeleton * ratio[i], 1.0), a[i])
+
+
+@_jit
+def _inside_variance(a, b, ratio, rd_values, b_low, out):
+    """_fast._block's variance: the skeleton (_fast.variance_skeleton) times the ratio; the b -> 0 form below b_low."""
+    for i in range(a.size):
+        A = abs(a[i])
+        bi = b[i]
+        s = A * A + bi * bi + 1.0
+        share = (bi * bi) / s
+        delta = share * share / s * rd_values[i]  # _fast.delta_part
+        if bi < b_low:
+            tail = _erfc(A * SQRT_HALF)
+            out[i] = tail * (2.0 - tail) + delta
+            continue
+        x = A * SQRT_HALF
+        scaled = _erfcx(x)
+        gauss = math.exp(-x * x)
+        weight = scaled * (2.0 - scaled * gauss)
+        decay = math.exp(MINUS_PI_PHI0 * bi / weight)
+        out[i] = (weight * gauss * decay / (1.0 + bi * bi) + delta) * ratio[i]
+
+
+@_jit
+def _outside_mean(a, b, ratio, b_low, out):
+    """_fast._outside_block's mean: _fast.outside_mean_skeleton times the ratio (1 below b_low)."""
+    for i in range(a.size):
+        A = abs(a[i])
+        bi = b[i]
+        over_a = SQRT_2_OVER_PI if A < 1e-8 else _erf(A * SQRT_HALF) / max(A, 1e-300)
+        W = (A * A + 1.0) * over_a + TWO_PHI0 * math.exp(-0.5 * A * A)
+        skeleton = A / (W + bi) * math.exp(math.log(over_a * W) / (1.0 + bi * bi))
+        r = 1.0 if bi < b_low else ratio[i]
+        out[i] = math.copysign(min(skeleton * r, 1.0), a[i])
+
+
+@_jit
+def _outside_variance(a, b, ratio, rd_values, b_low, out):
+    """_fast._outside_block's variance: _fast.outside_variance_skeleton times the ratio (1 below b_low)."""
+    for i in range(a.size):
+        A = abs(a[i])
+        bi = b[i]
+        x = A * SQRT_HALF
+        scaled = _erfcx(x)
+        gauss = math.exp(-x * x)
+        weight = scaled * (2.0 - scaled * gauss)
+        kink = bi * (math.log1p(bi) - math.log(bi))
+        square = 1.0 + bi * bi
+        K = weight * gauss * math.exp(MINUS_FOUR_PHI0 * kink / weight) / (square * square)
+        Q = A * (1.0 - scaled * gauss) + TWO_PHI0 * gauss
+        share = bi / ((bi + Q) * (bi + Q))
+        r = 1.0 if bi < b_low else ratio[i]
+        out[i] = (K + share * share * rd_values[i]) * r
+
+
+@_jit
+def moments(a, b, rd, geometry, outside, want_mean, want_variance, mean_out, variance_out, base_x, base_y,
             m_base_x0, m_base_y0, m_res_x, m_res_y, m_count_x, m_count_y, m_offset, m_local, m_centre_x, m_centre_y,
             m_scale_x, m_scale_y, m_rows,
             v_base_x0, v_base_y0, v_res_x, v_res_y, v_count_x, v_count_y, v_offset, v_local, v_centre_x, v_centre_y,
             v_scale_x, v_scale_y, v_rows):
-    """_fast._outside_block (u = x/(|x| + b)) for every point of 1-D a, b into mean_out / variance_out."""
-    B_LOW, OUTSIDE_B_LOW = geometry[3], geometry[6]
+    """_fast._block (the SoftSign update), or _fast._outside_block if ``outside`` (u = x/(|x| + b)), for every
+    point of 1-D a, b into mean_out / variance_out: one pass for the coordinates, then per wanted moment one
+    for its table and one for its skeleton."""
     n = a.size
     X = np.empty(n)
     Y = np.empty(n)
     k = np.empty(n, np.intp)
     ratio = np.empty(n)
-    _coordinates(a, b, True, X, Y, k, base_x, base_y, geometry)
+    b_low = geometry[6] if outside else geometry[3]
+    _coordinates(a, b, outside, X, Y, k, base_x, base_y, geometry)
     if want_mean:
         _table(X, Y, k, m_base_x0, m_base_y0, m_res_x, m_res_y, m_count_x, m_count_y, m_offset, m_local,
                m_centre_x, m_centre_y, m_scale_x, m_scale_y, m_rows, ratio)
-        for i in range(n):
-            A = abs(a[i])
-            bi = b[i]
-            over_a = SQRT_2_OVER_PI if A < 1e-8 else _erf(A * SQRT_HALF) / max(A, 1e-300)
-            W = (A * A + 1.0) * over_a + TWO_PHI0 * math.exp(-0.5 * A * A)
-            skeleton = A / (W + bi) * math.exp(math.log(over_a * W) / (1.0 + bi * bi))
-            r = 1.0 if bi < OUTSIDE_B_LOW else ratio[i]
-            mean_out[i] = math.copysign(min(skeleton * r, 1.0), a[i])
+        if outside:
+            _outside_mean(a, b, ratio, b_low, mean_out)
+        else:
+            _inside_mean(a, b, ratio, b_low, mean_out)
     if want_variance:
         _table(X, Y, k, v_base_x0, v_base_y0, v_res_x, v_res_y, v_count_x, v_count_y, v_offset, v_local,
                v_centre_x, v_centre_y, v_scale_x, v_scale_y, v_rows, ratio)
-        for i in range(n):
-            A = abs(a[i])
-            bi = b[i]
-            u = 1.0 / (A * A + 144.0 * math.exp(-A * A / 12.0))  # _fast.rd_series
-            rd_value = rd[rd.size - 1]
-            for j in range(rd.size - 2, -1, -1):
-                rd_value = rd_value * u + rd[j]
-            x = A * SQRT_HALF
-            scaled = _erfcx(x)
-            gauss = math.exp(-x * x)
-            weight = scaled * (2.0 - scaled * gauss)
-            kink = bi * (math.log1p(bi) - math.log(bi))
-            square = 1.0 + bi * bi
-            K = weight * gauss * math.exp(MINUS_FOUR_PHI0 * kink / weight) / (square * square)
-            Q = A * (1.0 - scaled * gauss) + TWO_PHI0 * gauss
-            share = bi / ((bi + Q) * (bi + Q))
-            r = 1.0 if bi < OUTSIDE_B_LOW else ratio[i]
-            variance_out[i] = (K + share * share * rd_value) * r
+        rd_values = np.empty(n)
+        _rd(a, rd, rd_values)
+        if outside:
+            _outside_variance(a, b, ratio, rd_values, b_low, variance_out)
+        else:
+            _inside_variance(a, b, ratio, rd_values, b_low, variance_out)
