@@ -58,7 +58,7 @@ from _timing import best_of  # noqa: E402
 from softsign_scaling import numeric  # noqa: E402
 from softsign_scaling.numeric import _far, models  # noqa: E402
 from softsign_scaling.numeric import _quadrature as _q  # noqa: E402
-from softsign_scaling.numeric.models import THREADS  # noqa: E402
+from softsign_scaling.numeric._threads import THREADS  # noqa: E402
 
 SEED = 20261129
 EPS = 1e-3
@@ -80,7 +80,7 @@ class Timed:
         self.moments = 0.0
         self.threads: dict[int, float] = {}
 
-        def timed(a, b, inner=getattr(base, field)):  # per-thread CPU: blocks run on threads (models.THREADS)
+        def timed(a, b, inner=getattr(base, field)):  # per-thread CPU: blocks run on threads (_threads.THREADS)
             start = time.thread_time()
             out = inner(a, b)
             spent = time.thread_time() - start
