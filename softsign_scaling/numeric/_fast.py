@@ -428,8 +428,8 @@ def _kernel_arrays(table: Compiled) -> tuple:
 
 def _blocks(a, b, want_mean: bool, want_variance: bool, tables=None, block=_block):
     """``block`` (:func:`_block`, or :func:`_outside_block` with the outside tables) over slices of the points,
-    on threads (``_threads.in_order``) when there are several; or the compiled kernel of the same name
-    (:func:`kernel`), which gives the same values (the same operations, see ``_kernel``)."""
+    on threads (``_threads.in_order``) when there are several; or, when :func:`kernel` gives it, the compiled
+    ``_kernel.moments`` (``outside`` a flag) over the same slices: the same operations (see ``_kernel``)."""
     tables = tables if tables is not None else committed()
     a = np.ascontiguousarray(a, dtype=float)
     b = np.ascontiguousarray(b, dtype=float)
