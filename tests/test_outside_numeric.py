@@ -192,6 +192,33 @@ def test_fast_outside_moments_against_mpmath_on_a_random_grid():
     _fast_assert_within(fast_worst_errors(fast_grid(3)))
 
 
+# Points where the variance skeleton's former kink term b (log1p(b) - log(b)) cancelled to a large negative number and
+# its exponential overflowed (the variance was inf or NaN; found on a random grid of 200000 points, b > 1.9e17).
+HUGE_B = [(69861091985.78708, 1.907395707444561e+17), (-1.1540290216986984e+16, 7.735169994305385e+36),
+          (-21.582155794752726, 5.8291680341693464e+38), (364885.90281829296, 7.232364984462788e+33),
+          (55.47334942034599, 6.024231362111766e+27), (-0.24965943543538835, 7.036667919557833e+27),
+          (-6.228484409317014e+21, 6.987536951906037e+18)]
+
+
+def test_fast_outside_moments_at_huge_b():
+    """b log1p(1/b) above b = 1: finite and within the bound where the former form gave NaN."""
+    points = [("huge b", a, b) for a, b in HUGE_B if abs(a) < 1e10]  # mpmath's cost grows with |a|
+    a = np.array([p[0] for p in HUGE_B])
+    b = np.array([p[1] for p in HUGE_B])
+    from softsign_scaling.numeric import _fast
+
+    mean, variance = _fast.outside_moments(a, b)
+    assert np.isfinite(mean).all() and np.isfinite(variance).all() and (variance >= 0).all()
+    _fast_assert_within(fast_worst_errors(points))
+
+
+def test_negative_control_the_former_kink_form_fails_at_huge_b():
+    b = np.array([p[1] for p in HUGE_B])
+    with np.errstate(all="ignore"):
+        former = b * (np.log1p(b) - np.log(b))
+    assert (former < -1000).all()  # b log(1 + 1/b) -> 1; the former is a large negative number: exp overflows
+
+
 @pytest.fixture
 def slow_requested(request):
     """Slow tests run only when asked for (pytest -m slow)."""

@@ -538,7 +538,8 @@ def outside_variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.
     scaled = sc.erfcx(x)
     gauss = np.exp(-x * x)
     weight = scaled * (2.0 - scaled * gauss)  # v_sign e^(x^2); 4 phi/v_sign = 4 PHI0/weight
-    kink = b * (np.log1p(b) - np.log(b))  # b log(1 + 1/b), without 1/b's overflow
+    with np.errstate(divide="ignore"):  # b log(1 + 1/b): log1p(b) - log(b) below b = 1 (1/b would overflow),
+        kink = np.where(b > 1.0, b * np.log1p(1.0 / np.maximum(b, 1.0)), b * (np.log1p(b) - np.log(b)))  # 1/b above
     square = 1.0 + b * b
     K = weight * gauss * np.exp(-4.0 * PHI0 * kink / weight) / (square * square)
     Q = A * (1.0 - scaled * gauss) + 2.0 * PHI0 * gauss
@@ -576,10 +577,5 @@ def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_v
 
 
 def outside_moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50).
-
-    Known defect, left for a table regeneration (the skeleton's source is part of the tables' digest): above
-    b ~ 1e16 the variance skeleton's kink term b (log1p(b) - log(b)) cancels; its relative weight there is below
-    1e-30, but where the rounding makes it negative and |a| >~ 50 its exponential overflows and the variance is
-    NaN (19 of 200000 random points with b in (1.9e17, 3.6e48)); b log1p(1/b) for b > 1 is the fix."""
+    """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50)."""
     return _blocks(a, b, True, True, tables if tables is not None else committed_outside(), _outside_block)

@@ -183,7 +183,7 @@ def _outside_variance(a, b, ratio, rd_values, b_low, out):
         scaled = _erfcx(x)
         gauss = math.exp(-x * x)
         weight = scaled * (2.0 - scaled * gauss)
-        kink = bi * (math.log1p(bi) - math.log(bi))
+        kink = bi * math.log1p(1.0 / bi) if bi > 1.0 else bi * (math.log1p(bi) - math.log(bi))
         square = 1.0 + bi * bi
         K = weight * gauss * math.exp(MINUS_FOUR_PHI0 * kink / weight) / (square * square)
         Q = A * (1.0 - scaled * gauss) + TWO_PHI0 * gauss
