@@ -79,7 +79,7 @@ def new_functions():
             "variance_exact": _fast.variance_exact, "moments_exact (pair)": _fast.moments}
 
 
-class Path_:
+class Route:
     """The tables' path for a timing: the numpy path or the kernel, on one thread or on every core."""
 
     def __init__(self, kernel: bool, threads: int):
@@ -106,13 +106,14 @@ def main() -> int:
     numeric.moments_exact(0.5, 0.5)  # load the tables (and compile or load the kernel) before timing
     _fast.outside_moments(np.array([0.5]), np.array([0.5]))
     compiled = _fast.kernel() is not None
-    paths = {"numpy 1T": Path_(False, 1), f"numpy {_threads.THREADS}T": Path_(False, _threads.THREADS)}
+    paths = {"numpy 1T": Route(False, 1), f"numpy {_threads.THREADS}T": Route(False, _threads.THREADS)}
     if compiled:
-        paths.update({"kernel 1T": Path_(True, 1), f"kernel {_threads.THREADS}T": Path_(True, _threads.THREADS)})
+        paths.update({"kernel 1T": Route(True, 1), f"kernel {_threads.THREADS}T": Route(True, _threads.THREADS)})
     default = list(paths)[-1]
     missed = []
     print(f"per point in us, best of repeats; new: {args.points} points, old: {args.old_points} points (same draws)")
-    print(f"default path: {default} ({'numba ' + __import__('numba').__version__ if compiled else 'numba not installed'})")
+    print(f"default path: {default} (numba {'installed' if compiled else 'not installed'}; numeric.exact_backend() = "
+          f"{numeric.exact_backend()!r})")
     print(f"{'set':<8} {'function':<22} {'old':>8} " + " ".join(f"{name:>10}" for name in paths)
           + f" {'old/default':>12} {'old/kernel 1T':>14}")
 
