@@ -76,3 +76,30 @@ def test_small_b_mean_against_the_numeric_moments(derivation):
     A = np.array([0.3, 1.0, 2.5])
     measured = (erf(A / math.sqrt(2)) - numeric.mean_outside(A, np.full_like(A, 1e-7))) / 1e-7
     assert np.allclose(measured, D(A), rtol=1e-4)
+
+
+def test_bracketed_root_is_fast_where_f_is_far_from_linear_and_exact_where_it_is_linear():
+    """X-11's root finder (Illinois with a bisection safeguard): on exp(t) - 2 over [-30, 30] (|f_high| ~ 1e13 |f_low|,
+    where regula falsi creeps: X-11's former finder took ~100 evaluations per root) it reaches 1e-12 in under 40
+    evaluations (32 measured), on [-3, 3] in under 16 (13), and a linear f to 1e-20 in under 10 (7)."""
+    import mpmath as mp
+
+    from softsign_scaling.sections.outside import bracketed_root
+
+    with mp.workdps(30):
+        calls = []
+
+        def f(t):
+            calls.append(t)
+            return mp.exp(t) - 2
+
+        root = bracketed_root(f, mp.mpf(-30), mp.mpf(30), f(mp.mpf(-30)), f(mp.mpf(30)), mp.mpf(10) ** -12)
+        assert abs(root - mp.log(2)) < 1e-11 and len(calls) - 2 < 40
+        calls.clear()
+        root = bracketed_root(f, mp.mpf(-3), mp.mpf(3), f(mp.mpf(-3)), f(mp.mpf(3)), mp.mpf(10) ** -12)
+        assert abs(root - mp.log(2)) < 1e-11 and len(calls) - 2 < 16
+        line = lambda t: 3 * t - 1  # noqa: E731
+        calls.clear()
+        root = bracketed_root(lambda t: calls.append(t) or line(t), mp.mpf(-5), mp.mpf(7), line(mp.mpf(-5)),
+                              line(mp.mpf(7)), mp.mpf(10) ** -20)
+        assert abs(root - mp.mpf(1) / 3) < 1e-19 and len(calls) < 10
