@@ -533,15 +533,20 @@ def outside_mean_skeleton(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     return A / (W + b) * np.exp(np.log(ratio * W) / (1.0 + b * b))
 
 
+def kink_term(b: np.ndarray) -> np.ndarray:
+    """b log(1 + 1/b): log1p(b) - log(b) below b = 1 (1/b would overflow), log1p(1/b) above (the difference cancels
+    there: above b ~ 1e16 it is 0 or a multiple of b ulp(log b), never ~1)."""
+    with np.errstate(divide="ignore"):
+        return np.where(b > 1.0, b * np.log1p(1.0 / np.maximum(b, 1.0)), b * (np.log1p(b) - np.log(b)))
+
+
 def outside_variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.ndarray) -> np.ndarray:
     x = A * SQRT_HALF
     scaled = sc.erfcx(x)
     gauss = np.exp(-x * x)
     weight = scaled * (2.0 - scaled * gauss)  # v_sign e^(x^2); 4 phi/v_sign = 4 PHI0/weight
-    with np.errstate(divide="ignore"):  # b log(1 + 1/b): log1p(b) - log(b) below b = 1 (1/b would overflow),
-        kink = np.where(b > 1.0, b * np.log1p(1.0 / np.maximum(b, 1.0)), b * (np.log1p(b) - np.log(b)))  # 1/b above
     square = 1.0 + b * b
-    K = weight * gauss * np.exp(-4.0 * PHI0 * kink / weight) / (square * square)
+    K = weight * gauss * np.exp(-4.0 * PHI0 * kink_term(b) / weight) / (square * square)
     Q = A * (1.0 - scaled * gauss) + 2.0 * PHI0 * gauss
     share = b / ((b + Q) * (b + Q))
     return K + share * share * rd_series(A, rd_coefficients)
