@@ -27,7 +27,7 @@ rectangle (none of them a fit node), against the quadrature; generation fails ab
 | variance | abs(a) < 1.18 | 7.4 <= b | 11 | 7e-12 |
 | variance | 1.18 <= abs(a) < 10 | 7.4 <= b | 55 | 8e-12 |
 | variance | 10 <= abs(a) | 7.4 <= b | 47 | 2e-11 |
-Inputs fingerprint: 1dd14a4e7790397bb1e8d67a3ceb01a7c928f010b25184ae4bc60dc84d44c9eb
+Inputs fingerprint: 3505b110c86741dc784098a80f5757569bef3a21c845c46bb71d3a15c3140008
 """
 
 QUANTUM_BITS = 47
