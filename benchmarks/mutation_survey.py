@@ -1,18 +1,64 @@
-"""Which mutants each step's checks catch (a quick survey; the test is tests/test_mutations.py).
+"""Which mutants each step's checks catch (the test is tests/test_mutations.py), and the record the tests use.
 
-Usage: python benchmarks/mutation_survey.py [LABEL ...]
+Usage:
+  python benchmarks/mutation_survey.py [LABEL ...]   survey the steps (default: all) in this process, printing
+                                                     each step's time and each mutant's catch
+  python benchmarks/mutation_survey.py --record      verify and survey every step on two worker processes (as the
+                                                     test session does) and write tests/mutation_record.json
+
+The record holds each step's survey with verify's verdicts on the step and the fingerprint of the code that ran
+them (checks.mutation.survey_fingerprint); the test session takes a step's survey from it only when both still
+hold (tests/background.py), so a stale record costs time, never a verdict.  tests/test_mutations.py fails while
+the record is stale: re-record after changing the math layer (steps, sections, checks) or its libraries.
 """
-import sys, time
-from softsign_scaling.pipeline import derivation
-from softsign_scaling.checks.mutation import mutants, caught
-d = derivation()
-labels = sys.argv[1:] or d.labels
-for label in labels:
-    step = d[label]
-    t=time.time()
-    base = [c.run(step).verdict for c in step.checks]
-    out=[]
-    for m in mutants(step):
-        ok, by = caught(step, m, base)
-        out.append(f"{m.kind}:{'ok' if ok else 'MISSED'}")
-    print(label, f"{time.time()-t:.1f}s", " ".join(out), flush=True)
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def survey_here(labels: list[str]) -> None:
+    from softsign_scaling.checks.mutation import caught, mutants
+    from softsign_scaling.pipeline import derivation
+
+    derived = derivation()
+    for label in labels or derived.labels:
+        step = derived[label]
+        start = time.time()
+        baseline = [check.run(step).verdict for check in step.checks]
+        found = []
+        for mutant in mutants(step):
+            ok, _ = caught(step, mutant, baseline)
+            found.append(f"{mutant.kind}:{'ok' if ok else 'MISSED'}")
+        print(label, f"{time.time() - start:.1f}s", " ".join(found), flush=True)
+
+
+def record() -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from background import RECORD, Background, write_record
+
+    from softsign_scaling.pipeline import derivation
+
+    labels = derivation().labels
+    start = time.time()
+    background = Background(tuple(labels))
+    try:
+        background.verified()
+        baselines = background.baselines()
+        steps = {label: {"baseline": baselines[label], "survey": [list(found) for found in background.survey(label)]}
+                 for label in labels}
+    finally:
+        background.close(finished=True)
+    write_record(steps)
+    missed = [(label, kind) for label, entry in steps.items() for kind, by in entry["survey"] if not by]
+    print(f"recorded {len(steps)} steps' surveys in {RECORD.relative_to(ROOT)} ({time.time() - start:.0f} s); "
+          f"mutants missed: {missed or 'none'}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--record"]:
+        record()
+    else:
+        survey_here(sys.argv[1:])

@@ -123,16 +123,22 @@ def _table(results) -> str:
 DERIVE_OUTPUTS = ("docs/steps", "softsign_scaling/numeric")
 
 
-def cmd_derive(args: argparse.Namespace) -> int:
+def write_derived(derivation, root: Path, force: bool = False) -> list[Path]:
+    """What `derive` writes under ``root`` from ``derivation``: docs/steps/*.tex, docs/manifest.json and the generated
+    numeric modules (each rewritten only when its bytes change); the paths written."""
     from .artifacts import write_derivation_artifacts
     from .codegen import write_all
-    from .pipeline import derive
+
+    return write_derivation_artifacts(derivation, root) + write_all(derivation, root, force=force)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    from .pipeline import derivation as derived
 
     root = output_root("derive", args.out, DERIVE_OUTPUTS)
     start = time.perf_counter()
-    derivation = derive()
-    written = write_derivation_artifacts(derivation, root)
-    written += write_all(derivation, root, force=args.force)  # numeric/_generated.py, numeric/_anchored.py
+    derivation = derived()  # once per process (a test session's worker has it already)
+    written = write_derived(derivation, root, force=args.force)
     elapsed = time.perf_counter() - start
     print(f"derived {len(derivation)} steps in {elapsed:.1f} s; {len(written)} files changed under {root}")
     for path in written:

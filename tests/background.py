@@ -8,15 +8,71 @@ meanwhile: verify's minutes overlap the rest of the suite instead of adding to i
 A step's checks and its survey go to the same worker where they can (``AffinityExecutor``): the quadrature
 references the checks memoise per process (checks/reference.py, X-11's matching roots) are then computed once
 for the step and its mutants, not once in verify's worker and again in the process that surveys the mutants.
+
+The surveys recorded in tests/mutation_record.json (``python benchmarks/mutation_survey.py --record``) are used
+instead of surveying afresh where the record's fingerprint is this code's (checks.mutation.survey_fingerprint: the
+source of every module a survey runs, and the libraries' versions) and verify's verdicts on the step are the
+recorded baseline; every other step is surveyed.  verify itself always runs.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import partial
+from pathlib import Path
 
 WORKERS = 2  # the machine has 2 cores: 2 workers and the main process share them
+RECORD = Path(__file__).with_name("mutation_record.json")
+
+
+COPIED = ("softsign_scaling/numeric/_generated.py", "softsign_scaling/numeric/_exact_tables.py",
+          "softsign_scaling/numeric/_outside_tables.py")  # regenerated (and refitted) only by their own tests
+
+
+def seeded_tree(root: Path, copied: tuple[str, ...] = COPIED) -> Path:
+    """An empty output folder for `derive` holding only the committed files in ``copied``."""
+    repository = Path(__file__).resolve().parents[1]
+    for name in copied:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes((repository / name).read_bytes())
+    return root
+
+
+def derive_tree(out: str) -> tuple[str, str]:
+    """`derive --out out` in a worker (its own hash seed: conftest starts the workers under another PYTHONHASHSEED
+    than the test process), from a folder holding the committed _generated.py and fitted tables; (out, the seed)."""
+    import contextlib
+    import io
+    import os
+
+    from softsign_scaling import cli
+
+    seeded_tree(Path(out))
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["derive", "--out", out]) == 0
+    return out, os.environ.get("PYTHONHASHSEED", "")
+
+
+def load_record(path: Path = RECORD) -> dict:
+    """The recorded surveys, {label: {"baseline": [...], "survey": [[kind, by], ...]}}, if the record's fingerprint
+    is this code's; else {} (nothing recorded, or recorded from other code)."""
+    from softsign_scaling.checks.mutation import survey_fingerprint
+
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record["steps"] if record.get("fingerprint") == survey_fingerprint() else {}
+
+
+def write_record(steps: dict, path: Path = RECORD) -> None:
+    from softsign_scaling.checks.mutation import survey_fingerprint
+
+    rows = ",\n".join(f"  {json.dumps(label)}: {json.dumps(steps[label], sort_keys=True)}" for label in sorted(steps))
+    text = f'{{\n "fingerprint": {json.dumps(survey_fingerprint())},\n "steps": {{\n{rows}\n }}\n}}\n'
+    assert json.loads(text) == {"fingerprint": survey_fingerprint(), "steps": steps}
+    path.write_text(text, encoding="utf-8")
 
 
 def _key(fn, args) -> str | None:
@@ -96,14 +152,28 @@ class AffinityExecutor(Executor):
 class Background:
     """verify's results and the requested steps' mutation surveys, computed on an AffinityExecutor in a thread."""
 
-    def __init__(self, survey_labels: tuple[str, ...]):
+    def __init__(self, survey_labels: tuple[str, ...], record: dict | None = None, tree: Path | None = None,
+                 verify: bool = True):
+        """``tree``: a folder for `derive --out` in a worker; ``verify``: start verify (and the surveys) now, else
+        when first asked for."""
+        self.record = record or {}
+        self.recorded: set[str] = set()  # the steps whose survey came from the record
         self.executor = AffinityExecutor()
+        # `derive --out tree` in a worker, first (the worker derives for verify anyway): the golden test's other seed
+        self.tree_folder = tree
+        self.tree = self.executor.submit_for(None, derive_tree, str(tree)) if tree is not None else None
         self._verified: Future = Future()
         self._surveys: dict[str, Future] = {label: Future() for label in survey_labels}
         self._lock = threading.Lock()
         self._digest, self._baselines, self._failed = "", None, None
         self._thread = threading.Thread(target=self._run, name="verify-and-surveys", daemon=True)
-        self._thread.start()
+        if verify:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._thread.is_alive() and self._thread.ident is None:
+                self._thread.start()
 
     def _run(self) -> None:
         from softsign_scaling.pipeline import planned, verify
@@ -133,6 +203,11 @@ class Background:
         from softsign_scaling.sections import ORDER
 
         future = self._surveys[label]
+        entry = self.record.get(label)
+        if entry is not None and entry["baseline"] == self._baselines[label]:
+            self.recorded.add(label)
+            future.set_result(tuple(tuple(found) for found in entry["survey"]))
+            return
         try:
             inner = self.executor.submit_for(label, survey, ORDER, self._digest, label, tuple(self._baselines[label]))
         except BaseException as error:  # noqa: BLE001 - reported by the test that waits for it
@@ -141,10 +216,17 @@ class Background:
         inner.add_done_callback(partial(_chain, future))
 
     def verified(self):
+        self._start()
         return self._verified.result()
+
+    def baselines(self) -> dict[str, list[str]]:
+        """verify's verdicts per step (after :meth:`verified`)."""
+        self._verified.result()
+        return dict(self._baselines)
 
     def survey(self, label: str) -> tuple[tuple[str, str], ...]:
         """The step's survey; one not requested when the session started is submitted now."""
+        self._start()
         with self._lock:
             if label not in self._surveys:
                 self._surveys[label] = Future()
@@ -155,7 +237,11 @@ class Background:
         return self._surveys[label].result()
 
     def close(self, finished: bool) -> None:
+        import shutil
+
         self.executor.shutdown(wait=finished)
+        if self.tree_folder is not None:
+            shutil.rmtree(self.tree_folder, ignore_errors=True)
 
 
 def _chain(outer: Future, inner: Future) -> None:

@@ -1,3 +1,7 @@
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from hypothesis import settings
 
@@ -20,7 +24,7 @@ GOLDEN = {
 
 # Fixtures computed by the background workers (tests/background.py): the tests that use them run last, so
 # that verify and the mutation surveys run beside every other test instead of before them.
-BACKGROUND = ("verified", "stable_proofs", "mutation_survey")
+BACKGROUND = ("verified", "stable_proofs", "mutation_survey", "derived_elsewhere")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,16 +48,49 @@ def pytest_collection_finish(session):
               if _runs(item) and set(BACKGROUND) & set(getattr(item, "fixturenames", ()))]
     params = lambda item: getattr(getattr(item, "callspec", None), "params", {})  # noqa: E731
     labels = [params(item)["label"] for item in wanted if "mutation_survey" in item.fixturenames and "label" in params(item)]
+    verify = any(set(BACKGROUND[:3]) & set(item.fixturenames) for item in wanted)
+    tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
-        _background(session.config, tuple(dict.fromkeys(labels)))
+        _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree)
 
 
-def _background(config, labels: tuple[str, ...] = ()):
-    from background import Background
+def _background(config, labels: tuple[str, ...] = (), verify: bool = True, tree: bool = True):
+    """The session's Background (started at collection for the tests that will run; a fixture asking for it
+    afterwards starts it with everything)."""
+    from background import Background, load_record
 
     if not hasattr(config, "_softsign_background"):
-        config._softsign_background = Background(labels)
+        _start_workers_under_another_hash_seed()
+        folder = Path(tempfile.mkdtemp(prefix="softsign-derived-")) if tree else None
+        config._softsign_background = Background(labels, record=load_record(), tree=folder, verify=verify)
     return config._softsign_background
+
+
+def other_hash_seed() -> str:
+    """A PYTHONHASHSEED other than this process's: "2" where it is "1", else "1" (this process's seed is random
+    unless PYTHONHASHSEED is set)."""
+    return "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+
+
+def _start_workers_under_another_hash_seed() -> None:
+    """The background workers are forked from the forkserver (pipeline.default_context): start it under another
+    hash seed than this process's, so the `derive` a worker runs checks that the output does not depend on it."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from softsign_scaling.pipeline import default_context
+
+    if default_context() is not multiprocessing.get_context("forkserver"):
+        return
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = other_hash_seed()
+    try:
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONHASHSEED"]
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -74,6 +111,29 @@ def verified(pytestconfig):
     """Every check's result, computed once per test session (the slowest part of the suite): ``verify`` on two
     worker processes, started when the session was collected (tests/background.py)."""
     return _background(pytestconfig).verified()
+
+
+@pytest.fixture(scope="session")
+def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
+    """(the folder, its PYTHONHASHSEED) of `derive --out` run in a background worker, from a folder holding the
+    committed _generated.py and fitted tables (tests/background.py)."""
+    background = _background(pytestconfig)
+    assert background.tree is not None, "the session started without `derive` in a worker"
+    out, seed = background.tree.result()
+    return Path(out), seed
+
+
+@pytest.fixture(scope="session")
+def derived_here(derivation, tmp_path_factory) -> tuple[Path, list[Path]]:
+    """(the folder, the paths written) of `derive`'s writing in this process, once per session, from a folder
+    holding only the committed fitted tables: _generated.py is generated afresh (its golden test reads it)."""
+    from background import COPIED, seeded_tree
+
+    from softsign_scaling.cli import write_derived
+
+    root = seeded_tree(tmp_path_factory.mktemp("derived-here"), tuple(name for name in COPIED
+                                                                       if not name.endswith("_generated.py")))
+    return root, write_derived(derivation, root)
 
 
 @pytest.fixture(scope="session")

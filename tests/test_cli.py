@@ -45,39 +45,19 @@ def test_verify_exit_code_is_nonzero_iff_a_check_fails(verified, monkeypatch, ca
     assert cli.main(["verify"]) == 0
 
 
-def _derive_into(tmp_path: Path, seed: str) -> Path:
-    out = tmp_path / f"seed{seed}"
-    # numeric/_generated.py takes ~40 s to derive; it is skipped when its inputs' fingerprint matches, and
-    # tests/test_numeric_codegen.py regenerates it from scratch.  Start from the committed one.
-    generated = Path("softsign_scaling") / "numeric" / "_generated.py"
-    (out / generated).parent.mkdir(parents=True)
-    (out / generated).write_bytes((ROOT / generated).read_bytes())
-    env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-m", "softsign_scaling", "derive", "--out", str(out)], check=True, env=env,
-                   cwd=tmp_path, capture_output=True)
-    return out
-
-
 def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_derive_is_byte_reproducible_and_matches_the_committed_files(tmp_path, derivation, monkeypatch, capsys):
-    """`derive` in a fresh process with a fixed hash seed, and in this process (another hash seed: this session's,
-    from the derivation it has already derived) write the same bytes, and those are the committed files."""
-    import softsign_scaling.pipeline as pipeline
-
-    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
-    first = _tree(_derive_into(tmp_path, seed))
-    here = tmp_path / "here"
-    generated = Path("softsign_scaling") / "numeric" / "_generated.py"
-    (here / generated).parent.mkdir(parents=True)
-    (here / generated).write_bytes((ROOT / generated).read_bytes())
-    monkeypatch.setattr(pipeline, "derive", lambda: derivation)
-    assert cli.main(["derive", "--out", str(here)]) == 0
-    capsys.readouterr()
-    second = _tree(here)
-    assert first == second
+def test_derive_is_byte_reproducible_and_matches_the_committed_files(derived_here, derived_elsewhere):
+    """`derive` in a background worker under another hash seed (conftest: from the committed _generated.py) and this
+    session's `derive` writing (derived_here: _generated.py generated afresh) write the same bytes, and those are the
+    committed files."""
+    elsewhere, seed = derived_elsewhere
+    assert seed and seed != os.environ.get("PYTHONHASHSEED"), "the worker ran under this process's hash seed"
+    first, second = _tree(elsewhere), _tree(derived_here[0])
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
     assert "docs/manifest.json" in first and "docs/steps/E-8.tex" in first
     for name, data in first.items():
         committed = ROOT / name

@@ -65,3 +65,40 @@ def test_survey_is_caught_on_every_mutant(derivation):
     assert found and all(by for _, by in found)
     with pytest.raises(RuntimeError, match="other steps"):
         survey(sections, "0" * 64, "E-4", baseline)
+
+
+def test_the_mutation_record_is_current(derivation):
+    """tests/mutation_record.json holds every step's survey, made by this code (else the session surveys afresh,
+    minutes of CPU, and this test says how to re-record)."""
+    import json
+
+    from background import RECORD
+
+    from softsign_scaling.checks.mutation import survey_fingerprint
+
+    record = json.loads(RECORD.read_text(encoding="utf-8"))
+    assert record["fingerprint"] == survey_fingerprint(), (
+        "the mutation record is stale (the math layer or its libraries changed): "
+        "run `python benchmarks/mutation_survey.py --record` and commit tests/mutation_record.json")
+    assert sorted(record["steps"]) == sorted(derivation.labels)
+
+
+def test_the_fingerprint_covers_what_a_survey_runs(tmp_path):
+    """A changed byte in any module a survey runs (a step family, a check, a reference, what they import) changes the
+    fingerprint; a module no survey runs (the numeric layer, the commands) does not."""
+    import shutil
+
+    from softsign_scaling.checks import mutation
+
+    package = tmp_path / "softsign_scaling"
+    shutil.copytree(mutation._PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = mutation.survey_fingerprint(package)
+    assert before == mutation.survey_fingerprint()
+    for name in ("sections/outside.py", "checks/reference.py", "symbols.py", "gaussian.py", "stable.py", "findings.py",
+                 "numeric/__init__.py", "cli.py"):
+        path = package / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        changed = mutation.survey_fingerprint(package) != before
+        path.write_bytes(original)
+        assert changed == (name.split("/")[0] not in ("numeric", "cli.py")), name

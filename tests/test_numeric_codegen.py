@@ -15,23 +15,17 @@ from pathlib import Path
 import pytest
 
 import softsign_scaling.numeric
-from softsign_scaling.codegen.numeric_code import GENERATED_PATH, derivation_for_numeric, write_numeric_module
+from softsign_scaling.codegen.numeric_code import GENERATED_PATH, derivation_for_numeric
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def regenerated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("regenerated")
-    written = write_numeric_module(derivation_for_numeric(), root)
-    assert written == [root / GENERATED_PATH]
-    return root / GENERATED_PATH
-
-
 @pytest.mark.golden
-def test_committed_module_is_a_fresh_generation(regenerated):
+def test_committed_module_is_a_fresh_generation(derived_here):
+    root, written = derived_here
+    assert root / GENERATED_PATH in written  # generated afresh, not copied
     committed = (ROOT / GENERATED_PATH).read_bytes()
-    assert regenerated.read_bytes() == committed, (
+    assert (root / GENERATED_PATH).read_bytes() == committed, (
         "softsign_scaling/numeric/_generated.py differs from a fresh generation: run `softsign-scaling derive`")
 
 
@@ -78,28 +72,25 @@ def test_equivalence_proofs_pass(stable_proofs):
     assert sum(r.name.endswith("truncation error on its region") for r in results) == 4
 
 
-def test_write_all_writes_every_generated_module(tmp_path):
-    """codegen.write_all writes _anchored.py, and keeps a _generated.py whose fingerprint is current (the
-    committed one: its bytes are the golden test's business); a second run writes nothing."""
+def test_write_all_writes_every_generated_module(derived_here, tmp_path):
+    """`derive`'s writing (derived_here: from a folder holding only the committed fitted tables) writes _generated.py,
+    _anchored.py, the anchored table and _outside_anchored.py, equal to the committed ones (the anchored table's
+    fingerprint is current: the committed table is copied, not refitted); a second run writes nothing."""
+    import shutil
+
     from softsign_scaling.codegen import write_all
     from softsign_scaling.codegen.anchored_code import GENERATED as ANCHORED_PATH
-
-    from softsign_scaling.codegen.moments_code import OUTSIDE_TABLES_PATH, TABLES_PATH
-
-    (tmp_path / GENERATED_PATH).parent.mkdir(parents=True)
-    (tmp_path / GENERATED_PATH).write_bytes((ROOT / GENERATED_PATH).read_bytes())
-    (tmp_path / TABLES_PATH).write_bytes((ROOT / TABLES_PATH).read_bytes())  # fitted tables: their own golden test
-    (tmp_path / OUTSIDE_TABLES_PATH).write_bytes((ROOT / OUTSIDE_TABLES_PATH).read_bytes())
     from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
-
     from softsign_scaling.codegen.outside_code import GENERATED as OUTSIDE_PATH
 
-    # the anchored table's fingerprint is current: the committed table is copied, not refitted
-    assert write_all(derivation_for_numeric(), tmp_path) == [tmp_path / ANCHORED_PATH, tmp_path / ANCHORED_TABLE, tmp_path / OUTSIDE_PATH]
-    assert (tmp_path / ANCHORED_PATH).read_bytes() == (ROOT / ANCHORED_PATH).read_bytes()
-    assert (tmp_path / ANCHORED_TABLE).read_bytes() == (ROOT / ANCHORED_TABLE).read_bytes()
-    assert (tmp_path / OUTSIDE_PATH).read_bytes() == (ROOT / OUTSIDE_PATH).read_bytes()
-    assert write_all(derivation_for_numeric(), tmp_path) == []  # nothing changed: nothing written
+    root, written = derived_here
+    numeric = [path.relative_to(root) for path in written if "numeric" in path.parts]
+    assert numeric == [GENERATED_PATH, ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH]
+    for name in (ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH):
+        assert (root / name).read_bytes() == (ROOT / name).read_bytes(), name
+    again = tmp_path / "again"
+    shutil.copytree(root, again)
+    assert write_all(derivation_for_numeric(), again) == []  # nothing changed: nothing written
 
 
 def test_the_registry_names_the_generated_functions():

@@ -19,13 +19,18 @@ by construction) and says whether any of them changes its verdict.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import hashlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
 
 KINDS = ("scale", "constant", "sign")
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 SCALE = 1 + sp.Rational(1, 1000)
 
@@ -148,3 +153,75 @@ def survey(sections: tuple[str, ...], expected_digest: str, label: str,
     step = derived[label]
     return tuple((mutant.kind, caught(step, mutant, list(baseline))[1]) for mutant in mutants(step))
 
+
+
+# A record of the surveys (tests/mutation_record.json, written by ``python benchmarks/mutation_survey.py --record``):
+# a survey depends only on the package's math code (the steps, their checks and what those import) and the
+# libraries that run it, so a record made from the same code is the same survey.  The test session uses the record
+# where its fingerprint is this code's and verify's verdicts are the recorded baselines, and surveys afresh
+# otherwise (tests/background.py).
+
+def _module_file(module: str, package: Path = _PACKAGE) -> Path | None:
+    parts = module.split(".")
+    if parts[0] != "softsign_scaling":
+        return None
+    base = package.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported(module: str, path: Path, package_root: Path) -> set[str]:
+    """The softsign_scaling modules ``module`` imports anywhere in its source (functions' imports included)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                base = ".".join(anchor[:len(anchor) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # "from . import x": x may be a module
+    return {name for name in found if _module_file(name, package_root) is not None}
+
+
+def source_closure(roots: tuple[str, ...], package: Path = _PACKAGE) -> list[Path]:
+    """The files of ``roots`` and of every softsign_scaling module they import, transitively, sorted (``package``:
+    the folder of the softsign_scaling package to read)."""
+    seen: dict[str, Path] = {}
+    todo = list(roots)
+    while todo:
+        module = todo.pop()
+        path = _module_file(module, package)
+        if module in seen or path is None:
+            continue
+        seen[module] = path
+        todo.extend(_imported(module, path, package) - seen.keys())
+    return sorted(set(seen.values()))
+
+
+LIBRARIES = ("sympy", "mpmath", "numpy", "scipy")
+
+
+def survey_fingerprint(package: Path = _PACKAGE) -> str:
+    """sha256 of the source of every module a survey can run (the pipeline, each step family's module, the mutants
+    and, transitively, what they import) and of the versions of the libraries and Python that run it."""
+    from importlib.metadata import version
+
+    from ..sections import ORDER
+
+    roots = ("softsign_scaling.pipeline", "softsign_scaling.checks.mutation",
+             *(f"softsign_scaling.sections.{name}" for name in ORDER))
+    hashed = hashlib.sha256(b"survey fingerprint 1\n")
+    for path in source_closure(roots, package):
+        hashed.update(f"{path.relative_to(package).as_posix()}\n".encode())
+        hashed.update(path.read_bytes())
+    for name in LIBRARIES:
+        hashed.update(f"{name} {version(name)}\n".encode())
+    hashed.update(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
+    return hashed.hexdigest()
