@@ -19,6 +19,7 @@ import numpy as np
 from ..artifacts import write_text
 from ..atlas.run import sweep
 from ..export.markdown import table
+from ..export.provenance import stamp
 from . import momentum
 from .report import _plt, _save, with_ci
 
@@ -120,7 +121,7 @@ def measure(samples: int = SAMPLES, executor: Executor | None = None, cache: Pat
 def render(by: dict, root: Path, samples: int = SAMPLES) -> Path:
     """Write docs/momentum.md and its figure under ``root`` from :func:`measure`'s results."""
     out = (_header(samples) + _table(by, samples) + _family(by, samples)
-           + _curves(by, samples, root / "docs" / "figures") + _answers(by, samples))
+           + _curves(by, samples, root / "docs" / "figures") + _answers(by, samples) + [stamp("softsign_scaling.sim.momentum_report")])
     path = root / "docs" / "momentum.md"
     write_text(path, "\n".join(out) + "\n")
     return path
