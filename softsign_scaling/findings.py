@@ -29,8 +29,10 @@ FINDINGS: dict[str, Finding] = {
                 "\"nu_i shrinks, so sum nu_i nu_j H_ij shrinks\" is false for general SPD H",
                 "a seeded random search over SPD H finds S(eps) increasing; the claim's detail gives g, H and eps"),
         Finding("eps-creates-surge", "E-15",
-                "a larger eps can create a surge",
-                "g = [1]*6 + [-1e-3]*4, H = ones(10) + 0.1 I: S <= 2T as eps -> 0, S > 2T at eps ~ 3e-3"),
+                "in the mean-field model (E-14), a larger eps can create a surge",
+                "g = [1]*6 + [-1e-3]*4, H = ones(10) + 0.1 I: S <= 2T as eps -> 0, S > 2T at eps ~ 3e-3 (E-15's"
+                " mean-field condition; the exact Gaussian model and real optax/torch steps show no such surge on"
+                " this problem: docs/simulation.md, sections 3b and 6)"),
         Finding("e18-pi-over-2", "E-18",
                 "E-18's pi/2 is an artefact of E-12",
                 "the exact eps -> oo limit of the Gaussian SoftSign model has noise sigma^2/B (P-10 with Sigma/B); "

@@ -54,6 +54,38 @@ def test_sweep_resumes_from_its_cache(tmp_path):
     assert sorted(int(x) for x in log.read_text().split()) == [0, 1, 2, 3, 4, 5]  # each task ran once
 
 
+def test_sweep_cache_is_keyed_by_the_code(tmp_path, monkeypatch):
+    """A cached result is reused only by the same code: other package sources (or library versions) recompute
+    it.  Control: with the digest unchanged the task is not run again (a key of the arguments alone would
+    reuse the stale result too: that put a 1.24 into docs/momentum.md that its code gives as 1.21)."""
+    from softsign_scaling.atlas import run
+
+    log, cache = tmp_path / "calls.txt", tmp_path / "cache"
+    tasks = [(str(log), 1)]
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        sweep(_record, tasks, executor=pool, cache=cache, progress=False)
+        sweep(_record, tasks, executor=pool, cache=cache, progress=False)
+        assert log.read_text().split() == ["1"]  # the control: same code, reused
+        monkeypatch.setattr(run, "code_digest", lambda: "other code")
+        sweep(_record, tasks, executor=pool, cache=cache, progress=False)
+    assert log.read_text().split() == ["1", "1"]
+
+
+def test_code_digest_sees_every_source_byte(tmp_path):
+    from softsign_scaling.atlas.run import code_digest
+
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "sub" / "b.py").write_text("y = 2\n")
+    (package / "notes.txt").write_text("not code")
+    first = code_digest(package)
+    (package / "notes.txt").write_text("changed, not code")
+    assert code_digest.__wrapped__(package) == first
+    (package / "sub" / "b.py").write_text("y = 3\n")
+    assert code_digest.__wrapped__(package) != first
+
+
 def test_sweep_names_the_failing_task():
     with ProcessPoolExecutor(max_workers=1) as pool:
         with pytest.raises(RuntimeError, match=r"_square\('x',\)"):

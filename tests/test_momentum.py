@@ -68,7 +68,7 @@ def test_m1_numbers():
 
 
 # --------------------------------------------------------------------------------------------
-# beta2 = 0 with momentum: softsign(m, eps) at the stationary m is the model at B (1 + beta1)/(1 - beta1).
+# softsign(m), the SoftSign of the momentum (not Adam with beta2 = 0): softsign(m, eps) at the stationary m is the model at B (1 + beta1)/(1 - beta1).
 
 
 @pytest.mark.parametrize("beta1, B, eps", [(0.9, 2.0, 0.3), (0.5, 8.0, 1.0)])

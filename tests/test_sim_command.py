@@ -73,3 +73,20 @@ def test_tasks_are_byte_reproducible_through_any_executor(slow_requested):  # ~4
 
     for a, b in zip(inline, shipped):
         assert flat(a) == flat(b)
+
+
+@pytest.mark.slow
+@pytest.mark.golden
+@needs_libraries
+def test_simulation_document_is_byte_reproducible(tmp_path, slow_requested):  # ~2-4 min of torch and jax
+    """`softsign-scaling simulate` writes the committed docs/simulation.md and its figures (no cache)."""
+    from pathlib import Path
+
+    from softsign_scaling.atlas.run import process_pool
+
+    root = Path(__file__).resolve().parent.parent
+    with process_pool(2) as executor:
+        report.run_simulation(tmp_path, executor=executor, cache=None, progress=False)
+    for name in ("simulation.md", "figures/sim_gap.png", "figures/sim_curves.png", "figures/sim_noise.png",
+                 "figures/sim_multistep.png"):
+        assert (tmp_path / "docs" / name).read_bytes() == (root / "docs" / name).read_bytes(), name

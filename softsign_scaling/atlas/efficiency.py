@@ -7,7 +7,10 @@ For each problem of ``meanfield.problem``'s family (the same seeds, n, rho, coup
 * the worst relative error of the mean-field loss decrease at eta* (X-20) against the exact one over the
   problem's B grid (``numeric.loss_decrease``);
 * how the exact and the mean-field B_noise move with eps: B_noise(eps)/B_noise(eps = 0) for the same problem
-  (same seed, n, rho, coupling) at each eps of the family.
+  (same seed, n, rho, coupling) at each eps of the family;
+* the same direction on a second family, the noisy quadratic model of Zhang et al. 2019 (H = diag(1/i),
+  Sigma = H, n = 2000; g = H w0, w0 ~ N(0, I) seeded), where the answer differs: the direction depends on
+  the problem family.
 """
 
 from __future__ import annotations
@@ -87,6 +90,25 @@ def summarise(results: list[dict]) -> list[Summary]:
     return sorted(out, key=lambda s: -s.within_10pct)
 
 
+ZHANG_N = 2000
+ZHANG_SEEDS = tuple(range(8))
+
+
+def zhang_problem(seed: int, eps_rel: float) -> numeric.Problem:
+    """Zhang et al. 2019's NQM: h_i = 1/i, Sigma = H (sigma_i = sqrt(h_i)), n = ZHANG_N, at g = H w0 with w0 ~ N(0, I)
+    (seeded); eps = eps_rel median|g|."""
+    h = 1.0 / np.arange(1, ZHANG_N + 1)
+    g = h * np.random.default_rng(seed).standard_normal(ZHANG_N)
+    return numeric.Problem(g, np.sqrt(h), h, eps_rel * float(np.median(np.abs(g))))
+
+
+def zhang_direction(seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(exact, mean field) B_noise at every eps of the family, for one seed of Zhang et al.'s NQM."""
+    moved = [zhang_problem(seed, e) for e in meanfield.EPS_REL_VALUES]
+    return (tuple(numeric.b_noise(q, model=REFERENCE) for q in moved),
+            tuple(numeric.b_noise(q, model="mean_field") for q in moved))
+
+
 def direction(results: list[dict]) -> tuple[list[tuple], dict[str, int]]:
     """Per eps: the median and p10/p90 over problems of B_noise(eps)/B_noise(0), exact, and the median of the mean
     field's; and how the exact B_noise moves across the eps values per problem (falls, rises, both)."""
@@ -131,4 +153,17 @@ def section(repeats: int, executor: Executor | None, cache: Path | None, progres
     total = sum(counts.values())
     out += ["", f"Across the {len(eps_rows)} eps values the exact B_noise falls in {counts['falls']}, rises in "
             f"{counts['rises']} and does both in {counts['both']} of {total} problem lines.", ""]
+    lines = sweep(zhang_direction, [(seed,) for seed in ZHANG_SEEDS], executor=executor, cache=cache,
+                  desc="efficiency law: Zhang et al.", progress=progress)
+    zhang_rows, zhang_counts = direction([{"direction": line} for line in lines])
+    out += ["The same on a second family, the noisy quadratic model of Zhang et al. 2019: H = diag(1/i), Sigma = H, "
+            f"n = {ZHANG_N}, g = H w0 with w0 ~ N(0, I) ({len(ZHANG_SEEDS)} seeds), eps = eps_rel median|g| "
+            f"(`efficiency.zhang_problem`). At eps = {zhang_rows[-1][0]:g} median|g| its exact B_noise is "
+            f"{zhang_rows[-1][1]:.3g} times its eps = 0 value (median; {eps_rows[-1][1]:.3g} on the atlas's family): "
+            "how the exact B_noise moves with eps depends on the problem family.", ""]
+    out += table(("eps / median|g|", "exact: median", "p10", "p90", "mean field: median"),
+                 [(f"{e:g}", f"{m:.3g}", f"{lo:.3g}", f"{hi:.3g}", f"{mf:.3g}") for e, m, lo, hi, mf in zhang_rows])
+    out += ["", f"Across the {len(zhang_rows)} eps values the exact B_noise falls in {zhang_counts['falls']}, rises in "
+            f"{zhang_counts['rises']} and does both in {zhang_counts['both']} of {sum(zhang_counts.values())} "
+            "problem lines.", ""]
     return out

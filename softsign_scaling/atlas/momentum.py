@@ -1,6 +1,7 @@
 """Layer 6: the momentum models (M-steps).  What M-9's mean field costs for the averaged second moment.
 
-beta2 = 0 with momentum (M-2 .. M-4) is every per-step model at the effective batch B (1 + beta1)/(1 - beta1):
+softsign(m), the SoftSign of the momentum (M-2 .. M-4: a Signum/Lion-like update, not Adam with beta2 = 0), is
+every per-step model at the effective batch B (1 + beta1)/(1 - beta1):
 its eta*(B; beta1) is eta*(B_eff; 0), so its errors are layer 4's and its peaks layer 5's at B_eff, and it
 needs no rows of its own.  The averaged regime (beta2 -> 1, M-6) has an exact closed form at any n; its surge
 is derived in mean field (M-9: exact when all kappa_i^2 are equal) and its large-B side exactly (M-10's a_1).
@@ -83,7 +84,8 @@ def section() -> list[str]:
     out = [
         "## 7. Momentum: the averaged second moment's surge (M-8 .. M-10)",
         "",
-        "beta2 = 0 with momentum (M-2 .. M-4) is every per-step model at B_eff = B (1 + beta1)/(1 - beta1): its errors "
+        "softsign(m), the SoftSign of the momentum (M-2 .. M-4: a Signum/Lion-like update; Adam with beta2 = 0 would "
+        "divide by the current |g~_t| instead), is every per-step model at B_eff = B (1 + beta1)/(1 - beta1): its errors "
         "are layers 4 and 5 at B_eff, so it has no rows here. For beta2 -> 1 (the `averaged` model, M-6, exact at any "
         "n), M-9's mean field predicts a surge iff S_nu > 2 c T_H (c = (1 - beta1)/(1 + beta1)) at B_peak = c kappa^2 "
         "T_H/(S_nu - 2 c T_H) (kappa^2: the harmonic mean of kappa_i^2); M-10's a_1 > 0 says exactly that eta* approaches "

@@ -4,14 +4,16 @@
 results in order.  ``fn`` must be a module-level function and tasks picklable (plain numbers and
 strings), so that any executor can ship them: the default is a local process pool over the available
 cores; a Dask cluster works through ``distributed.Client(...).get_executor()``.  Each finished task is
-stored at once under the cache folder (keyed by the function, its arguments and ``CACHE_VERSION``), so
-an interrupted sweep resumes where it stopped.
+stored at once under the cache folder, so an interrupted sweep resumes where it stopped.  The key is the
+function, its arguments, ``CACHE_VERSION``, the digest of every source file of the package and the versions
+of the numeric libraries (:func:`code_digest`): a result computed by other code is never reused (a cache
+keyed by the arguments alone once put stale numbers into docs/momentum.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-
+import functools
 import hashlib
 import os
 import pickle
@@ -24,11 +26,30 @@ from tqdm import tqdm
 
 from ..pipeline import default_context
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
+PACKAGE = Path(__file__).resolve().parent.parent
+LIBRARIES = ("numpy", "scipy", "sympy", "mpmath", "numba", "torch", "jax", "jaxlib", "optax", "scikit-learn")
+
+
+@functools.lru_cache(maxsize=None)
+def code_digest(package: Path = PACKAGE) -> str:
+    """sha256 over every .py file of the package (path and bytes) and the installed numeric libraries' versions."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name}={version}\0".encode())
+    return digest.hexdigest()
 
 
 def _key(fn: Callable, task: tuple) -> str:
-    text = f"{CACHE_VERSION}|{fn.__module__}.{fn.__qualname__}|{task!r}"
+    text = f"{CACHE_VERSION}|{code_digest()}|{fn.__module__}.{fn.__qualname__}|{task!r}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

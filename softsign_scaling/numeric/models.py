@@ -134,7 +134,7 @@ class Model:
 
     def batch_for(self, problem: Problem, B: np.ndarray) -> np.ndarray:
         """The batch size the model is evaluated at: B itself at beta1 = 0 (the very array: bit-identical
-        results), else M-2's effective batch B (1 + beta1)/(1 - beta1) for a "beta2 = 0 with momentum"
+        results), else M-2's effective batch B (1 + beta1)/(1 - beta1) for a "softsign(m)"
         model; a model without a meaning for beta1 refuses it."""
         if problem.beta1 == 0.0:
             return B
@@ -429,7 +429,7 @@ class AveragedModel(Model):
         return num * num / (2.0 * den)
 
     def atlas_variants(self):
-        return {}  # another regime (beta2 -> 1): the atlas measures the beta2 = 0 models against the exact one
+        return {}  # another regime (beta2 -> 1): the atlas measures the per-step models against the exact one
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,7 +562,8 @@ def _b_simple_noise_scale(problem: Problem, options, sgd_units: bool) -> float:
     return problem.B_simple_sgd if sgd_units else problem.B_simple
 
 
-_MOMENTUM = "beta2 = 0 with momentum: the model at the effective batch B (1 + beta1)/(1 - beta1) (M-2 .. M-4)"
+_MOMENTUM = ("softsign(m), the SoftSign of the momentum (a Signum/Lion-like update, not Adam with beta2 = 0): the"
+             " model at the effective batch B (1 + beta1)/(1 - beta1) (M-2 .. M-4)")
 
 
 def _register_built_ins() -> None:

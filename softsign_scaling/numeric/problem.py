@@ -149,8 +149,9 @@ class Problem:
 
     ``placement``: "inside" (softsign(x, eps) = x/sqrt(x^2 + eps^2), the default) or "outside"
     (x/(|x| + eps), PyTorch's Adam, steps X-1 .. X-8; models that do not support it refuse it).  ``beta1``
-    in [0, 1) is Adam's momentum (steps M-1 .. M-7): the per-step models read it as "beta2 = 0 with
-    momentum" (the model at the effective batch B (1 + beta1)/(1 - beta1)), the "averaged" model as
+    in [0, 1) is Adam's momentum (steps M-1 .. M-7): the per-step models read it as softsign(m), the
+    SoftSign of the momentum (a Signum/Lion-like update, not Adam with beta2 = 0: the model at the effective
+    batch B (1 + beta1)/(1 - beta1)), the "averaged" model as
     beta2 -> 1; a model for which it has no meaning refuses beta1 > 0.
 
     Inputs as users hold them: float32 (or integer) arrays, memory-mapped arrays (``np.load(path,

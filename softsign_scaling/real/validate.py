@@ -17,7 +17,7 @@ Set-up (the "population" is a held-out pool of P examples, so every statistic is
   forms by exact HVPs, diag H by Hutchinson (deflated by the sketch); both placements.
 * momentum (:func:`measure_momentum`): Adam(0.9, 0.999) warmed up for K steps from the checkpoint on
   minibatches of the pool, its state frozen and copied into S replicas, each takes one more step; the
-  same two measurements; predictions by the momentum models ("beta2 = 0 with momentum" at
+  same two measurements; predictions by the momentum models (softsign(m), the SoftSign of the momentum, at
   B (1 + beta1)/(1 - beta1), and "averaged", beta2 -> 1) at the frozen point's statistics.
 """
 

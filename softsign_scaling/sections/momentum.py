@@ -6,8 +6,9 @@ gradients g~_t ~ N(g, Sigma/B) (Sigma diagonal, sigma_i^2, as in the article), a
 * M-1: the EMA m_t = beta1 m_(t-1) + (1 - beta1) g~_t, unrolled, is a geometric series; its stationary
   (t -> oo) mean is g and its covariance (1 - beta1)/(1 + beta1) Sigma/B.  Bias correction m_t/(1 - beta1^t)
   is discussed in M-1's checks (it changes the variance at finite t, not the stationary one).
-* M-2, M-3, M-4 (beta2 = 0 with momentum): the update softsign(m, eps), the denominator taken from the same
-  momentum (the issue's model; real Adam with beta2 = 0 divides by the current |g~_t| instead).  With the
+* M-2, M-3, M-4 (softsign(m), the SoftSign of the momentum): the update softsign(m, eps), the denominator taken
+  from the same momentum: a Signum/Lion-like update, not Adam with beta2 = 0 (which divides m by the current
+  |g~_t|; the issue called this model "beta2 = 0 with momentum").  With the
   stationary m it is the article's model at the effective batch B (1 + beta1)/(1 - beta1); E-14 and E-15
   follow with beta(B) -> beta(B_eff): the surge condition is unchanged and B_peak shrinks by (1 - beta1)/(1 + beta1).
 * M-5, M-6 (beta2 -> 1, the averaged second moment): v -> E[g~^2] = g^2 + sigma^2/B, deterministic, so the
@@ -23,7 +24,7 @@ gradients g~_t ~ N(g, Sigma/B) (Sigma diagonal, sigma_i^2, as in the article), a
 * M-10 (averaged, general n, exact): eta*(B) = eta*(oo) (1 + a_1/B + O(1/B^2)) with a_1 from kappa_i^2-weighted
   sums; a_1 > 0 is exactly "eta* approaches its B -> oo value from above", which (eta* -> 0 as B -> 0) implies a
   surge; it reduces to M-9's condition when the kappa_i^2 are equal.
-* M-11, M-12: E-5's loss decrease at eta* for both regimes: G_nu^2/(2 (S_nu + q T_H)) at B_eff (beta2 = 0,
+* M-11, M-12: E-5's loss decrease at eta* for both regimes: G_nu^2/(2 (S_nu + q T_H)) at B_eff (softsign(m),
   mean field), G_d^2/(2 (S_d + c N_d/B)) (averaged, exact), G_nu^2/(2 (S_nu + c kappa^2 T_H/B)) where the
   kappa_i^2 are equal.  Both saturate in B, with B_noise c pi kappa^2 T_H/(2 S_nu) and c kappa^2 T_H/S_nu.
 
@@ -180,8 +181,9 @@ def _m2(previous: Derivation) -> Step:
                        expected=lambda s: B),
         ),
         depends=("M-1",),
-        note="The denominator is the momentum's own |m| (the issue's 'beta2 = 0 with momentum' model); real Adam"
-        " with beta2 = 0 divides by the current |g~_t|, which this model does not describe.",
+        note="The denominator is the momentum's own |m|: softsign(m) is a Signum/Lion-like update (the issue called"
+        " it 'beta2 = 0 with momentum'); real Adam with beta2 = 0 divides by the current |g~_t|, which this model"
+        " does not describe.",
     )
 
 
@@ -229,7 +231,7 @@ def _m4(previous: Derivation) -> Step:
     return Step(
         label="M-4",
         section=SECTION,
-        statement="with momentum the surge condition is unchanged (sum nu_i nu_j H_ij > 2 sum H_ii) and"
+        statement="for softsign(m) the surge condition is unchanged (sum nu_i nu_j H_ij > 2 sum H_ii) and"
         " B_peak = (1 - beta1)/(1 + beta1) * pi kappa^2 T/(2 (S - 2T)): the peak moves to a smaller B, same height",
         definition=sp.Eq(m3.extra("beta(B_eff)") ** 2, stationary),
         result=sp.Tuple(sp.expand(condition), sp.factor(b_peak)),
@@ -473,7 +475,7 @@ def _m7(previous: Derivation) -> Step:
         ),
         depends=("M-5", "M-6"),
         note="Project finding: with beta1 > 1/3 and an averaged v, eta*(B) has a surge even in one component, where"
-        " the article's model (and the beta2 = 0 model with momentum) has none.",
+        " the article's model (and softsign(m), the SoftSign of the momentum) has none.",
     )
 
 
@@ -857,7 +859,7 @@ def _decrease(previous: Derivation, mean_g: sp.Expr, trace: sp.Expr) -> sp.Expr:
 
 
 def _m11(previous: Derivation) -> Step:
-    """M-11: beta2 = 0 with momentum: E-5's decrease with E-14's moments at beta(B_eff) (M-3)."""
+    """M-11: softsign(m): E-5's decrease with E-14's moments at beta(B_eff) (M-3)."""
     e14, m3 = previous["E-14"], previous["M-3"]
     beta_m = m3.extra("beta(B_eff)")
     mean_g, trace = (e14.extra(name).subs(beta, beta_m) for name in ("E[phi]^T g", "Tr(E[phi phi^T] H)"))
@@ -866,7 +868,7 @@ def _m11(previous: Derivation) -> Step:
     return Step(
         label="M-11",
         section=SECTION,
-        statement="beta2 = 0 with momentum: the loss decrease at eta* is G_nu^2/(2 S_nu) / (1 + B_noise/B),"
+        statement="softsign(m): the loss decrease at eta* is G_nu^2/(2 S_nu) / (1 + B_noise/B),"
         " B_noise = c pi kappa^2 T_H/(2 S_nu), c = (1 - beta1)/(1 + beta1): momentum divides B_noise by"
         " (1 + beta1)/(1 - beta1)",
         definition=DECREASE,

@@ -338,8 +338,8 @@ def _eps_never_creates_surge(step: Step) -> ClaimOutcome:
         return ClaimOutcome(False, "numeric",
                             f"g = [1]*6 + [-1e-3]*4, H = ones(10) + 0.1 I (SPD), T = {T:.4g}: S(eps -> 0) = {S[0]:.4g}"
                             f" <= 2T = {2 * T:.4g} (no surge), but S(eps = {eps_grid[k]:.3g}) = {S[k]:.4g} > 2T (surge)."
-                            " So a larger eps can create a surge when H couples components whose gradients have"
-                            " opposite signs", points=len(eps_grid))
+                            " So within the mean-field model (E-14) a larger eps can create a surge when H couples"
+                            " components whose gradients have opposite signs", points=len(eps_grid))
     return ClaimOutcome(True, "numeric", "the constructed problem did not produce a surge", points=len(eps_grid))
 
 

@@ -68,7 +68,12 @@ def discrepancy(seed: int, n: int, rho: float, coupling: str, eps_rel: float, sa
 
 def named_problem(name: str, eps: float) -> Problem:
     """'article': an n = 8 problem with mixed scales (diagonal H); 'article_coupled': the same with off-diagonal H;
-    'surge': g = [1]*6 + [-1e-3]*4, H = ones + 0.1 I."""
+    'surge': g = [1]*6 + [-1e-3]*4, H = ones + 0.1 I; 'atlas:SEED:N:RHO:COUPLING': the atlas's random problem
+    (docs/atlas.md, layer 4) with those parameters, at this (absolute) eps."""
+    if name.startswith("atlas:"):
+        _, seed, n, rho, coupling = name.split(":")
+        problem, _ = atlas_problem(int(seed), int(n), float(rho), coupling, 0.0)
+        return Problem(problem.g, problem.Sigma, problem.H, eps)
     if name == "article":
         g = np.array([1.0, -0.5, 0.2, -0.05, 2.0, -1.0, 0.01, 0.3])
         sigma = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 3.0, 0.2, 1.0])

@@ -64,31 +64,45 @@ def frozen_state(torch, problem: Problem, B: float, betas: tuple[float, float], 
     """Run ``warmup`` torch Adam steps from w0 = H^-1 g, freeze the state, copy it into ``samples`` replicas
     (rows of one parameter tensor) and let each take the next step on its own minibatch.  B = inf is the
     noiseless trajectory.  The caller holds :func:`torch_single_thread`."""
-    H = _dense(problem)
-    eps = problem.eps
     rng = np.random.default_rng(seed)
-    w = torch.tensor(_start(problem)[None, :], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([w], lr=lr, betas=betas, eps=eps)
+    w_now, state = warm_up(torch, problem, B, betas, lr, warmup, rng)
+    z = problem.colour(rng.standard_normal((samples, problem.n)))
+    u, est = next_step(torch, problem, w_now, state, betas, z / math.sqrt(B))
+    return FrozenState(w_now, _dense(problem) @ w_now, float(state["step"]), state["exp_avg"].numpy()[0].copy(),
+                       state["exp_avg_sq"].numpy()[0].copy(), u, est.eta, est.stderr)
+
+
+def warm_up(torch, problem: Problem, B: float, betas: tuple[float, float], lr: float, steps: int,
+            rng: np.random.Generator, start: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """``steps`` torch Adam steps at batch size B from ``start`` (default w0 = H^-1 g), minibatch noise from
+    ``rng``; lr = 0 builds the optimizer state at a fixed w.  Returns (w, the optimizer's state dict)."""
+    H = _dense(problem)
+    w = torch.tensor((_start(problem) if start is None else start)[None, :], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=lr, betas=betas, eps=problem.eps)
     Ht = torch.from_numpy(H)
-    for _ in range(warmup):
+    for _ in range(steps):
         noise = problem.colour(rng.standard_normal((1, problem.n))) / math.sqrt(B)
         w.grad = w.detach() @ Ht + torch.from_numpy(noise)
         opt.step()
-    state = opt.state[w]
-    w_now = w.detach().numpy()[0].copy()
+    return w.detach().numpy()[0].copy(), opt.state[w]
+
+
+def next_step(torch, problem: Problem, w_now: np.ndarray, state: dict, betas: tuple[float, float],
+              noise: np.ndarray):
+    """From the frozen (w, state): one torch Adam step at lr = 1 per row of ``noise`` (samples x n, the minibatch
+    noise), all from the same state.  Returns (u, the ratio estimate of eta*_local = E[g^T u]/E[u^T H u])."""
+    H = _dense(problem)
     g_now = H @ w_now
+    samples = noise.shape[0]
     replicas = torch.tensor(np.broadcast_to(w_now, (samples, problem.n)).copy(), requires_grad=True)
-    probe = torch.optim.Adam([replicas], lr=1.0, betas=betas, eps=eps)
+    probe = torch.optim.Adam([replicas], lr=1.0, betas=betas, eps=problem.eps)
     probe.state[replicas] = {"step": state["step"].clone(),
                              "exp_avg": state["exp_avg"].expand(samples, -1).clone(),
                              "exp_avg_sq": state["exp_avg_sq"].expand(samples, -1).clone()}
-    noise = problem.colour(rng.standard_normal((samples, problem.n))) / math.sqrt(B)
     replicas.grad = torch.from_numpy(g_now + noise)
     probe.step()
     u = w_now - replicas.detach().numpy()
-    est = ratio_estimate(u @ g_now, np.sum((u @ H) * u, axis=1))
-    return FrozenState(w_now, g_now, float(state["step"]), state["exp_avg"].numpy()[0].copy(),
-                       state["exp_avg_sq"].numpy()[0].copy(), u, est.eta, est.stderr)
+    return u, ratio_estimate(u @ g_now, np.sum((u @ H) * u, axis=1))
 
 
 def _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed) -> dict:

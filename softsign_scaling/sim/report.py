@@ -19,6 +19,7 @@ from .. import numeric
 from ..artifacts import write_text
 from ..atlas.run import sweep
 from ..export.markdown import cell
+from ..export.provenance import stamp
 from . import experiments, multistep
 
 C_GRID = tuple(float(c) for c in np.round(np.geomspace(1.0, 4.0, 29), 6))  # candidate eps_inside/eps_outside
@@ -151,6 +152,7 @@ def run_simulation(root: Path, full: bool = False, executor: Executor | None = N
     out += _noise(s, by, figures)
     out += _multistep(s, by, figures)
     out += _answers(s, by)
+    out += [stamp("softsign_scaling.sim.report")]
     path = docs / "simulation.md"
     write_text(path, "\n".join(out) + "\n")
     return path
@@ -227,7 +229,9 @@ def _discrepancy(s: Settings, by: dict, figures: Path) -> list[str]:
            f"eps_rel in {list(EPS_REL)}, B = B_simple 10^k for k = -2 .. 3: {settings} (problem, eps, B) settings. "
            "Ratio eta*_model/eta*_MC; \"within 10%\" is |ratio - 1| <= 0.1, given as a range where the Monte "
            "Carlo interval straddles the 10% edge for some settings. "
-           f"Largest relative standard error of an eta*_MC: {max(rel_se):.1e}.", ""]
+           f"Largest relative standard error of an eta*_MC: {max(rel_se):.1e}. Every registered model has a row; "
+           "`averaged` (M-6) is Adam with beta2 -> 1, its v replaced by E[g~^2], a model of another optimizer "
+           "than this fresh step, so its row is a comparison, not a test of it.", ""]
     for name, title in (("optax_softsign", "optax SoftSign (eps inside the root, the models' convention)"),
                         ("torch_adam", "torch Adam, betas = (0, 0) (eps outside the root)")):
         out += [f"**{title}**", "", "| model | median ratio | within 10% |", "| --- | --- | --- |"]
@@ -497,7 +501,8 @@ def _answers(s: Settings, by: dict) -> list[str]:
         f"(0.9, 0.95) and {frozen[(0.9, 0.999)][0]:.2g} .. {frozen[(0.9, 0.999)][1]:.2g} for (0.9, 0.999) (the "
         "momentum average makes the step small and nearly deterministic), against "
         f"{frozen[(0.0, 0.0)][0]:.2g} .. {frozen[(0.0, 0.0)][1]:.2g} for the betas = (0, 0) control, where the "
-        "remaining gap is the eps convention (torch's eps outside the root). The models need the optimizer state.",
+        "remaining gap is the eps convention (torch's eps outside the root). The models need the optimizer state "
+        "(docs/momentum.md: more problems, and the models that read it).",
         "* **The surge (one step, real optax, surge problem).** " + "; ".join(surge_lines) + ". `exact` follows "
         f"eta*_MC within {model_error['exact']:.1%} at every B and eps of the panel; the mean-field model (E-14) is "
         f"off by up to {model_error['mean_field']:.0%}.",

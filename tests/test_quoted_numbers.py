@@ -1,0 +1,103 @@
+"""Numbers the README and docs/models.md quote from the generated documents are the documents' numbers.
+
+Each entry reads a figure from a generated document (a regular expression on its text, whitespace collapsed)
+and fills it into the sentence or table row the quoting document must contain.  So a regenerated document
+whose numbers moved fails here until the quotes are updated from it (issue 21: README's 1.24 was typed in
+and went stale).  The negative control perturbs one figure of a document and checks that the quote is then
+reported.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SURGE = r"betas \(0\.9, 0\.95\), state frozen: ([0-9.]+ \.\. [0-9.]+)"
+
+# (quoting document, generated document, pattern in the generated one, the quote with its groups filled in)
+QUOTES = [
+    ("README.md", "docs/simulation.md", r"\| exact \| ([0-9.]+) \| ([0-9% -]+?) \|",
+     "| `exact` | median {0}, within 10% on {1} |"),
+    ("README.md", "docs/simulation.md", r"\| anchored \| ([0-9.]+) \| ([0-9% -]+?) \|",
+     "| `anchored` (the default) | median {0}, within 10% on {1} |"),
+    ("README.md", "docs/simulation.md", r"([0-9]+) \(problem, eps, B\) settings", "real optax SoftSign; {0} settings"),
+    ("README.md", "docs/real-model.md", r"\| exact\[outside\] \| ([0-9.]+) \| ([0-9]+%) \| ([0-9]+) \|",
+     "{2} settings (docs/real-model.md) | `exact[outside]` | median {0} ({1} within 10%) |"),
+    ("README.md", "docs/real-model.md", r"\| anchored\[outside\] \| ([0-9.]+) \|", "| `anchored[outside]` | median {0} |"),
+    ("README.md", "docs/real-model.md", r"\| exact\[outside\]\+corr \| ([0-9.]+) \|",
+     "| `exact[outside]+corr` | median {0} |"),
+    ("README.md", "docs/real-model.md", r"predicted/measured ratios (.*? at B = 512)", "predicted/measured ratios are {0}"),
+    ("README.md", "docs/real-model.md", r"\| anchored\[inside\] \| ([0-9.]+) \|", "medians {0} to"),
+    ("README.md", "docs/real-model.md", r"\| exact\[outside\] \| ([0-9.]+) \|", "to {0} over the"),
+    ("README.md", "docs/real-model.md", r"\| anchored\[inside\] \| ([0-9.]+) \|.*\| exact\[outside\] \| ([0-9.]+) \|",
+     "({0} to {1} at the median for a fresh step)"),
+    ("README.md", "docs/real-model.md", r"## Momentum .*?\| 8 \| [^|]+\| [^|]+\| [^|]+\| [^|]+\| ([0-9.]+) \|.*?\| 64 \| [^|]+\| [^|]+\| "
+     r"[^|]+\| [^|]+\| ([0-9.]+) \|", "`anchored[outside, fresh]` | {0} and {1} |"),
+    ("README.md", "docs/real-model.md", r"## Momentum .*?\| 8 \| [^|]+\| [^|]+\| [^|]+\| [^|]+\| ([0-9.]+) \|.*?\| 64 \| [^|]+\| [^|]+\| "
+     r"[^|]+\| [^|]+\| ([0-9.]+) \|", "the same fresh models are {0}x and {1}x too"),
+    ("README.md", "docs/momentum.md", r"Over the ([0-9]+) rows of section 2", "{0} rows (docs/momentum.md, section 2)"),
+    ("README.md", "docs/momentum.md", r"\| all \| all \| [^|]+\| [^|]+\| [^|]+\| ([^|]+?) \|",
+     "(`fresh_anchored`) | median {0} |"),
+    ("README.md", "docs/momentum.md", r"low by a factor ([0-9]+) at the median \(([0-9.]+ \.\. [0-9.]+)\)",
+     "about {0}x too small at the median ({1},"),
+    ("README.md", "docs/momentum.md", r"low by a factor ([0-9]+) at the median \(([0-9.]+ \.\. [0-9.]+)\)",
+     "by {0}x at the median ({1}) over"),
+    ("README.md", "docs/momentum.md", r"is low by a factor ([0-9.]+) \(median\)", "low by a factor {0} (the state"),
+    ("README.md", "docs/momentum.md", r"low by factors ([0-9]+) \(`softsign_momentum`\) and ([0-9]+) \(the article",
+     "|g~_t|): low by {0}x"),
+    ("README.md", "docs/momentum.md", r"low by factors ([0-9]+) \(`softsign_momentum`\) and ([0-9]+) \(the article",
+     "one-step model: low by {1}x here"),
+    ("README.md", "docs/momentum.md", SURGE, "peaks at {0} for betas (0.9, 0.95)"),
+    ("README.md", "docs/momentum.md", r"betas \(0\.9, 0\.999\), state frozen: ([0-9.]+ \.\. [0-9.]+)", "and {0} for"),
+    ("README.md", "docs/momentum.md", r"betas \(0\.0, 0\.0\), state frozen: ([0-9.]+ \.\. [0-9.]+)",
+     "against {0} without momentum"),
+    ("README.md", "docs/momentum.md", r"betas \(0\.9, 0\.95\), state rebuilt at B: ([0-9.]+ \.\. [0-9.]+).*?betas "
+     r"\(0\.9, 0\.999\), state rebuilt at B: ([0-9.]+ \.\. [0-9.]+)", "and larger: {0} and {1}, on"),
+    ("README.md", "docs/atlas.md", r"\| 30 \| ([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| [0-9.e-]+ \|", "the exact B_noise is {0} times"),
+    ("README.md", "docs/atlas.md", r"At eps = 30 median\|g\| its exact B_noise is ([0-9.]+) times", "value on the atlas's"
+     " random problems and {0} times"),
+    ("docs/models.md", "docs/atlas.md", r"\| 0\.03 \| ([0-9.]+) \| .*?\| 0\.3 \| ([0-9.]+) \| .*?\| 3 \| ([0-9.]+) \| .*?\| 30 \| "
+     r"([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| ([0-9.]+) \|", "**rises**: {0}, {1}, {2} and {3} times"),
+    ("docs/models.md", "docs/atlas.md", r"\| 30 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| ([0-9.]+) \|", "(to {0} of its eps = 0"),
+    ("docs/models.md", "docs/atlas.md", r"second family.*?\| 0\.03 \| ([0-9.]+) \| .*?\| 0\.3 \| ([0-9.]+) \| .*?\| 3 \| "
+     r"([0-9.]+) \| .*?\| 30 \| ([0-9.]+) \|", "**falls**: {0}, {1}, {2} and {3} times"),
+    ("docs/models.md", "docs/atlas.md", r"## 6\..*?\| mean_field\[kappa2=mean\] \| ([0-9.]+) \|", "to exact {0} with the arithmetic"),
+    ("docs/models.md", "docs/atlas.md", r"## 6\..*?\| mean_field\[kappa2=harmonic\] \| ([0-9.]+) \|", "kappa^2, {0} with the harmonic"),
+    ("docs/models.md", "docs/atlas.md", r"Zhang et al\. 2019: .*?\(([0-9]+) seeds\)", "w0 ~ N(0, I), {0} seeds"),
+]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def quote_problems(quotes, read) -> list[str]:
+    problems = []
+    for quoting, generated, pattern, template in quotes:
+        match = re.search(pattern, _flat(read(generated)))
+        if match is None:
+            problems.append(f"{generated}: no {pattern!r}")
+            continue
+        expected = template.format(*(group.strip() for group in match.groups()))
+        if expected not in _flat(read(quoting)):
+            problems.append(f"{quoting} should quote {generated} as {expected!r}")
+    return problems
+
+
+def _read(name: str) -> str:
+    return (ROOT / name).read_text(encoding="utf-8")
+
+
+def test_quoted_numbers_are_the_documents():
+    assert quote_problems(QUOTES, _read) == []
+
+
+@pytest.mark.parametrize("document, old, new", [("docs/real-model.md", "| exact[outside] | 8.4 |", "| exact[outside] | 8.5 |"),
+                                                ("docs/momentum.md", "state frozen: 0.998 .. 1.000", "state frozen: 0.998 .. 1.010")])
+def test_negative_control_a_moved_number_is_reported(document, old, new):
+    assert old in _read(document)
+    moved = lambda name: _read(name).replace(old, new) if name == document else _read(name)  # noqa: E731
+    assert quote_problems(QUOTES, moved) != []
