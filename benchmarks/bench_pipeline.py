@@ -1,9 +1,11 @@
 """Time `derive` from a cold start and `verify` under each process start method, each in a fresh process,
 and print the figures as ratios measured in this one run.
 
-Run: python benchmarks/bench_pipeline.py [--profile]
+Run: python benchmarks/bench_pipeline.py [--profile] [--suite]
 Targets on a 2-core machine: derive <= 10 s, verify <= 60 s (the CLI's default: a forkserver pool of 2).
 ``--profile`` also times every check and proof group on one core (what verify's schedule orders by).
+``--suite`` also times the default test run, `pytest`, in a fresh clone of the committed checkout (target <= 4 min;
+the golden tests under limited numpy dispatch that .ci/run adds on AVX512F CPUs are timed on their own).
 The load average is printed first: on a shared machine the absolute times scale with it, the ratios less.
 """
 
@@ -62,6 +64,35 @@ def timed(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+SUITE_BUDGET = 240.0
+
+
+def suite() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        clone = Path(folder) / "clone"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        env = dict(os.environ, PYTHONPATH=str(clone))
+        for name, extra, limited in (("pytest", [], False), ("pytest -m golden, numpy dispatch limited", ["-m", "golden"], True)):
+            run_env = env
+            if limited:
+                sys.path.insert(0, str(clone / "tests"))
+                import platform_math
+
+                if platform_math.numpy_uses_libm():
+                    print(f"{name}: not run (numpy uses libm's exp/log on this CPU)")
+                    continue
+                run_env = dict(env, **platform_math.LIMITED_DISPATCH)
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=clone,
+                                    env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            seconds = time.perf_counter() - start
+            summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+            budget = f"   target <= {SUITE_BUDGET:.0f} s  ({seconds / SUITE_BUDGET:.2f} of budget)" if not extra else ""
+            print(f"{name:<42}: {seconds:6.1f} s{budget}   [{summary}]")
+
+
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     baseline = timed(["-m", "softsign_scaling", "--help"])  # interpreter start and argparse: the floor
@@ -74,6 +105,8 @@ def main() -> None:
     for method, seconds in by_method.items():
         print(f"verify (executor: {method:<6} pool, 2) : {seconds:6.2f} s   ({seconds / BUDGET:.2f} of budget; "
               f"CLI default / this = {verify / seconds:.2f})")
+    if "--suite" in sys.argv:
+        suite()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if "--profile" in sys.argv:
         print("one core, in process:")
