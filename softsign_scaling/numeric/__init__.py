@@ -79,6 +79,7 @@ from ._checks import real as _real
 from .models import (MeanFieldModel, Model, Option, Peak, PerComponentModel, SurgePeak, get_model, model_names,
                      placement_models, register_model, unregister_model)
 from .problem import KAPPA2, Problem
+from .correlated import LowRankNoise, ProjectedNoise
 from .efficiency import b_noise, dl_max
 
 __all__ = [
@@ -118,6 +119,8 @@ __all__ = [
     "b_noise",
     "dl_max",
     "eps_inside_equivalent",
+    "LowRankNoise",
+    "ProjectedNoise",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)
