@@ -149,7 +149,7 @@ def _exact_C(g, H, Sigma, eps, B):
 
 
 def _sketch(values, vectors, groups, sigma2, deviations, r):
-    builder = correlated.ProjectionSketch(vectors[:, :r], groups)
+    builder = correlated.ProjectionSketch(vectors[:, :r], groups, scale=np.sqrt(sigma2))  # standardized, as collect
     builder.add(deviations)
     return builder.noise(values[:r], sigma2)
 
@@ -188,6 +188,9 @@ def test_sketch_bias_in_r_and_in_the_groups_is_measured():
     for r in (2, 8, n):
         ratio = float(_sketch(values, vectors, groups, np.diag(Sigma), D, r).correction(None, s)[0]) / C
         assert abs(ratio - 1) <= 0.06, (r, ratio)
+    raw = correlated.ProjectionSketch(vectors, np.arange(n))  # not standardized (scale 1): the same at one group each
+    raw.add(D)
+    assert abs(float(raw.noise(values, np.diag(Sigma)).correction(None, s)[0]) / C - 1) <= 1e-10
     without_top = correlated.ProjectionSketch(vectors[:, 1:2], np.arange(n))
     without_top.add(D)
     assert float(without_top.noise(values[1:2], np.diag(Sigma)).correction(None, s)[0]) / C < 0.5

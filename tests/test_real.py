@@ -178,11 +178,12 @@ def with_sketch(n: int = 6, k: int = 4000, seed: int = 0):
     P = stats.sketch_vectors[:, :2] * np.array([2.0, 1.0]) + 0.1 * rng.standard_normal((n, 2))  # along H's top axes
     Sigma = np.diag(stats.sigma2 * 0.3) + P @ P.T
     D = rng.standard_normal((k, n)) @ np.linalg.cholesky(Sigma).T
-    sketch = ProjectionSketch(stats.sketch_vectors, np.arange(n))
+    sketch = ProjectionSketch(stats.sketch_vectors, np.arange(n), scale=np.sqrt(np.diag(Sigma)))
     sketch.add(D)
     projections, diagonal = sketch.arrays()
     stats = replace(stats, sigma2=np.diag(Sigma).copy(), noise_groups=np.arange(n), noise_projections=projections,
-                    noise_diagonal=diagonal, noise_source="per-example", extra={})
+                    noise_diagonal=diagonal, noise_scale=np.sqrt(np.diag(Sigma)), noise_source="per-example",
+                    extra={})
     return stats, H, D
 
 

@@ -140,13 +140,14 @@ def test_noise_sketch_is_the_projection_of_the_per_example_deviations():
     stats = collect.collect(model, loss_fn, loader, probes=4, sketch_rank=3, seed=1, progress=False,
                             noise_examples=1000)
     g, per, _ = dense(model, loss_fn, x, y)
-    direct = ProjectionSketch(stats.sketch_vectors, stats.noise_groups, count=stats.noise_projections.shape[2])
+    direct = ProjectionSketch(stats.sketch_vectors, stats.noise_groups, count=stats.noise_projections.shape[2],
+                              scale=np.sqrt(per.var(axis=0, ddof=1)))
     direct.add(per - g)
     projections, diagonal = direct.arrays()
     assert stats.noise_projections.shape == (per.shape[0], 3, 64)
     assert np.allclose(stats.noise_projections, projections, rtol=1e-9, atol=1e-14)
     assert np.allclose(stats.noise_diagonal, diagonal, rtol=1e-9, atol=1e-16)
-    raw = ProjectionSketch(stats.sketch_vectors, stats.noise_groups, count=64)
+    raw = ProjectionSketch(stats.sketch_vectors, stats.noise_groups, count=64, scale=stats.noise_scale)
     raw.add(per)
     assert not np.allclose(stats.noise_projections, raw.arrays()[0], rtol=1e-3, atol=1e-6)
     centred = per - g
@@ -170,15 +171,16 @@ def test_data_parallel_noise_sketch_from_per_rank_deviations():
     values, vectors = np.linalg.eigh(np.cov(per.T))  # an H whose top axes are the noise's: C is large
     vectors, values = vectors[:, -4:], values[-4:] / values[-1]
     groups = quantile_groups(g, np.sqrt(sigma2), bins=(2, 2))
-    (_, arrays), _ = distributed.self_test(world=2, steps=400, local_batch=8, sketch=(vectors, groups))
+    (_, arrays), _ = distributed.self_test(world=2, steps=400, local_batch=8, sketch=(vectors, groups, np.sqrt(sigma2)))
     assert arrays["noise_source"] == "per-rank" and arrays["noise_projections"].shape == (800, 4, 64)
-    population = ProjectionSketch(vectors, groups, count=64)
+    population = ProjectionSketch(vectors, groups, count=64, scale=np.sqrt(sigma2))
     population.add(per - g)
     s = rng.uniform(0.5, 2.0, n)
     truth = float(population.noise(values, sigma2).correction(None, s)[0])
     from softsign_scaling.numeric.correlated import projected_noise
 
-    estimate = projected_noise(values, vectors, groups, sigma2, arrays["noise_projections"], arrays["noise_diagonal"])
+    estimate = projected_noise(values, vectors, groups, sigma2, arrays["noise_projections"], arrays["noise_diagonal"],
+                               arrays["noise_scale"])
     C, se = float(estimate.correction(None, s)[0]), float(estimate.correction_se(s)[0]) * np.sqrt(2)
     assert abs(C - truth) <= 5 * se, (C, truth, se)
     assert abs(C / 16 - truth) > 5 * se

@@ -218,12 +218,14 @@ def _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress,
 
 def _noise_sketch(flat: FlatModel, loader, g, sigma2, vectors, k: int, seed: int, chunk: int, progress) -> dict:
     """The noise sketch's arrays from k examples drawn without replacement (seeded) from the loader's N: their
-    deviations d_e = x_e - g, E[d d^T] = the per-example covariance (ddof 0), projected per group."""
+    deviations d_e = x_e - g, E[d d^T] = the per-example covariance (ddof 0), standardized by sigma_i and projected
+    per group."""
     from ..numeric.correlated import GROUP_BINS, ProjectionSketch, quantile_groups
 
     torch = flat.torch
     groups = quantile_groups(g, np.sqrt(sigma2))
-    builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1])
+    scale = np.sqrt(sigma2)
+    builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1], scale=scale)
     chosen = np.sort(np.random.default_rng([seed, 22]).choice(flat.samples, size=k, replace=False))
     offset = 0
     with _bar(k, "noise sketch", progress) as bar:
@@ -238,7 +240,7 @@ def _noise_sketch(flat: FlatModel, loader, g, sigma2, vectors, k: int, seed: int
                 bar.update(index.numel())
     projections, diagonal = builder.arrays()
     return {"noise_groups": groups, "noise_projections": projections, "noise_diagonal": diagonal,
-            "noise_source": "per-example"}
+            "noise_scale": scale, "noise_source": "per-example"}
 
 
 def _sketch(flat: FlatModel, rank: int, seed: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:

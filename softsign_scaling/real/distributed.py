@@ -30,8 +30,8 @@ In a DDP loop::
 
 The noise sketch comes free too: each rank's deviation d_k = g_k - gbar has E[d_k d_k^T] = (1 - 1/K) Sigma/b, so
 (g_k - gbar) sqrt(b K/(K - 1)) is a sample of the per-example covariance Sigma.  Give the collector the sketch's
-eigenvectors and the components' groups (``sketch=(vectors, groups)``, from :func:`.collect.collect` on one rank
-and numeric.correlated.quantile_groups) and it projects its own deviation (O(n r)), all-gathers the K small
+eigenvectors, the components' groups and their sigma_i (``sketch=(vectors, groups, sigma)``, from
+:func:`.collect.collect` on one rank and numeric.correlated.quantile_groups) and it projects its own deviation (O(n r)), all-gathers the K small
 projections (r G numbers each) and keeps them: :meth:`NoiseCollector.sketch_arrays` gives the statistics file's
 noise_groups, noise_projections and noise_diagonal.  The K deviations of one step are dependent (they sum to 0),
 so the k = K x steps samples are worth about (K - 1) x steps independent ones.
@@ -73,8 +73,8 @@ class NoiseCollector:
         if sketch is not None:
             from ..numeric.correlated import GROUP_BINS, ProjectionSketch
 
-            vectors, groups = sketch
-            self.builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1])
+            vectors, groups, scale = sketch
+            self.builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1], scale=scale)
         ddp_model.register_comm_hook(self, NoiseCollector._hook)
 
     @staticmethod
@@ -117,10 +117,10 @@ class NoiseCollector:
     def sketch_arrays(self) -> dict:
         """The statistics file's noise sketch keys from the per-rank deviations (needs ``sketch=`` at construction)."""
         if self.builder is None:
-            raise ValueError("the collector was made without sketch=(vectors, groups): no noise sketch")
+            raise ValueError("the collector was made without sketch=(vectors, groups, sigma): no noise sketch")
         projections, diagonal = self.builder.arrays()
         return {"noise_groups": self.builder.groups, "noise_projections": projections, "noise_diagonal": diagonal,
-                "noise_source": "per-rank"}
+                "noise_scale": self.builder.scale, "noise_source": "per-rank"}
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(g, g_se, sigma2, sigma2_se): means over the recorded steps and standard errors from their spread."""
@@ -199,7 +199,7 @@ def _worker(rank: int, world: int, port: int, steps: int, local_batch: int, seed
 def self_test(world: int = 2, steps: int = 400, local_batch: int = 8, seed: int = 0, port: int | None = None,
               sketch=None):
     """Run the collector on ``world`` local gloo processes; return (estimates, (g, sigma2) exact); with
-    ``sketch=(vectors, groups)`` the estimates are (result(), sketch_arrays())."""
+    ``sketch=(vectors, groups, sigma)`` the estimates are (result(), sketch_arrays())."""
     import socket
 
     import torch.multiprocessing as mp

@@ -373,7 +373,8 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
             pick = rng.integers(0, k, k)
             kept = (sigma2 > 0) | (g != 0)
             noise = projected_noise(stats.sketch_values, stats.sketch_vectors[kept], np.asarray(stats.noise_groups)[kept],
-                                    sigma2[kept], stats.noise_projections[pick], stats.noise_diagonal)
+                                    sigma2[kept], stats.noise_projections[pick], stats.noise_diagonal,
+                                    np.asarray(stats.noise_scale)[kept])
         draws.append(problem_of(stats, eps, placement=placement, beta1=beta1, g=g, sigma2=sigma2, diag_H=diag,
                                 noise=noise))
     out = {}

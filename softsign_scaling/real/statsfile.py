@@ -32,9 +32,10 @@ Optional keys (files without them still load; what needs them says what to re-co
 ===================  ==========  ==============================================================
 noise_groups         (n,) int16  each component's group for the noise sketch (numeric.correlated.quantile_groups:
                                  8 quantile bins of |g_i|/sigma_i x 8 of sigma_i; -1 where sigma_i = 0)
-noise_projections    (k, r, G)   k gradient deviations d_e (E[d d^T] = Sigma) projected on the sketch's r
-                                 eigenvectors per group: sum_{i in G} U_ij d_ei (float32)
-noise_diagonal       (r, G)      (1/k) sum_e sum_{i in G} U_ij^2 d_ei^2 (removes the diagonal from the same samples)
+noise_scale          (n,)        sigma_i as the deviations were standardized by (0 where sigma_i = 0)
+noise_projections    (k, r, G)   k gradient deviations d_e (E[d d^T] = Sigma), standardized, projected on the
+                                 sketch's r eigenvectors per group: sum_{i in G} U_ij d_ei/sigma_i (float32)
+noise_diagonal       (r, G)      (1/k) sum_e sum_{i in G} U_ij^2 (d_ei/sigma_i)^2 (the same samples' diagonal)
 noise_source         () str      "per-example" or "per-rank" (DDP: (g_k - gbar) sqrt(b K/(K - 1)))
 skewness             (n,)        per-example gradient skewness m3/sigma^3 (0 where sigma = 0) (float32)
 sign_mean            (n,)        mean of sign(per-example gradient): the SignSGD update's mean at B = 1 (float32)
@@ -63,6 +64,7 @@ _SCALARS = ("trace_H", "trace_H_se", "gHg", "loss")
 _INTEGERS = ("samples", "probes", "seed")
 _TEXT = ("model", "checkpoint", "source")
 _OPTIONAL = {"noise_groups": np.int16, "noise_projections": np.float32, "noise_diagonal": np.float64,
+             "noise_scale": np.float64,
              "skewness": np.float32, "sign_mean": np.float32}
 NO_SKETCH = ("the statistics file has no noise sketch (written before it existed, or with noise_examples = 0 or "
              "sketch rank 0): re-collect it with `softsign-scaling stats` or collect(..., noise_examples=256, "
@@ -96,6 +98,7 @@ class Statistics:
     noise_groups: np.ndarray | None = None       # the noise sketch (optional; see the module docstring)
     noise_projections: np.ndarray | None = None
     noise_diagonal: np.ndarray | None = None
+    noise_scale: np.ndarray | None = None
     noise_source: str = ""
     skewness: np.ndarray | None = None
     sign_mean: np.ndarray | None = None
@@ -115,13 +118,13 @@ class Statistics:
             raise ValueError("statistics: layer_bounds must rise from 0 to n with one group per layer name")
         if not (np.all(np.isfinite(self.g)) and np.all(np.isfinite(self.sigma2)) and np.all(self.sigma2 >= 0)):
             raise ValueError("statistics: g and sigma2 must be finite, sigma2 >= 0")
-        for name in ("skewness", "sign_mean", "noise_groups"):
+        for name in ("skewness", "sign_mean", "noise_groups", "noise_scale"):
             array = getattr(self, name)
             if array is not None and np.shape(array) != (n,):
                 raise ValueError(f"statistics: {name} has shape {np.shape(array)}, expected ({n},)")
-        sketch = (self.noise_groups, self.noise_projections, self.noise_diagonal)
+        sketch = (self.noise_groups, self.noise_projections, self.noise_diagonal, self.noise_scale)
         if any(a is not None for a in sketch) and not all(a is not None for a in sketch):
-            raise ValueError("statistics: noise_groups, noise_projections and noise_diagonal come together")
+            raise ValueError("statistics: noise_groups, noise_projections, noise_diagonal and noise_scale come together")
         if self.noise_projections is not None:
             k, r, G = np.shape(self.noise_projections)
             if r != self.sketch_values.size or np.shape(self.noise_diagonal) != (r, G):
@@ -142,7 +145,8 @@ class Statistics:
 
         kept = np.ones(self.n, dtype=bool) if kept is None else kept
         return projected_noise(self.sketch_values, self.sketch_vectors[kept], np.asarray(self.noise_groups)[kept],
-                               self.sigma2[kept], self.noise_projections, self.noise_diagonal)
+                               self.sigma2[kept], self.noise_projections, self.noise_diagonal,
+                               np.asarray(self.noise_scale)[kept])
 
     @property
     def n(self) -> int:
