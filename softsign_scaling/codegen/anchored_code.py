@@ -64,7 +64,7 @@ def _factor_out(expr: sp.Expr, core: sp.Expr, name: str) -> sp.Expr:
     return prefactor
 
 
-def _horner_text(coefficients: list[sp.Expr], var: str) -> str:
+def horner_text(coefficients: list[sp.Expr], var: str) -> str:
     """Polynomial in var (ascending coefficients) by Horner's rule, coefficients as float literals."""
     text = repr(float(coefficients[-1]))
     for c in reversed(coefficients[:-1]):
@@ -116,7 +116,7 @@ def source(derivation: Derivation) -> str:
         f"    w2 = 1.0 / (big * big)",
         "    with numpy.errstate(over='ignore', invalid='ignore'):",
         f"        closed = {_print(k0_closed.subs(b, sp.Symbol('small')))}",
-        f"    series = {_horner_text(coeffs(bk0), 'w2')} / big",
+        f"    series = {horner_text(coeffs(bk0), 'w2')} / big",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, numpy.sqrt(2 / numpy.pi)))",
         "",
         "",
@@ -126,7 +126,7 @@ def source(derivation: Derivation) -> str:
         "    big = numpy.maximum(b, B_SWITCH)",
         "    w2 = 1.0 / (big * big)",
         f"    closed = {_print(oms0_closed)}",
-        f"    series = {_horner_text(coeffs(oms0), 'w2')}",
+        f"    series = {horner_text(coeffs(oms0), 'w2')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -135,7 +135,7 @@ def source(derivation: Derivation) -> str:
         "    b = numpy.asarray(b, dtype=float)",
         "    big = numpy.maximum(b, B_SWITCH)",
         "    w2 = 1.0 / (big * big)",
-        f"    series = w2 * ({_horner_text([c for c in coeffs(s0_series)[1:]], 'w2')})",
+        f"    series = w2 * ({horner_text([c for c in coeffs(s0_series)[1:]], 'w2')})",
         "    return numpy.where(b >= B_SWITCH, series, 1.0 - one_minus_s0(numpy.minimum(b, B_SWITCH)))",
         "",
         "",
@@ -146,7 +146,7 @@ def source(derivation: Derivation) -> str:
         "    w2 = 1.0 / (big * big)",
         "    low = numpy.minimum(b, B_SWITCH)",
         f"    closed = {_print(c_closed.subs({sp.Symbol('k0'): sp.Symbol('k0(low)'), sp.Symbol('oms0'): sp.Symbol('one_minus_s0(low)')}).subs(b, sp.Symbol('low')))}",
-        f"    series = {_horner_text(coeffs(c_series), 'w2')}",
+        f"    series = {horner_text(coeffs(c_series), 'w2')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -174,8 +174,8 @@ def source(derivation: Derivation) -> str:
         "    w2 = 1.0 / (big * big)",
         "    low = numpy.minimum(b, B_SWITCH)",
         "    k0_, oms0_low = k0(b), one_minus_s0(low)",
-        f"    s0_ = numpy.where(b >= B_SWITCH, w2 * ({_horner_text([c for c in coeffs(s0_series)[1:]], 'w2')}), 1.0 - oms0_low)",
-        f"    C = numpy.where(b >= B_SWITCH, {_horner_text(coeffs(c_series), 'w2')}, "
+        f"    s0_ = numpy.where(b >= B_SWITCH, w2 * ({horner_text([c for c in coeffs(s0_series)[1:]], 'w2')}), 1.0 - oms0_low)",
+        f"    C = numpy.where(b >= B_SWITCH, {horner_text(coeffs(c_series), 'w2')}, "
         f"{_print(c_closed.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('oms0'): sp.Symbol('oms0_low')}).subs(b, sp.Symbol('low')))})",
         f"    return ({_print(m_expr.subs(sp.Symbol('k0'), sp.Symbol('k0_')))}, "
         f"{_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))})",
@@ -351,7 +351,7 @@ _BANDS = ((0.0, 1e-17, "b < 1e-17 (clamped)"), (1e-17, 1e-3, "1e-17 <= b < 1e-3"
 
 def certify(integers: np.ndarray, values) -> tuple[tuple, float]:
     """(certificate rows (function, band, max relative error rounded up), the largest error) of the runtime code."""
-    from .moments_code import _ceil_one_digit
+    from .moments_code import ceil_one_digit
 
     table = np.ldexp(integers.astype(float), -TABLE_QUANTUM_BITS).reshape(3, TABLE_DEGREE + 1, SEGMENTS)
     points = _check_points()
@@ -363,7 +363,7 @@ def certify(integers: np.ndarray, values) -> tuple[tuple, float]:
     for f, name in enumerate(FUNCTIONS):
         for low, high, band in _BANDS:
             at = (points >= low) & (points < high)
-            rows.append((name, band, int(at.sum()), _ceil_one_digit(float(error[f][at].max()))))
+            rows.append((name, band, int(at.sum()), ceil_one_digit(float(error[f][at].max()))))
     return tuple(rows), float(error.max())
 
 

@@ -25,7 +25,7 @@ points per segment (none a fit node) and 8 points beyond the table's ends; gener
 | C | 1e-3 <= b < 10 | 1180 | 3e-15 |
 | C | 10 <= b < 4.8e8 | 2261 | 3e-16 |
 | C | 4.8e8 <= b (clamped) | 12 | 0 |
-Inputs fingerprint: 10db36650a5f978dda5c384f08805283f0288f02a5abff6faba91f83c990cb0c
+Inputs fingerprint: 2e38491be8aefec12c72a0c26673067c173600fe53a3ae31e0b4a2531d7cf3f1
 """
 
 QUANTUM_BITS = 51
