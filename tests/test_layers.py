@@ -4,7 +4,7 @@ name taken across modules.
 Layers, lowest first: base (the package root, byte-stable file writing) -> math (symbols, steps, gaussian,
 sections, checks, stable, pipeline, findings) -> numeric (the float64 functions and models) -> code generation
 (codegen/, which reads numeric's runtime modules to fit and certify the tables it writes) -> export (export/,
-artifacts, report) -> atlas -> sim -> real -> commands (cli, __main__, sim.command, real.command, and
+artifacts, report) -> atlas -> sim -> real -> commands (cli, __main__, command, sim.command, real.command, and
 export.appendix_build, the appendix command's build, which runs the atlas).  A module may import its own layer or a
 lower one.  Every import that runs counts: at module level, inside functions, and
 ``importlib.import_module("...")`` / ``__import__("...")`` with a literal name; imports under ``if TYPE_CHECKING:``
@@ -35,8 +35,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("atlas", (f"{PACKAGE}.atlas",)),
     ("sim", (f"{PACKAGE}.sim",)),
     ("real", (f"{PACKAGE}.real",)),
-    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.sim.command", f"{PACKAGE}.real.command",
-                  f"{PACKAGE}.export.appendix_build")),
+    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.command", f"{PACKAGE}.sim.command",
+                  f"{PACKAGE}.real.command", f"{PACKAGE}.export.appendix_build")),
 )
 
 # Packages whose private modules another package may read: codegen fits and certifies numeric's tables against
