@@ -39,7 +39,7 @@ eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd
 Argument order, everywhere: the batch size first where there is one, then the problem, either as a
 :class:`Problem` or as g, sigma, H, eps spelled out; then keyword options::
 
-    eta_star(B, problem, model=..., kappa2=...)      eta_star(B, g, sigma, H, eps, model=...)
+    eta_star(B, problem, model=..., **options)       eta_star(B, g, sigma, H, eps, model=...)
     loss_decrease(B, problem, model=...)             eta_star_sgd(B, problem)  or  (B, g, sigma, H)
     surge_peak(problem, model=...)                   plot_eta_star(B, problem, models=...)
 
@@ -352,12 +352,13 @@ def moments_anchored(a, b):
 # The quadratic model: a Problem (g, sigma, H, eps) and a registered model.
 
 
-def _resolve(model, kappa2) -> tuple[Model, dict]:
+def _resolve(model, options: dict) -> tuple[Model, dict]:
+    """The model and its options, checked by the model (the registry): one a model does not take is refused."""
     chosen = get_model(model)
-    return chosen, chosen.resolve({"kappa2": kappa2})
+    return chosen, chosen.resolve(options)
 
 
-def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """The optimal learning rate of one SoftSignSGD step on the quadratic model (E-5).
 
     B: batch size, a scalar or an array (the result has its shape); B = inf is the
@@ -380,7 +381,8 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
       and 25% for the article's "mean_field" (kappa2="mean"; 48% with kappa2="harmonic");
     * any model added with :func:`register_model`.
 
-    ``kappa2`` (an option of "mean_field" only; any other model refuses it) chooses the average of
+    Model options are keywords, checked by the model (its ``options`` in the registry; a model refuses one it does
+    not take).  ``kappa2`` (an option of "mean_field" only) chooses the average of
     kappa_i^2 = sigma_i^2/(g_i^2 + eps^2): "mean" (the arithmetic mean; the default, the article's
     "an average"), "harmonic" (n / sum 1/kappa_i^2), "ratio" (sum sigma_i^2 / sum (g_i^2 + eps^2)),
     "median", "numerator-weighted" (weights nu_i g_i), or a number.
@@ -412,14 +414,14 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     ValueError: kappa2 is not an option of model 'anchored' (it takes no options); models that take kappa2: mean_field
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.eta_star(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "eta_star")
 
 
-def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """E-5: the expected one-step loss decrease at eta*, (E[phi]^T g)^2 / (2 Tr(E[phi phi^T] H)).
 
     Same arguments as :func:`eta_star`; it equals eta*(B) E[phi]^T g / 2 with the model's moments.
@@ -429,7 +431,7 @@ def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa
     0.46875
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.loss_decrease(problem, B.reshape(-1), options), dtype=float)
@@ -451,7 +453,7 @@ def eta_star_sgd(B, g, sigma=None, H=None):
     return _shaped(values.reshape(-1), B.shape, "eta_star_sgd")
 
 
-def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """Where eta*(B) peaks: a :class:`SurgePeak`, a float (the B of the highest maximum if it beats the
     full-batch value eta*(oo), else inf: the surge as E-15 has it) that also lists every interior local
     maximum in ``.peaks`` (:class:`Peak` (B, eta_star), increasing B; ``()``: eta* increases for every B),
@@ -490,7 +492,7 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
         warnings.warn("surge_peak(g, sigma, H, eps) is deprecated: call surge_peak(numeric.Problem(g, sigma, H, eps), "
                       "model=...)", DeprecationWarning, stacklevel=2)
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     found = chosen.surge_peak(problem, options)
     if isinstance(found, SurgePeak):
@@ -502,11 +504,12 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
     return SurgePeak(peaks, limit, B)
 
 
-def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kappa2=None):
+def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, **options):
     """Draw eta*(B) for each model on a log B axis (matplotlib, imported here) and return the Axes.
 
     ``models``: names (default: every registered model); ``ax``: the Axes to draw on (default: a new
-    figure's).  ``kappa2`` goes to the models that take it.  One line per model, labelled by its name.
+    figure's).  Each model option (``kappa2=...``) goes to the models that take it; one that none of them takes is
+    refused.  One line per model, labelled by its name.
     """
     import matplotlib.pyplot as plt
 
@@ -517,11 +520,14 @@ def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kapp
     names = model_names() if models is None else tuple([models] if isinstance(models, str) else models)
     for name in names:
         get_model(name)
+    for option, value in options.items():  # an option none of the models takes: the registry's one-line error
+        if value is not None and names and not any(option in get_model(name).options for name in names):
+            get_model(names[0]).resolve({option: value})
     if ax is None:
         _, ax = plt.subplots()
     finite = np.isfinite(B)
     for name in names:
-        kwargs = {"kappa2": kappa2} if kappa2 is not None and "kappa2" in get_model(name).options else {}
+        kwargs = {k: v for k, v in options.items() if v is not None and k in get_model(name).options}
         ax.plot(B[finite], eta_star(B[finite], problem, model=name, **kwargs), label=name)
     ax.set_xscale("log")
     ax.set_xlabel("batch size B")
