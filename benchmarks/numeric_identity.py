@@ -8,6 +8,9 @@ float64 bytes of every result (an error's one-line message is hashed instead of 
 
 Run: python benchmarks/numeric_identity.py --write FILE   (record; e.g. on main before a change)
      python benchmarks/numeric_identity.py --compare FILE (exit 1 and list what differs)
+     python benchmarks/numeric_identity.py --speed BASE_DIR [--rounds R]
+                                                (time this tree against another checkout's package, alternating
+                                                 fresh processes in one run; prints the ratios)
 Bits, not tolerances: numpy's exp/log differ by ulps across CPUs (AVX512), so a digest is compared on the machine
 that wrote it.
 """
@@ -162,13 +165,76 @@ def digests(quick: bool = False) -> dict[str, str]:
     return out
 
 
+SPEED_CODE = r"""
+import json, sys, time
+import numpy as np
+from softsign_scaling import numeric
+rng = np.random.default_rng(20261129)
+n = 10**6
+g, sigma, h = rng.standard_normal(n), rng.uniform(0.5, 2.0, n), rng.uniform(0.1, 1.0, n)
+problem = numeric.Problem(g, sigma, h, 1e-3)
+B = np.geomspace(1.0, 1e4, 20)
+a, b = rng.standard_normal(10**6) * 3, np.exp(rng.uniform(-10, 5, 10**6))
+small = numeric.Problem(g[:20000], sigma[:20000], h[:20000], 1e-3)
+jobs = {
+    "eta_star anchored n=1e6 x 20 B": lambda: numeric.eta_star(B, problem, model="anchored"),
+    "eta_star exact n=1e6 x 20 B": lambda: numeric.eta_star(B, problem, model="exact"),
+    "eta_star clip n=1e6 x 20 B": lambda: numeric.eta_star(B, problem, model="clip"),
+    "eta_star mean_field n=1e6 x 20 B": lambda: numeric.eta_star(B, problem, model="mean_field"),
+    "moments_exact 1e6 points": lambda: numeric.moments_exact(a, b),
+    "mean_clip 1e6 points": lambda: numeric.mean_clip(a, b),
+    "variance_approx 1e6 points": lambda: numeric.variance_approx(a, b),
+    "surge_peak anchored n=2e4": lambda: numeric.surge_peak(small, model="anchored"),
+    "scalar mean_exact x 2000": lambda: [numeric.mean_exact(0.5, 0.3) for _ in range(2000)],
+}
+jobs["eta_star anchored n=1e6 x 20 B"]()  # warm-up (tables, kernel)
+out = {}
+for name, job in jobs.items():
+    start = time.process_time()
+    job()
+    out[name] = time.process_time() - start
+print(json.dumps(out))
+"""
+
+
+def speed(base: Path, rounds: int) -> int:
+    """CPU seconds of the same jobs in this tree and in ``base`` (a directory holding a softsign_scaling package),
+    alternating fresh processes (this, base, this, base, ...) so that the machine's load falls on both alike;
+    the ratio of the medians, this/base, per job."""
+    import os
+    import statistics
+    import subprocess
+
+    times: dict[str, dict[str, list[float]]] = {"this": {}, "base": {}}
+    for _ in range(rounds):
+        for label, tree in (("this", ROOT), ("base", base)):
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            out = subprocess.run([sys.executable, "-c", SPEED_CODE], env=env, capture_output=True, text=True,
+                                 check=True, cwd=str(tree))
+            for name, seconds in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                times[label].setdefault(name, []).append(seconds)
+    print(f"| job | this tree (CPU s, median of {rounds}) | base | this/base |")
+    print("| --- | --- | --- | --- |")
+    worst = 0.0
+    for name in times["this"]:
+        mine, theirs = statistics.median(times["this"][name]), statistics.median(times["base"][name])
+        worst = max(worst, mine / theirs)
+        print(f"| {name} | {mine:.3g} | {theirs:.3g} | {mine / theirs:.3f} |")
+    print(f"largest ratio: {worst:.3f}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", type=Path)
     group.add_argument("--compare", type=Path)
+    group.add_argument("--speed", type=Path, metavar="BASE_DIR", help="time against another tree's package")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="skip surge_peak and b_noise")
     args = parser.parse_args(argv)
+    if args.speed:
+        return speed(args.speed, args.rounds)
     found = digests(args.quick)
     if args.write:
         args.write.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
