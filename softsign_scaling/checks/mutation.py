@@ -145,10 +145,10 @@ def survey(sections: tuple[str, ...], expected_digest: str, label: str,
     from the section names (once per process) and refuses one whose digest differs from the caller's.
     ``baseline``: the step's verdicts on the unmutated step (verify's).  Run where verify ran the step's checks,
     the quadrature references they share (checks/reference.py memoises them per process) are computed once."""
-    from ..pipeline import _digest_of, derived_sections
+    from ..pipeline import digest_of, derived_sections
 
     derived = derived_sections(sections)
-    if _digest_of(sections) != expected_digest:
+    if digest_of(sections) != expected_digest:
         raise RuntimeError(f"mutation survey: this process derived other steps from {sections} than the caller")
     step = derived[label]
     return tuple((mutant.kind, caught(step, mutant, list(baseline))[1]) for mutant in mutants(step))
