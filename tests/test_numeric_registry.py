@@ -45,7 +45,8 @@ def toy():
 
 
 def test_models_are_the_registry():
-    assert numeric.MODELS == ("exact", "clip", "approx", "mean_field", "mean_field_bsimple", "anchored", "averaged")
+    assert numeric.MODELS == ("exact", "clip", "approx", "mean_field", "mean_field_bsimple", "anchored", "averaged",
+                             "correlated")
     assert numeric.DEFAULT_MODEL in numeric.MODELS
     for name in numeric.MODELS:
         model = numeric.get_model(name)
@@ -372,7 +373,8 @@ def test_plot_eta_star_draws_one_line_per_model():
     ax = numeric.plot_eta_star(B, PROBLEM)
     assert isinstance(ax, matplotlib.axes.Axes)
     assert [line.get_label() for line in ax.get_lines()] == list(numeric.MODELS)
-    np.testing.assert_array_equal(ax.get_lines()[-1].get_ydata(), numeric.eta_star(B, PROBLEM, model="averaged"))
+    np.testing.assert_array_equal(ax.get_lines()[list(numeric.MODELS).index("averaged")].get_ydata(),
+                                      numeric.eta_star(B, PROBLEM, model="averaged"))
     plt.close(ax.figure)
     fig, given_ax = plt.subplots()
     assert numeric.plot_eta_star(B, G, SIGMA, H, EPS, models=["exact", "clip"], ax=given_ax) is given_ax
