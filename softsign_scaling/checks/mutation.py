@@ -210,18 +210,23 @@ LIBRARIES = ("sympy", "mpmath", "numpy", "scipy")
 
 def survey_fingerprint(package: Path = _PACKAGE) -> str:
     """sha256 of the source of every module a survey can run (the pipeline, each step family's module, the mutants
-    and, transitively, what they import) and of the versions of the libraries and Python that run it."""
-    from importlib.metadata import version
-
+    and, transitively, what they import).  The libraries that run it are :func:`survey_environment`."""
     from ..sections import ORDER
 
     roots = ("softsign_scaling.pipeline", "softsign_scaling.checks.mutation",
              *(f"softsign_scaling.sections.{name}" for name in ORDER))
-    hashed = hashlib.sha256(b"survey fingerprint 1\n")
+    hashed = hashlib.sha256(b"survey fingerprint 2\n")
     for path in source_closure(roots, package):
         hashed.update(f"{path.relative_to(package).as_posix()}\n".encode())
         hashed.update(path.read_bytes())
-    for name in LIBRARIES:
-        hashed.update(f"{name} {version(name)}\n".encode())
-    hashed.update(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
     return hashed.hexdigest()
+
+
+def survey_environment() -> dict[str, str]:
+    """The versions of Python and of the libraries a survey runs on ({name: version}).  A record made under other
+    versions is not used (the session surveys afresh), but it is not stale code either: a new SymPy on PyPI must not
+    fail a fresh clone's tests."""
+    from importlib.metadata import version
+
+    return {"python": f"{sys.version_info.major}.{sys.version_info.minor}",
+            **{name: version(name) for name in LIBRARIES}}

@@ -81,6 +81,7 @@ from .families import shaped as _shaped
 from .models import (MeanFieldModel, Model, Option, Peak, PerComponentModel, SurgePeak, get_model, model_names,
                      placement_models, register_family, register_model, unregister_family, unregister_model)
 from .problem import KAPPA2, Problem
+from .correlated import LowRankNoise, ProjectedNoise
 from .efficiency import b_noise, dl_max
 
 __all__ = [
@@ -129,6 +130,8 @@ __all__ = [
     "second_moment_anchored",
     "variance_anchored",
     "moments_anchored",
+    "LowRankNoise",
+    "ProjectedNoise",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)
