@@ -15,7 +15,7 @@ from .collect import require_torch
 HELD_OUT = 597  # examples held out from training (the rest, 1200, train)
 
 
-def _require_sklearn():
+def require_sklearn():
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -26,7 +26,7 @@ def _require_sklearn():
 def digits(seed: int = 0):
     """(x_train, y_train, x_held, y_held) as float64/int64 torch tensors; pixels scaled to [0, 1]."""
     torch = require_torch()
-    data = _require_sklearn()()
+    data = require_sklearn()()
     order = np.random.default_rng(seed).permutation(data.target.size)
     x = torch.tensor(data.data[order] / 16.0, dtype=torch.float64)
     y = torch.tensor(data.target[order], dtype=torch.int64)

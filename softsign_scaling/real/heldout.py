@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .collect import FlatModel, _require_torch, collect
+from .collect import FlatModel, require_torch, collect
 
 CONFIG = {
     "eps": (1e-8, 1e-6, 1e-3, 1e-2),
@@ -67,7 +67,7 @@ class Population:
     """A checkpoint's model on the population: per-example gradients (P x n) once, the mean loss at any w."""
 
     def __init__(self, model, loss_fn, x, y, chunk: int = 128):
-        torch = _require_torch()
+        torch = require_torch()
         from torch.func import functional_call
 
         self.torch, self.model, self.loss_fn, self.x, self.y = torch, model, loss_fn, x, y
@@ -280,7 +280,7 @@ def _digest(name: str, config: dict) -> str:
 
 def _statistics(architecture, model, x, y, count: int, config: dict, label: str):
     """Statistics of the first ``count`` training examples and their per-example deviations."""
-    torch = _require_torch()
+    torch = require_torch()
     xs, ys = x[:count], y[:count]
     loader = [(xs[i:i + 256], ys[i:i + 256]) for i in range(0, count, 256)]
     stats = collect(model, architecture.loss_fn, loader, probes=config["probes"], sketch_rank=config["sketch_rank"],
@@ -301,7 +301,7 @@ def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path
     from ..sim.optimizers import torch_single_thread
     from .architectures import ARCHITECTURES, parameter_count
 
-    torch = _require_torch()
+    torch = require_torch()
     torch.use_deterministic_algorithms(True)
     architecture = ARCHITECTURES[name]
     spec = {**{"batch": config["batch"]}, **config["architectures"][name]}
