@@ -1,4 +1,4 @@
-"""``softsign-scaling stats`` and ``softsign-scaling predict`` (cli.py registers them with one call)."""
+"""``softsign-scaling stats``, ``predict`` and ``critical-batch`` (cli.py registers them with one call)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,20 @@ def add_parsers(sub, parse_batch, positive_int=int) -> None:
     p.add_argument("--plot", metavar="FILE", default="eta_star.png", help="the figure to write (default eta_star.png)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict, parse_batch=parse_batch)
+
+    p = sub.add_parser("critical-batch", help="the whole run: measured critical batch size and best learning rate "
+                                              "of the digits MLP against B_noise(eps); writes docs/run-level.md",
+                       description="Writes docs/run-level.md and docs/figures/run-level-*.png from the cached "
+                                   "measurement docs/run-level.json (matplotlib only, byte-reproducible). "
+                                   "--measure reruns the measurement first (torch, about 10 minutes of one CPU "
+                                   "thread): steps to a target held-out loss per batch size with the learning rate "
+                                   "tuned per B, and the statistics along a reference run (issue 23).",
+                       epilog=f"example: {PROG} critical-batch")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="the checkout to write docs/ into (default: the checkout this package lives in)")
+    p.add_argument("--measure", action="store_true", help="rerun the measurement and rewrite docs/run-level.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_critical_batch)
 
 
 def _nonnegative_int(text: str) -> int:
@@ -171,6 +185,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
                                          for layer, s in result.regimes[float(B)].items()))
     _plot(result, plot)
     print(f"wrote {plot} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def cmd_critical_batch(args: argparse.Namespace) -> int:
+    from ..files import repository_root
+
+    if args.measure and (reason := _missing()):
+        return _fail("critical-batch", reason)
+    root = Path(args.out) if args.out is not None else repository_root()
+    if not (root / "docs").is_dir():
+        return _fail("critical-batch", f"--out: {root} has no docs/ folder (give a checkout of softsign_scaling)")
+    from .runlevel_report import build
+
+    try:
+        written = build(root, measure=args.measure, progress=not args.quiet)
+    except FileNotFoundError as error:
+        return _fail("critical-batch", str(error))
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
