@@ -46,9 +46,9 @@ HELD_OUT = 597
 
 
 def _torch():
-    from .collect import _require_torch
+    from .collect import require_torch
 
-    torch = _require_torch()
+    torch = require_torch()
     torch.set_num_threads(1)
     return torch
 
