@@ -113,3 +113,21 @@ def test_run_level_document_without_its_cache_says_how_to_measure(tmp_path):
     (tmp_path / "docs").mkdir()
     with pytest.raises(FileNotFoundError, match="--measure"):
         runlevel_report.build(tmp_path)
+
+
+def test_leading_order_run_slope_is_one_half_with_eps_scaled_and_more_with_eps_fixed():
+    pytest.importorskip("torch")
+    from softsign_scaling.sim import runlevel
+    from softsign_scaling.sim.experiments import named_problem
+    from softsign_scaling.sim.nqm import Problem
+
+    def slope_of(mode):
+        values = []
+        for B in (1, 4, 16, 64):
+            eps = 0.1 / math.sqrt(B) if mode == "scaled" else 0.1
+            base = named_problem("article", eps)
+            values.append(runlevel.leading_order_eta(Problem(base.g * 0.05, base.Sigma, base.H, eps), B))
+        return float(np.polyfit(np.log([1, 4, 16, 64]), np.log(values), 1)[0])
+
+    assert abs(slope_of("scaled") - 0.5) < 1e-12  # R-3: exactly the square root
+    assert slope_of("fixed") > 0.55  # the control: R-5's c(b) adds to it when eps is not scaled
