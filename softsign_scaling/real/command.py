@@ -1,4 +1,4 @@
-"""``softsign-scaling stats`` and ``softsign-scaling predict``: their :class:`~softsign_scaling.command.Command`
+"""``softsign-scaling stats``, ``predict`` and ``critical-batch``: their :class:`~softsign_scaling.command.Command`
 records (``COMMANDS``, added by cli.py like its own); torch is imported only when a command runs."""
 
 from __future__ import annotations
@@ -198,6 +198,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _critical_batch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="the checkout to write docs/ into (default: the checkout this package lives in)")
+    p.add_argument("--measure", action="store_true", help="rerun the measurement and rewrite docs/run-level.json")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def cmd_critical_batch(args: argparse.Namespace) -> int:
+    from ..files import repository_root
+
+    if args.measure and (reason := _missing()):
+        return _fail("critical-batch", reason)
+    root = Path(args.out) if args.out is not None else repository_root()
+    if not (root / "docs").is_dir():
+        return _fail("critical-batch", f"--out: {root} has no docs/ folder (give a checkout of softsign_scaling)")
+    from .runlevel_report import build
+
+    try:
+        written = build(root, measure=args.measure, progress=not args.quiet)
+    except FileNotFoundError as error:
+        return _fail("critical-batch", str(error))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def _plot(result, path: Path) -> None:
     from ..export.figures import EtaCurve, eta_figure
 
@@ -222,6 +248,15 @@ COMMANDS = (
                         "SGD-like (b > 10) regimes, b = eps sqrt(B)/sigma_i.",
             epilog=f"example: {PROG} predict --stats stats.npz --eps 1e-8 --batch 32..8192 "
                    "--placement outside --plot eta.png"),
+    Command("critical-batch", "the whole run: measured critical batch size and best learning rate of the digits "
+                              "MLP against B_noise(eps); writes docs/run-level.md",
+            _critical_batch_arguments, cmd_critical_batch,
+            description="Writes docs/run-level.md and docs/figures/run-level-*.png from the cached measurement "
+                        "docs/run-level.json (matplotlib only, byte-reproducible). --measure reruns the "
+                        "measurement first (torch, about 10 minutes of one CPU thread): steps to a target held-out "
+                        "loss per batch size with the learning rate tuned per B, and the statistics along a "
+                        "reference run (issue 23).",
+            epilog=f"example: {PROG} critical-batch"),
 )
 
 
