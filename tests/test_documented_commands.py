@@ -142,6 +142,7 @@ COVERAGE: dict[str, tuple] = {
         ("-m", "softsign_scaling", "predict", "--stats", "stats.npz", "--eps", "1e-8", "--plot", "eta.png", "--quiet"),
     ))),
     "softsign-scaling --version": (Run(("-m", "softsign_scaling", "--version")),),
+    "softsign-scaling momentum": (MOMENTUM, Ignored((".cache/momentum/x.pkl",))),
     "python derivations/momentum.py": (MOMENTUM, Ignored((".cache/momentum/x.pkl",))),
     "python derivations/simulate.py": (SIMULATE, Ignored((".cache/simulation/x.pkl",))),
     "python derivations/atlas.py": (ATLAS, Ignored((".cache/atlas/x.pkl",))),
@@ -150,6 +151,9 @@ COVERAGE: dict[str, tuple] = {
     "python -m softsign_scaling.real.report": (Golden(
         ("tests/test_real_report.py::test_real_model_report_is_byte_reproducible",),
         (("docs/real-model.md", "softsign_scaling.real.report"),)),),
+    "softsign-scaling critical-batch": (Golden(
+        ("tests/test_runlevel_real.py::test_run_level_document_is_byte_reproducible",),
+        (("docs/run-level.md", "softsign_scaling.real.runlevel_report"),)),),
     "python benchmarks/bench_sim.py": (NoWrites(("benchmarks/bench_sim.py",)),),
     "python benchmarks/mutation_survey.py": (NoWrites(("benchmarks/mutation_survey.py",)),
                                              SlowRun((("benchmarks/mutation_survey.py", "E-2"),))),

@@ -413,3 +413,16 @@ def test_large_n_quadratic_form_row_by_row(monkeypatch):
     np.testing.assert_allclose(by_row, np.einsum("ki,ij,kj->k", rows, p.H, rows), rtol=1e-13)
     np.testing.assert_allclose(by_row, blocked, rtol=1e-13)
     assert p.quadratic(rows[2]) == by_row[2]
+
+
+def test_a_peak_must_stand_out_on_both_sides():
+    """A grid's local maximum is a surge peak only if it stands above the lowest value on *each* side (before a
+    higher one) by more than the tolerance: a rising curve with a ripple below the tolerance on one side has no
+    peak, and a real bump has one."""
+    from softsign_scaling.numeric.models import _PEAK_TOLERANCE, _standing_maxima
+
+    ripple = np.array([1.0, 2.0, 3.0, 3.0 * (1 - _PEAK_TOLERANCE / 4), 4.0, 5.0])
+    assert _standing_maxima(ripple, limit=6.0) == []
+    bump = np.array([1.0, 2.0, 3.0, 2.5, 4.0, 5.0])
+    assert _standing_maxima(bump, limit=6.0) == [2]
+    assert _standing_maxima(np.array([1.0, 3.0, 2.0]), limit=1.5) == [1]  # eta*(oo) = limit closes the right side

@@ -25,7 +25,7 @@ from ..gaussian import piece
 from ..sections import family
 from ..steps import Derivation
 from ..symbols import a, b, z
-from .anchored_code import _horner_text
+from .anchored_code import horner_text
 
 GENERATED = Path("softsign_scaling") / "numeric" / family("outside").module_file
 dawsn, expi_scaled = sp.Function("dawsn"), sp.Function("expi_scaled")
@@ -118,7 +118,7 @@ def source(derivation: Derivation) -> str:
         '    """X-12: the slope of the exact outside mean at a = 0, E[b/(|z| + b)^2] (b >= 0; sqrt(2/pi) at b = 0)."""',
         "    b, low, w = _split(b)",
         f"    closed = {_print(k0_closed.subs(b, sp.Symbol('low')))}",
-        f"    series = w * {_horner_text(bk0, 'w')}",
+        f"    series = w * {horner_text(bk0, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, numpy.sqrt(2 / numpy.pi) - b))",
         "",
         "",
@@ -126,7 +126,7 @@ def source(derivation: Derivation) -> str:
         '    """X-13: the exact outside second moment at a = 0, E[z^2/(|z| + b)^2]."""',
         "    b, low, w = _split(b)",
         f"    closed = {_print(s0_closed.subs(b, sp.Symbol('low')))}",
-        f"    series = w * w * {_horner_text(s0b2, 'w')}",
+        f"    series = w * w * {horner_text(s0b2, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, 1.0))",
         "",
         "",
@@ -135,7 +135,7 @@ def source(derivation: Derivation) -> str:
         "    b, low, w = _split(b)",
         "    k0_, s0_ = k0_outside(low), s0_outside(low)",
         "    closed = 1.0 / (k0_ * k0_) - (1.0 - s0_) * (low * low + numpy.pi / 2)",
-        f"    series = numpy.maximum(b, B_SWITCH) * {_horner_text(c_over_b, 'w')}",
+        f"    series = numpy.maximum(b, B_SWITCH) * {horner_text(c_over_b, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -149,19 +149,6 @@ def source(derivation: Derivation) -> str:
         f"    return numpy.clip(mean, -1.0, 1.0), {_print(variance)}",
         "",
         "",
-        "def steady_anchored_outside(a, b):",
-        '    """|a| >= A_FAR: X-14/X-15 divided through by a^2 (x = 1/a), as _far.steady_anchored: m = a k0/hypot(a k0, 1),',
-        '    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2]/((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2))."""',
-        "    a = numpy.asarray(a, dtype=float)",
-        "    b = numpy.asarray(b, dtype=float)",
-        "    k0_, s0_, C = k0_outside(b), s0_outside(b), c_outside(b)",
-        "    x = 1.0 / a",
-        "    bx2 = (b * x) ** 2",
-        "    px2 = (numpy.pi / 2) * x * x",
-        "    v = x * x * (C + s0_ * (bx2 + px2) / (k0_ * k0_)) / ((1.0 + (x / k0_) ** 2) * (1.0 + bx2 + px2))",
-        "    return a * k0_ / numpy.hypot(a * k0_, 1.0), v",
-        "",
-        "",
         "def far_anchored_outside(a, b):",
         '    """b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2), with r = a/b and w = 1/b: mu = b k0/sqrt((r b k0)^2 + 1),',
         '    nu = [r^2 b (C/b) + b^2 s0 (1 + (pi/2) w^2)/(b k0)^2]/((r^2 + 1 + (pi/2) w^2)(r^2 + 1/(b k0)^2))."""',
@@ -169,9 +156,9 @@ def source(derivation: Derivation) -> str:
         "    b = numpy.asarray(b, dtype=float)",
         "    w = 1.0 / b",
         "    r = a * w",
-        f"    bk0 = {_horner_text(bk0, 'w')}",
-        f"    s0b2 = {_horner_text(s0b2, 'w')}",
-        f"    cb = {_horner_text(c_over_b, 'w')}",
+        f"    bk0 = {horner_text(bk0, 'w')}",
+        f"    s0b2 = {horner_text(s0b2, 'w')}",
+        f"    cb = {horner_text(c_over_b, 'w')}",
         "    p = 1.0 + (numpy.pi / 2) * w * w",
         "    with numpy.errstate(over='ignore'):",
         "        nu = (r * r * b * cb + s0b2 * p / (bk0 * bk0)) / ((r * r + p) * (r * r + 1.0 / (bk0 * bk0)))",

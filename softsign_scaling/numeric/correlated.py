@@ -58,8 +58,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import _far
 from ._checks import finite
+from .families import is_far
 from . import models as _models
 from .models import Model, get_model, register_model
 from .problem import Problem
@@ -379,7 +379,7 @@ def slopes(problem: Problem, B: float, mean, unit: float) -> np.ndarray:
     a = g * root / sigma
     with np.errstate(over="ignore"):
         b = problem.eps * root / sigma
-    far = b >= _far.B_FAR
+    far = is_far(b)  # the one regime mask (numeric.families)
     out = np.empty(g.size)
     if (~far).any():
         out[~far] = _derivative_in_a(mean, a[~far], b[~far]) * (root / sigma[~far]) * unit

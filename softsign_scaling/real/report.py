@@ -31,11 +31,11 @@ def run(config=CONFIG, progress: bool = True) -> dict:
     """Train, then measure and predict at every checkpoint, eps and B (plain data out)."""
     from tqdm import tqdm
 
-    from .collect import _require_torch
+    from .collect import require_torch
     from . import example, validate
     from .predict import regime_shares
 
-    torch = _require_torch()
+    torch = require_torch()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     x_train, y_train, x_held, y_held = example.digits(config["seed"])
