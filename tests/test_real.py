@@ -279,7 +279,7 @@ def test_every_band_contains_its_estimate():
 
 def test_caveat_names_the_measured_factor():
     line = predict.caveat("correlated", [1.0, 64.0])
-    assert "\n" not in line and "B ~ 1: x2.2" in line and "B ~ 64: x1.3" in line and "real-model.md" in line
+    assert "\n" not in line and "B ~ 1: x1.2 (0.43..2.4)" in line and "B ~ 64: x1.1" in line and "real-model.md" in line
     assert "not measured" in predict.caveat("clip", [8.0])
 
 
@@ -345,3 +345,26 @@ def test_bad_commands_fail_with_one_line_before_any_work(tmp_path, arguments, me
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
     assert not (tmp_path / "p.png").exists() and not (tmp_path / "s.npz.tmp").exists()
+
+
+def test_measured_error_is_the_held_out_validations():
+    """MEASURED_ERROR's numbers are docs/real-model.json's (to 2 significant digits): they cannot go stale silently.
+    Control: the exact model's numbers do not fit the correlated column."""
+    import json
+    from pathlib import Path
+
+    from softsign_scaling.real.report import ratio
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "docs" / "real-model.json").read_text())
+    bins = {1: (1, 2), 8: (4, 8, 16), 64: (32, 64, 128), 512: (256, 512, 1024)}
+    columns = {"correlated": "exact[outside]+corr", "exact": "exact[outside]"}
+
+    def measured(column, Bs):
+        r = np.array([ratio(row, column) for a in data["architectures"] for row in a["rows"] if row["B"] in Bs])
+        r = r[np.isfinite(r) & (r > 0)]
+        return [float(np.median(r)), float(np.quantile(r, 0.1)), float(np.quantile(r, 0.9))]
+
+    for model, rows in predict.MEASURED_ERROR.items():
+        for B, *quoted in rows:
+            assert np.allclose(quoted, measured(columns[model], bins[B]), rtol=0.06), (model, B)
+    assert not np.allclose(predict.MEASURED_ERROR["correlated"][0][1:], measured("exact[outside]", bins[1]), rtol=0.06)
