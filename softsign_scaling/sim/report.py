@@ -231,7 +231,8 @@ def _discrepancy(s: Settings, by: dict, figures: Path) -> list[str]:
            "Carlo interval straddles the 10% edge for some settings. "
            f"Largest relative standard error of an eta*_MC: {max(rel_se):.1e}. Every registered model has a row; "
            "`averaged` (M-6) is Adam with beta2 -> 1, its v replaced by E[g~^2], a model of another optimizer "
-           "than this fresh step, so its row is a comparison, not a test of it.", ""]
+           "than this fresh step, so its row is a comparison, not a test of it. `correlated` is `exact` here: the noise "
+           "is diagonal (no `noise=`), so its cross-component term is 0.", ""]
     for name, title in (("optax_softsign", "optax SoftSign (eps inside the root, the models' convention)"),
                         ("torch_adam", "torch Adam, betas = (0, 0) (eps outside the root)")):
         out += [f"**{title}**", "", "| model | median ratio | within 10% |", "| --- | --- | --- |"]
