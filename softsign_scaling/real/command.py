@@ -184,9 +184,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                    else "the skewness of the per-example gradients (Edgeworth)")
             print(f"  B = {B:g}: non-Gaussian regime: by {how} the real step ascends in expectation: no learning rate "
                   "helps (the table's eta* assumes Gaussian noise)")
-        elif abs(check.shift) > 0.2:
-            print(f"  B = {B:g}: skewed per-example gradients: the expected descent g.E[u] is {check.shift:+.0%} of the "
-                  "Gaussian models' (first Edgeworth term); eta* scales with it")
+        elif not 0.8 <= check.factor <= 1.25:
+            how = "the per-example signs" if check.sign_test is not None else "the first Edgeworth term"
+            print(f"  B = {B:g}: skewed per-example gradients: the expected descent g.E[u] is {check.factor:.2g} times the "
+                  f"Gaussian models' (by {how}); eta* scales with it")
     silent = int((stats.sigma2 == 0).sum())
     print(f"regimes (b = eps sqrt(B)/sigma_i): shares {' / '.join(REGIMES)}; {silent} component(s) with sigma = 0 "
           "left out")

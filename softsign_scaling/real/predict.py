@@ -266,9 +266,11 @@ class SkewCheck:
         return (self.sign_test if self.sign_test is not None else self.skewed) <= 0
 
     @property
-    def shift(self) -> float:
-        """The skewness's relative change of the numerator."""
-        return (self.skewed - self.gaussian) / abs(self.gaussian) if self.gaussian else math.inf
+    def factor(self) -> float:
+        """The skew-aware numerator over the Gaussian one (the per-example signs' where they are known: B = 1,
+        SignSGD-like); eta* scales with it to first order (the denominator is the Gaussian one)."""
+        value = self.sign_test if self.sign_test is not None else self.skewed
+        return value / self.gaussian if self.gaussian else math.inf
 
 
 def skew_checks(stats: Statistics, eps: float, batch, placement: str) -> dict[float, SkewCheck]:
