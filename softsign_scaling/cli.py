@@ -9,101 +9,15 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from . import __version__
 
-PROG = "softsign-scaling"
+from .command import (OUT_HELP, PROG, Command, CommandError, add_commands, fail, output_root, parse_batch,  # noqa: F401
+                      parse_numbers, positive_int)
 
-OUT_HELP = ("project root to write into (created if its parent exists): {what} go under DIR exactly as in a "
-            "checkout. Default: the checkout this package was installed from; outside a checkout, --out is required")
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit code 1."""
-
-
-def _fail(command: str, message: str) -> int:
-    print(f"{PROG} {command}: error: {message}", file=sys.stderr)
-    return 1
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Where output goes
-
-
-def _is_checkout(path: Path) -> bool:
-    """A checkout (clone) of this project: its pyproject names the package and the source tree is there."""
-    pyproject = path / "pyproject.toml"
-    if not (pyproject.is_file() and (path / "softsign_scaling").is_dir()):
-        return False
-    try:
-        return 'name = "softsign_scaling"' in pyproject.read_text(errors="replace")
-    except OSError:
-        return False
-
-
-def _writable_dir(path: Path) -> str | None:
-    """None if files can be created in ``path`` (or, if it is missing, in its parent, which must exist)."""
-    if path.exists():
-        if not path.is_dir():
-            return f"{path} is not a directory"
-        probe = path
-    else:
-        probe = path.parent
-        if not probe.exists():
-            return f"{path}: its parent {probe} does not exist"
-        if not probe.is_dir():
-            return f"{path}: {probe} is not a directory"
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as error:
-        return f"{path}: cannot write in {probe} ({error.strerror or error})"
-    return None
-
-
-def output_root(command: str, out: str | None, subdirectories: tuple[str, ...]) -> Path:
-    """The root to write under, checked before any slow work.
-
-    With --out: DIR (its parent must exist; DIR and the subdirectories must be writable).  Without: the
-    checkout this package lives in, else the current directory if it is a checkout, else an error.
-    """
-    if out is not None:
-        root = Path(out).expanduser()
-    else:
-        from .artifacts import PACKAGE_DIR
-
-        for candidate in (PACKAGE_DIR.parent, Path.cwd()):
-            if _is_checkout(candidate):
-                root = candidate
-                break
-        else:
-            raise CommandError(f"{Path.cwd()} is not a checkout of softsign_scaling (and the package is installed "
-                               "outside one): run it in a clone of the project, or pass --out DIR")
-    problem = _writable_dir(root)
-    if problem:
-        raise CommandError(problem)
-    for sub in subdirectories:  # the deepest existing folder on the way to each output folder
-        existing = root / sub
-        while not existing.exists() and existing != root:
-            existing = existing.parent
-        if existing != root and existing.exists() and (problem := _writable_dir(existing)):
-            raise CommandError(problem)
-    return root
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {value}")
-    return value
+_fail = fail
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,18 +107,6 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 # eta: a user's own problem
 
 
-def parse_numbers(text: str, name: str) -> list[float]:
-    """'1, -0.5, 2e-3' -> floats (inf allowed); a one-line ValueError otherwise."""
-    values = []
-    for item in text.replace(" ", "").split(","):
-        try:
-            values.append(float(item))
-        except ValueError:
-            raise ValueError(f"--{name}: {item!r} is not a number (give comma-separated numbers, e.g. 1,-0.5)") \
-                from None
-    return values
-
-
 def parse_matrix(text: str) -> list[list[float]] | list[float]:
     """'2,0.3;0.3,1' -> [[2, 0.3], [0.3, 1]] (rows separated by ';'); '2,1' -> the diagonal [2, 1]."""
     rows = [parse_numbers(row, "H") for row in text.split(";") if row.strip()]
@@ -213,27 +115,6 @@ def parse_matrix(text: str) -> list[list[float]] | list[float]:
     if len({len(row) for row in rows}) != 1:
         raise ValueError(f"--H: rows of different lengths {[len(row) for row in rows]} (separate rows with ';')")
     return rows
-
-
-def parse_batch(text: str) -> list[float]:
-    """Batch sizes: comma-separated numbers, 'inf', and ranges A..C meaning A, 2A, 4A, ... up to C.
-
-    '1,2,4..4096' and '1..4096' both mean the powers of two from 1 to 4096.
-    """
-    values: list[float] = []
-    for item in text.replace(" ", "").split(","):
-        if ".." in item:
-            start_text, _, stop_text = item.partition("..")
-            start, stop = parse_numbers(start_text, "batch")[0], parse_numbers(stop_text, "batch")[0]
-            if not (0 < start < math.inf and start <= stop < math.inf):
-                raise ValueError(f"--batch: range {item!r} needs 0 < start <= stop < inf")
-            value = start
-            while value <= stop * (1 + 1e-12):
-                values.append(value)
-                value *= 2
-        else:
-            values.extend(parse_numbers(item, "batch"))
-    return sorted(set(values))
 
 
 def load_problem(path: str) -> dict:
@@ -345,57 +226,38 @@ def cmd_eta(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, description=__doc__.split("\n\n")[0],
-        epilog=f"`{PROG} COMMAND --help` describes each command; `python -m softsign_scaling` is the same program.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("derive", help="derive every step; write the LaTeX snippets, the manifest and the numeric code",
-                       description="Derive every step in SymPy and write docs/steps/*.tex, docs/manifest.json, "
-                                   "softsign_scaling/numeric/_generated.py and _anchored.py under the project root.")
+def _derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
         what="docs/steps/*.tex, docs/manifest.json and softsign_scaling/numeric/_generated.py, _anchored.py"))
     p.add_argument("--force", action="store_true",
                    help="regenerate numeric/_generated.py even when its inputs' fingerprint is unchanged (~40 s)")
-    p.set_defaults(func=cmd_derive)
 
-    p = sub.add_parser("verify", help="run every check and print a table (or --json); exit 1 iff a check fails",
-                       description="Run every check of every step.  A progress bar goes to stderr "
-                                   "(also when stderr is not a terminal; --quiet turns it off).")
+
+def _verify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per check")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="processes for the checks, N >= 1 (default: up to 2)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("appendix", help="write docs/appendix.tex, docs/derivation.md and the figures; compile the PDF",
-                       description="Derive, verify and draw; write docs/appendix.tex, docs/derivation.md and "
-                                   "docs/figures/*.png; compile docs/appendix.pdf when pdflatex exists.")
+
+def _appendix_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
         what="docs/ (steps, manifest, appendix.tex, appendix.pdf, derivation.md, figures)"))
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="processes for the checks, N >= 1 (default: up to 2)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only, do not run pdflatex")
-    p.set_defaults(func=cmd_appendix)
 
-    p = sub.add_parser("atlas", help="measure every approximation layer against exact references; write docs/atlas.md",
-                       description="The error atlas: every approximation layer against exact references; writes "
-                                   "docs/atlas.md and its figures, caching the sweep in .cache/atlas.")
+
+def _atlas_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
         what="docs/atlas.md, docs/figures/atlas_*.png and the cache .cache/atlas/"))
     p.add_argument("--full", action="store_true", help="denser grids and more random problems")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="processes, N >= 1 (default: all cores)")
     p.add_argument("--no-cache", action="store_true", help="recompute every sweep task (default: resume from .cache/atlas)")
-    p.set_defaults(func=cmd_atlas)
 
-    p = sub.add_parser("eta", help="eta*(B) of your own problem under every model (a table; --plot draws it)",
-                       description="The optimal learning rate eta*(B) of one SoftSignSGD step on your problem, "
-                                   "under every model of softsign_scaling.numeric.  Writes nothing but --plot's file.",
-                       epilog=f"example: {PROG} eta --g 1,-0.5 --sigma 2,1 --H '2,0.3;0.3,1' --eps 0.1 "
-                              "--batch 1..4096,inf --plot eta.png")
+
+def _eta_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g", metavar="LIST", help="gradient g, comma-separated (e.g. 1,-0.5)")
     p.add_argument("--sigma", metavar="LIST", help="noise scale per component, > 0, comma-separated")
     p.add_argument("--H", metavar="MATRIX", help="Hessian: rows separated by ';' (e.g. '2,0.3;0.3,1'), "
@@ -406,17 +268,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="FILE", help="a .json object or .npz archive with g, sigma, H, eps "
                                                    "(and optionally batch); options given as well override it")
     p.add_argument("--plot", metavar="FILE", help="also draw eta*(B) of every model into FILE (.png, .pdf, .svg)")
-    p.set_defaults(func=cmd_eta)
 
-    from .sim import command as sim_command  # torch/jax are imported only when the command runs
 
-    sim_command.add_parser(sub, workers_type=positive_int,
-                           out_help=OUT_HELP.format(what="docs/simulation.md, docs/figures/sim_*.png and the cache "
-                                                         ".cache/simulation/"),
-                           resolve_root=lambda out: output_root("simulate", out, ("docs/figures", ".cache/simulation")))
-    from .real import command as real_command  # torch is imported only when the commands run
+COMMANDS = (
+    Command("derive", "derive every step; write the LaTeX snippets, the manifest and the numeric code",
+            _derive_arguments, cmd_derive,
+            description="Derive every step in SymPy and write docs/steps/*.tex, docs/manifest.json, "
+                        "softsign_scaling/numeric/_generated.py and _anchored.py under the project root."),
+    Command("verify", "run every check and print a table (or --json); exit 1 iff a check fails",
+            _verify_arguments, cmd_verify,
+            description="Run every check of every step.  A progress bar goes to stderr "
+                        "(also when stderr is not a terminal; --quiet turns it off)."),
+    Command("appendix", "write docs/appendix.tex, docs/derivation.md and the figures; compile the PDF",
+            _appendix_arguments, cmd_appendix,
+            description="Derive, verify and draw; write docs/appendix.tex, docs/derivation.md and "
+                        "docs/figures/*.png; compile docs/appendix.pdf when pdflatex exists."),
+    Command("atlas", "measure every approximation layer against exact references; write docs/atlas.md",
+            _atlas_arguments, cmd_atlas,
+            description="The error atlas: every approximation layer against exact references; writes "
+                        "docs/atlas.md and its figures, caching the sweep in .cache/atlas."),
+    Command("eta", "eta*(B) of your own problem under every model (a table; --plot draws it)",
+            _eta_arguments, cmd_eta,
+            description="The optimal learning rate eta*(B) of one SoftSignSGD step on your problem, "
+                        "under every model of softsign_scaling.numeric.  Writes nothing but --plot's file.",
+            epilog=f"example: {PROG} eta --g 1,-0.5 --sigma 2,1 --H '2,0.3;0.3,1' --eps 0.1 "
+                   "--batch 1..4096,inf --plot eta.png"),
+)
 
-    real_command.add_parsers(sub, parse_batch, positive_int)
+
+def all_commands() -> tuple[Command, ...]:
+    """Every subcommand: cli's, then the simulation's and the real model's (their modules import no torch/jax)."""
+    from .real import command as real_command
+    from .sim import command as sim_command
+
+    return COMMANDS + sim_command.COMMANDS + real_command.COMMANDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.split("\n\n")[0],
+        epilog=f"`{PROG} COMMAND --help` describes each command; `python -m softsign_scaling` is the same program.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_commands(sub, all_commands())
     return parser
 
 

@@ -66,7 +66,7 @@ def digest(derived: Derivation) -> str:
 
 
 @lru_cache(maxsize=4)
-def _digest_of(sections: tuple[str, ...]) -> str:
+def digest_of(sections: tuple[str, ...]) -> str:
     return digest(derived_sections(sections))
 
 
@@ -106,7 +106,7 @@ class WorkItem:
 def run_item(item: WorkItem) -> list[tuple[str, list[CheckResult]]]:
     """Run one work item in this process (the derivation is rebuilt from the section names once)."""
     derived = derived_sections(item.sections)
-    if _digest_of(item.sections) != item.expected_digest:
+    if digest_of(item.sections) != item.expected_digest:
         raise RuntimeError(f"verify: this process derived other steps from {item.sections} than the caller's "
                            "derivation; run a modified derivation with workers=1 and no executor")
     if item.proofs:

@@ -11,7 +11,7 @@ for the step and its mutants, not once in verify's worker and again in the proce
 
 The surveys recorded in tests/mutation_record.json (``python benchmarks/mutation_survey.py --record``) are used
 instead of surveying afresh where the record's fingerprint is this code's (checks.mutation.survey_fingerprint: the
-source of every module a survey runs, and the libraries' versions) and verify's verdicts on the step are the
+source of every module a survey runs; and checks.mutation.survey_environment, the libraries' versions) and verify's verdicts on the step are the
 recorded baseline; every other step is surveyed.  verify itself always runs.
 """
 
@@ -57,21 +57,26 @@ def derive_tree(out: str) -> tuple[str, str]:
 
 def load_record(path: Path = RECORD) -> dict:
     """The recorded surveys, {label: {"baseline": [...], "survey": [[kind, by], ...]}}, if the record's fingerprint
-    is this code's; else {} (nothing recorded, or recorded from other code)."""
-    from softsign_scaling.checks.mutation import survey_fingerprint
+    is this code's and its environment these libraries; else {} (nothing recorded, or recorded from other code or
+    under other library versions)."""
+    from softsign_scaling.checks.mutation import survey_environment, survey_fingerprint
 
     if not path.is_file():
         return {}
     record = json.loads(path.read_text(encoding="utf-8"))
-    return record["steps"] if record.get("fingerprint") == survey_fingerprint() else {}
+    current = record.get("fingerprint") == survey_fingerprint() and record.get("environment") == survey_environment()
+    return record["steps"] if current else {}
 
 
 def write_record(steps: dict, path: Path = RECORD) -> None:
-    from softsign_scaling.checks.mutation import survey_fingerprint
+    from softsign_scaling.checks.mutation import survey_environment, survey_fingerprint
 
     rows = ",\n".join(f"  {json.dumps(label)}: {json.dumps(steps[label], sort_keys=True)}" for label in sorted(steps))
-    text = f'{{\n "fingerprint": {json.dumps(survey_fingerprint())},\n "steps": {{\n{rows}\n }}\n}}\n'
-    assert json.loads(text) == {"fingerprint": survey_fingerprint(), "steps": steps}
+    environment = json.dumps(survey_environment(), sort_keys=True)
+    text = (f'{{\n "fingerprint": {json.dumps(survey_fingerprint())},\n "environment": {environment},\n'
+            f' "steps": {{\n{rows}\n }}\n}}\n')
+    assert json.loads(text) == {"fingerprint": survey_fingerprint(), "environment": survey_environment(),
+                                "steps": steps}
     path.write_text(text, encoding="utf-8")
 
 

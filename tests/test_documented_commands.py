@@ -142,6 +142,7 @@ COVERAGE: dict[str, tuple] = {
         ("-m", "softsign_scaling", "predict", "--stats", "stats.npz", "--eps", "1e-8", "--plot", "eta.png", "--quiet"),
     ))),
     "softsign-scaling --version": (Run(("-m", "softsign_scaling", "--version")),),
+    "softsign-scaling momentum": (MOMENTUM, Ignored((".cache/momentum/x.pkl",))),
     "python derivations/momentum.py": (MOMENTUM, Ignored((".cache/momentum/x.pkl",))),
     "python derivations/simulate.py": (SIMULATE, Ignored((".cache/simulation/x.pkl",))),
     "python derivations/atlas.py": (ATLAS, Ignored((".cache/atlas/x.pkl",))),

@@ -45,6 +45,9 @@ def points() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "kink": (sign * rng.uniform(6, 30, N), 10.0 ** rng.uniform(-30, -2, N)),
         "b below the tables": (sign * 10.0 ** rng.uniform(-3, 1.5, N), 10.0 ** rng.uniform(-150, -13, N)),
         "edges": (grid_a, grid_b),
+        # at the switches below the tables, where a table's ratio is not 1 to the last bit for every a
+        "switches": (np.tile(np.linspace(-30.0, 30.0, 241), 2),
+                     np.repeat([_fast.B_LOW, _fast.OUTSIDE_B_LOW], 241)),
     }
 
 

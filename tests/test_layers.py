@@ -1,12 +1,18 @@
-"""The package's import graph, read with ``ast``: no circles, and no import upward across the layers.
+"""The package's import graph, read with ``ast``: no circles, no import upward across the layers, and no private
+name taken across modules.
 
-Layers, lowest first: base (the package root, byte-stable file writing) -> math (symbols, steps,
-gaussian, sections, checks, stable, pipeline) -> code generation (codegen/ and the numeric/ code it
-writes) -> exports (export/, artifacts, report, atlas/, sim/) -> commands (cli, __main__, sim.command).
-A module may
-import its own layer or a lower one.  Every import that runs counts: at module level, inside
-functions, and ``importlib.import_module("...")`` / ``__import__("...")`` with a literal name; imports
-under ``if TYPE_CHECKING:`` never run (they name types for annotations) and do not count.
+Layers, lowest first: base (the package root, byte-stable file writing) -> math (symbols, steps, gaussian,
+sections, checks, stable, pipeline, findings) -> numeric (the float64 functions and models) -> code generation
+(codegen/, which reads numeric's runtime modules to fit and certify the tables it writes) -> export (export/,
+artifacts, report) -> atlas -> sim -> real -> commands (cli, __main__, command, sim.command, real.command, and
+export.appendix_build, the appendix command's build, which runs the atlas).  A module may import its own layer or a
+lower one.  Every import that runs counts: at module level, inside functions, and
+``importlib.import_module("...")`` / ``__import__("...")`` with a literal name; imports under ``if TYPE_CHECKING:``
+never run (they name types for annotations) and do not count.
+
+Private names: ``from m import _name`` (a leading underscore: private to its module) is allowed only inside m's own
+module; a private module (``numeric._fast``) may be imported by the modules of its own package, and by codegen
+for numeric (the tables' generator reads the runtime it fits; listed in PRIVATE_MODULE_READERS).
 """
 
 from __future__ import annotations
@@ -22,12 +28,20 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", (PACKAGE, f"{PACKAGE}.files")),
     ("math", tuple(f"{PACKAGE}.{name}" for name in
-                   ("symbols", "steps", "gaussian", "sections", "checks", "stable", "pipeline"))),
-    ("code generation", (f"{PACKAGE}.codegen", f"{PACKAGE}.numeric")),
-    ("exports", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report", "atlas", "sim", "real"))),
-    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.sim.command",
-                  f"{PACKAGE}.real.command")),
+                   ("symbols", "steps", "gaussian", "sections", "checks", "stable", "pipeline", "findings"))),
+    ("numeric", (f"{PACKAGE}.numeric",)),
+    ("code generation", (f"{PACKAGE}.codegen",)),
+    ("export", tuple(f"{PACKAGE}.{name}" for name in ("export", "artifacts", "report"))),
+    ("atlas", (f"{PACKAGE}.atlas",)),
+    ("sim", (f"{PACKAGE}.sim",)),
+    ("real", (f"{PACKAGE}.real",)),
+    ("commands", (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.command", f"{PACKAGE}.sim.command",
+                  f"{PACKAGE}.real.command", f"{PACKAGE}.export.appendix_build")),
 )
+
+# Packages whose private modules another package may read: codegen fits and certifies numeric's tables against
+# numeric's runtime (its skeletons, its quadratures, its encoder), so it reads them as they run.
+PRIVATE_MODULE_READERS = {f"{PACKAGE}.numeric": (f"{PACKAGE}.codegen",)}
 
 
 def module_files(root: Path = ROOT, package: str = PACKAGE) -> dict[str, Path]:
@@ -119,6 +133,45 @@ def upward_imports(graph: dict[str, set[str]], layers=LAYERS) -> list[str]:
     return out
 
 
+def _is_private(part: str) -> bool:
+    return part.startswith("_") and not part.startswith("__")
+
+
+def private_imports(root: Path = ROOT, package: str = PACKAGE, readers=None) -> list[str]:
+    """``from m import _name`` outside module m, and a private module imported from outside its package (except
+    by its PRIVATE_MODULE_READERS)."""
+    readers = PRIVATE_MODULE_READERS if readers is None else readers
+    files = module_files(root, package)
+    known = set(files)
+    out = []
+    for module, path in files.items():
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = node.module or ""
+            if node.level:
+                anchor = here[: len(here) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                if target not in known and _is_private(alias.name):
+                    out.append(f"{module} imports the private name {alias.name} of {base}")
+                    continue
+                target = target if target in known else base
+                parts = target.split(".")
+                for depth, part in enumerate(parts):
+                    if not _is_private(part):
+                        continue
+                    owner = ".".join(parts[:depth])  # the package the private module belongs to
+                    inside = module == owner or module.startswith(owner + ".")
+                    allowed = any(module == r or module.startswith(r + ".") for r in readers.get(owner, ()))
+                    if not (inside or allowed):
+                        out.append(f"{module} imports the private module {target}")
+                    break
+    return sorted(set(out))
+
+
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Every strongly connected component with more than one module (Tarjan), each as a sorted list."""
     index: dict[str, int] = {}
@@ -180,6 +233,48 @@ def test_no_circular_imports(graph):
 
 def test_no_upward_imports(graph):
     assert upward_imports(graph) == []
+
+
+def test_no_private_names_across_modules():
+    assert private_imports() == []
+
+
+def test_codegen_is_above_numeric_and_the_exports_are_ordered(graph):
+    """The order is real, not one layer for two: codegen reads numeric, numeric never codegen; the atlas, sim and
+    real stand in that order (negative controls: the reverse orders find these imports upward)."""
+    codegen, numeric = f"{PACKAGE}.codegen.moments_code", f"{PACKAGE}.numeric._fast"
+    assert numeric in graph[codegen] and layer_of(codegen) > layer_of(numeric)
+    assert not any(t.startswith(f"{PACKAGE}.codegen") for m, ts in graph.items() if m.startswith(f"{PACKAGE}.numeric")
+                   for t in ts)
+    swapped = list(LAYERS)
+    i, j = [k for k, (name, _) in enumerate(LAYERS) if name in ("numeric", "code generation")]
+    swapped[i], swapped[j] = swapped[j], swapped[i]
+    assert any("codegen" in line and "numeric" in line for line in upward_imports(graph, tuple(swapped)))
+    reordered = list(LAYERS)
+    i, j = [k for k, (name, _) in enumerate(LAYERS) if name in ("sim", "real")]
+    reordered[i], reordered[j] = reordered[j], reordered[i]
+    assert any(line.startswith(f"{PACKAGE}.real.") for line in upward_imports(graph, tuple(reordered)))
+    i, j = [k for k, (name, _) in enumerate(LAYERS) if name in ("atlas", "sim")]
+    reordered = list(LAYERS)
+    reordered[i], reordered[j] = reordered[j], reordered[i]
+    assert any(line.startswith(f"{PACKAGE}.sim.") for line in upward_imports(graph, tuple(reordered)))
+
+
+def test_the_private_import_checker_can_fail(tmp_path):
+    package = tmp_path / "toy"
+    (package / "low").mkdir(parents=True)
+    (package / "gen").mkdir()
+    for init in (package, package / "low", package / "gen"):
+        (init / "__init__.py").write_text("")
+    (package / "low" / "_runtime.py").write_text("def _helper():\n    pass\n\ndef public():\n    pass\n")
+    (package / "low" / "user.py").write_text("from ._runtime import public\n")  # its own package: allowed
+    (package / "high.py").write_text("from .low._runtime import public\n")  # a private module from outside
+    (package / "gen" / "writer.py").write_text("from ..low import _runtime\n")  # a listed reader: allowed
+    (package / "other.py").write_text("from .low.user import _hidden\n")  # a private name
+    found = private_imports(package, "toy", readers={"toy.low": ("toy.gen",)})
+    assert found == ["toy.high imports the private module toy.low._runtime",
+                     "toy.other imports the private name _hidden of toy.low.user"]
+    assert len(private_imports(package, "toy", readers={})) == 3  # without the listed reader, it is found too
 
 
 def test_the_checker_can_fail(tmp_path):

@@ -78,6 +78,7 @@ CASES = [
     ("H not square", eta(H=[[2.0, 0.3, 0.0], [0.3, 1.0, 0.0]]), ValueError, "H"),
     ("H wrong size", eta(H=np.eye(3)), ValueError, "H"),
     ("H not symmetric", eta(H=[[2.0, 0.3], [0.0, 1.0]]), ValueError, "H"),
+    ("H barely not symmetric", eta(H=[[2.0, 0.3], [0.3 + 1e-9, 1.0]]), ValueError, "H"),  # 5e-10 of the scale
     ("H not positive definite", eta(H=[[1.0, 2.0], [2.0, 1.0]]), ValueError, "H"),
     ("H singular", eta(H=[[1.0, 1.0], [1.0, 1.0]]), ValueError, "H"),
     ("H diagonal zero", eta(H=[1.0, 0.0]), ValueError, "H"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,18 @@ def test_models_share_the_full_batch_limit(problem):
     g, sigma, H, eps = problem
     limits = [numeric.eta_star(math.inf, g, sigma, H, eps, model=m) for m in ("exact", "approx", "mean_field_bsimple")]
     assert max(limits) <= min(limits) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("name", ["mean_clip", "mean_exact", "mean_outside", "mean_approx"])
+def test_means_at_eps_zero_are_the_sign_update(name):
+    """b = 0 is the sign update (E-3): E[sign(a + z)] = erf(a/sqrt(2)), odd in a (the approximation: its own b = 0
+    form a/sqrt(a^2 + pi/2), odd too).  Checked against math.erf, not against the module's own b = 0 branch."""
+    function = getattr(numeric, name)
+    a = np.array([-7.5, -2.0, -0.3, -1e-9, 1e-9, 0.3, 2.0, 7.5])
+    values = function(a, np.zeros(a.shape))
+    assert np.array_equal(values, -values[::-1])
+    if name == "mean_approx":
+        expected = a / np.sqrt(a * a + np.pi / 2)
+    else:
+        expected = np.array([math.erf(x / math.sqrt(2.0)) for x in a])
+    np.testing.assert_allclose(values, expected, rtol=1e-13, atol=0)

@@ -45,7 +45,8 @@ def toy():
 
 
 def test_models_are_the_registry():
-    assert numeric.MODELS == ("exact", "clip", "approx", "mean_field", "mean_field_bsimple", "anchored", "averaged")
+    assert numeric.MODELS == ("exact", "clip", "approx", "mean_field", "mean_field_bsimple", "anchored", "averaged",
+                             "correlated")
     assert numeric.DEFAULT_MODEL in numeric.MODELS
     for name in numeric.MODELS:
         model = numeric.get_model(name)
@@ -372,7 +373,8 @@ def test_plot_eta_star_draws_one_line_per_model():
     ax = numeric.plot_eta_star(B, PROBLEM)
     assert isinstance(ax, matplotlib.axes.Axes)
     assert [line.get_label() for line in ax.get_lines()] == list(numeric.MODELS)
-    np.testing.assert_array_equal(ax.get_lines()[-1].get_ydata(), numeric.eta_star(B, PROBLEM, model="averaged"))
+    np.testing.assert_array_equal(ax.get_lines()[list(numeric.MODELS).index("averaged")].get_ydata(),
+                                      numeric.eta_star(B, PROBLEM, model="averaged"))
     plt.close(ax.figure)
     fig, given_ax = plt.subplots()
     assert numeric.plot_eta_star(B, G, SIGMA, H, EPS, models=["exact", "clip"], ax=given_ax) is given_ax
@@ -411,3 +413,16 @@ def test_large_n_quadratic_form_row_by_row(monkeypatch):
     np.testing.assert_allclose(by_row, np.einsum("ki,ij,kj->k", rows, p.H, rows), rtol=1e-13)
     np.testing.assert_allclose(by_row, blocked, rtol=1e-13)
     assert p.quadratic(rows[2]) == by_row[2]
+
+
+def test_a_peak_must_stand_out_on_both_sides():
+    """A grid's local maximum is a surge peak only if it stands above the lowest value on *each* side (before a
+    higher one) by more than the tolerance: a rising curve with a ripple below the tolerance on one side has no
+    peak, and a real bump has one."""
+    from softsign_scaling.numeric.models import _PEAK_TOLERANCE, _standing_maxima
+
+    ripple = np.array([1.0, 2.0, 3.0, 3.0 * (1 - _PEAK_TOLERANCE / 4), 4.0, 5.0])
+    assert _standing_maxima(ripple, limit=6.0) == []
+    bump = np.array([1.0, 2.0, 3.0, 2.5, 4.0, 5.0])
+    assert _standing_maxima(bump, limit=6.0) == [2]
+    assert _standing_maxima(np.array([1.0, 3.0, 2.0]), limit=1.5) == [1]  # eta*(oo) = limit closes the right side

@@ -89,7 +89,7 @@ def test_outside_placement_models():
     p_out = numeric.Problem(G, SIGMA, H, 0.1, placement="outside")
     p_in = numeric.Problem(G, SIGMA, H, 0.1)
     B = np.array([1.0, 64.0, np.inf])
-    assert numeric.placement_models("outside") == ("exact", "clip", "anchored")  # anchored: X-12 .. X-15
+    assert numeric.placement_models("outside") == ("exact", "clip", "anchored", "correlated")  # anchored: X-12 .. X-15
     # the clip layer is shared: the same eta* for both placements
     assert numeric.eta_star(B, p_out, model="clip").tolist() == numeric.eta_star(B, p_in, model="clip").tolist()
     exact_out = numeric.eta_star(B, p_out, model="exact")

@@ -55,6 +55,10 @@ def test_bad_files_give_one_line_errors(tmp_path):
     np.savez(other, g=np.zeros(3))
     with pytest.raises(ValueError, match="not a statistics file"):
         load(other)
+    future = tmp_path / "future.npz"
+    np.savez(future, format="softsign-scaling-stats/999", g=np.zeros(3))  # another version of the format
+    with pytest.raises(ValueError, match="not a statistics file"):
+        load(future)
     text = tmp_path / "text.npz"
     text.write_text("not a zip")
     with pytest.raises(ValueError, match="not a readable statistics file"):
@@ -92,12 +96,16 @@ def test_exact_hvps_equal_the_dense_problem():
 
 def test_bands_contain_the_truth_at_their_rate():
     """Parametric bootstrap bands: redraw the statistics as an experimenter would, count how often the band covers
-    the true eta*.  Nominal 95%; with 40 trials, fewer than 30 covered has probability < 1e-3 at true coverage 90%."""
+    the true eta*.  Nominal 95%; with 40 trials, fewer than 30 covered has probability < 1e-3 at true coverage 90%.
+    And the bands are as wide as the estimate's own scatter, not wider: an infinitely (or 3x too) wide band covers
+    too.  A 95% band spans ~3.92 standard deviations; the median width must lie within a factor 2 of 3.92 times
+    the spread of the 40 estimates (the sample SD of 40 normal draws is within 0.7 .. 1.3 of the truth with
+    probability > 0.999); and each end misses on its own side no more often than its level allows."""
     truth, H = synthetic(n=40, seed=3)
     B = 16.0
     exact = predict.prediction(truth, 0.05, [B], models="clip", surge=False).models["clip"].eta[0]
     rng = np.random.default_rng(7)
-    covered = 0
+    covered, below, above, widths, estimates = 0, 0, 0, [], []
     g_se, s_se = np.full(40, 0.05), truth.sigma2 * 0.1
     for _ in range(40):
         noisy = Statistics(**{**truth.__dict__, "g": truth.g + g_se * rng.standard_normal(40), "g_se": g_se,
@@ -106,7 +114,27 @@ def test_bands_contain_the_truth_at_their_rate():
         band = predict.prediction(noisy, 0.05, [B], models="clip", resamples=40, seed=int(rng.integers(1 << 30)),
                                   surge=False).models["clip"]
         covered += band.low[0] <= exact <= band.high[0]
+        below, above = below + (exact < band.low[0]), above + (exact > band.high[0])
+        widths.append(band.high[0] - band.low[0])
+        estimates.append(band.eta[0])
     assert covered >= 30, covered
+    assert below <= 5 and above <= 5, (below, above)  # each side's miss, nominal 2.5%: P(>= 6 of 40) < 1e-3 (1.4% at 5%)
+    expected = 3.92 * np.std(estimates, ddof=1)
+    assert 0.5 * expected <= np.median(widths) <= 2.0 * expected, (np.median(widths), expected)
+
+
+def test_regime_shares_at_a_large_batch():
+    """b = eps sqrt(B)/sigma_i, counted per component against the regime edges by hand (B = 400: sqrt(B) = 20,
+    so a B in place of sqrt(B) moves every b 20x and changes the shares)."""
+    stats, _ = synthetic(n=40, seed=5)
+    sigma = np.sqrt(stats.sigma2)
+    eps = 0.1 * float(np.median(sigma)) / 20.0  # b_i = 0.1 sigma_med/sigma_i at B = 400: straddles 0.1
+    b = eps * 20.0 / sigma
+    expected = (np.mean(b < 0.1), np.mean((b >= 0.1) & (b <= 10.0)), np.mean(b > 10.0))
+    assert 0 < expected[0] < 1 and 0 < expected[1] < 1
+    assert predict.regime_shares(stats, eps, 400.0)["all"] == pytest.approx(expected, abs=0)
+    wrong = eps * 400.0 / sigma
+    assert (np.mean(wrong < 0.1), np.mean((wrong >= 0.1) & (wrong <= 10.0))) != expected[:2]
 
 
 def test_regime_shares():
@@ -125,6 +153,19 @@ def test_surge_peaks_finds_every_local_maximum():
     two = predict.surge_peaks(lambda b: np.exp(-np.log2(b / 8) ** 2) + np.exp(-np.log2(b / 256) ** 2), B)
     assert len(two) == 2 and abs(two[0] / 8 - 1) < 0.05 and abs(two[1] / 256 - 1) < 0.05
     assert predict.surge_peaks(lambda b: np.log(b), B) == ()
+
+
+def test_surge_peaks_are_refined_between_grid_points():
+    """The parabola through the grid maximum and its neighbours (in log B) puts a peak that no grid point holds
+    where it is: exactly, for eta*(B) a parabola in log B.  The peak at B = 10 lies between the grid points
+    2^3.25 and 2^3.5 (4 per octave from 1): unrefined, it would be off by 4% or more."""
+    B = np.array([1.0, 1024.0])
+    peak = predict.surge_peaks(lambda b: 5.0 - (np.log(b) - math.log(10.0)) ** 2, B)
+    assert len(peak) == 1 and abs(peak[0] / 10.0 - 1) < 1e-12, peak
+    grid = 2.0 ** np.arange(0, 10.25, 0.25)
+    assert np.min(np.abs(grid / 10.0 - 1)) > 0.04  # the control: no grid point is within 4% of the peak
+    skewed = predict.surge_peaks(lambda b: 5.0 - (np.log(b) - math.log(13.0)) ** 2, B)
+    assert abs(skewed[0] / 13.0 - 1) < 1e-12
 
 
 def test_predict_command(tmp_path, capsys):

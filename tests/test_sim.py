@@ -46,6 +46,19 @@ def test_library_steps_match_their_formulas():
 
 
 @needs_libraries
+def test_negative_control_a_wrong_formula_is_reported(monkeypatch):
+    """verify_formulas can fail: a stated formula with eps inside the root for torch's step (which puts it
+    outside) is reported O(1) wrong, and only for that optimizer."""
+    import dataclasses
+
+    wrong = dataclasses.replace(optimizers.OPTIMIZERS["torch_adam"], reference=lambda g, e: g / np.sqrt(g * g + e * e))
+    monkeypatch.setitem(optimizers.OPTIMIZERS, "torch_adam", wrong)
+    worst = optimizers.verify_formulas()
+    assert worst["torch_adam"] > 0.1
+    assert all(error <= 4e-16 for name, error in worst.items() if name != "torch_adam")
+
+
+@needs_libraries
 def test_conventions_are_distinguished():
     """The check can fail: torch's eps-outside step is not optax's inside-root step (O(1) apart at |g| ~ eps)."""
     grads = optimizers.known_vectors()
@@ -128,6 +141,7 @@ def test_finite_data_without_replacement():
 @pytest.mark.parametrize(("kwargs", "message"), [
     (dict(g=[1.0, 2.0], Sigma=[1.0], H=[1.0, 1.0], eps=0.1), "Sigma .a diagonal. has length 1"),
     (dict(g=[1.0, 2.0], Sigma=[1.0, -1.0], H=[1.0, 1.0], eps=0.1), "Sigma must be > 0"),
+    (dict(g=[1.0, 2.0], Sigma=[1.0, 1.0], H=[1.0, 0.0], eps=0.1), "H must be > 0"),  # a zero diagonal
     (dict(g=[1.0, 2.0], Sigma=[[1.0, 2.0], [2.0, 1.0]], H=[1.0, 1.0], eps=0.1), "Sigma is not positive definite"),
     (dict(g=[1.0, np.nan], Sigma=[1.0, 1.0], H=[1.0, 1.0], eps=0.1), "g must be finite"),
     (dict(g=[1.0, 2.0], Sigma=[1.0, 1.0], H=[1.0, 1.0], eps=-1.0), "eps must be finite and >= 0"),
@@ -135,6 +149,19 @@ def test_finite_data_without_replacement():
 def test_bad_problem(kwargs, message):
     with pytest.raises(nqm.SimulationInputError, match=message):
         nqm.Problem(**kwargs)
+
+
+def test_a_dense_problem_keeps_its_matrices():
+    """Problem(H=M, Sigma=S) holds M and S themselves (symmetrised: a symmetric input comes back unchanged), checked
+    against the literal matrices, not against the problem's own stored copy; and its noise has covariance S."""
+    M = [[2.0, 0.5, 0.0], [0.5, 1.0, 0.25], [0.0, 0.25, 3.0]]
+    S = [[1.0, -0.25, 0.0], [-0.25, 0.5, 0.0], [0.0, 0.0, 2.0]]
+    problem = nqm.Problem(g=[1.0, -1.0, 0.5], Sigma=S, H=M, eps=0.1)
+    assert np.array_equal(problem.H, np.array(M)) and np.array_equal(problem.Sigma, np.array(S))
+    assert np.allclose(problem.root @ problem.root.T, np.array(S), rtol=0, atol=1e-15)
+    assert np.array_equal(problem.sigma, np.sqrt([1.0, 0.5, 2.0]))
+    u = np.array([[1.0, 2.0, -1.0]])
+    assert problem.quadratic(u)[0] == 1.0 * 2 + 4.0 * 1 + 1.0 * 3 + 2 * (0.5 * 2) + 2 * (0.25 * 2 * -1)
 
 
 # --------------------------------------------------------------------------------------------

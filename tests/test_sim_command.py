@@ -34,8 +34,9 @@ def test_missing_libraries_one_line_error(monkeypatch, capsys):
 def test_bad_workers(capsys):
     if MISSING:
         pytest.skip(f"needs {', '.join(MISSING)}: pip install -e '.[sim]'")
-    assert command.cmd_simulate(_parse(["simulate", "--workers", "0"])) == 2
-    assert "--workers must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_status:  # refused by the shared argument type, before any work
+        _parse(["simulate", "--workers", "0"])
+    assert exit_status.value.code == 2 and "must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_values_are_printed_to_their_interval():

@@ -145,11 +145,11 @@ def heatmap(maps: list[ErrorMap], grid: Grid, path) -> None:
     for ax in axes[:, 0]:
         ax.set_ylabel("a = g sqrt(B)/sigma")
     fig.colorbar(image, ax=axes, shrink=0.8, label="log10 |error|")
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
-def _save(fig, path) -> None:
+def save_figure(fig, path) -> None:
     import io
 
     from ..artifacts import write_text_bytes

@@ -120,7 +120,7 @@ def plot(exact_c: np.ndarray, ratio: np.ndarray, c: float, path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm, TwoSlopeNorm
 
-    from .layers import _save
+    from .layers import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.0), sharey=True, layout="constrained")
     image = axes[0].pcolormesh(MAP_B, MAP_A, exact_c, shading="auto", cmap="viridis",
@@ -141,7 +141,7 @@ def plot(exact_c: np.ndarray, ratio: np.ndarray, c: float, path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("b = eps_out sqrt(B)/sigma", fontsize=11)
     axes[0].set_ylabel("a = |g| sqrt(B)/sigma", fontsize=11)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -60,7 +60,7 @@ def plot(path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .layers import _save
+    from .layers import save_figure
 
     fig, axes = plt.subplots(len(CASES), len(EPS_REL), figsize=(12, 7), sharex=True)
     for row, (case, (seed, n, rho, coupling)) in enumerate(CASES.items()):
@@ -87,5 +87,5 @@ def plot(path) -> None:
     labels.append("B_peak of the exact model")
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)

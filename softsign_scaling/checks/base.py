@@ -35,13 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..steps import CheckKind, CheckResult, Step
 
 
-def _result(step: "Step", **kw) -> "CheckResult":
+def check_result(step: "Step", **kw) -> "CheckResult":
     from ..steps import CheckResult
 
     return CheckResult(label=step.label, **kw)
 
 
-def _as_expr(value: sp.Basic) -> sp.Expr:
+def as_expr(value: sp.Basic) -> sp.Expr:
     """An Eq a = b becomes a - b; an Expr stays as it is; a Tuple stays a Tuple."""
     if isinstance(value, sp.Equality):
         return value.lhs - value.rhs
@@ -50,11 +50,11 @@ def _as_expr(value: sp.Basic) -> sp.Expr:
 
 def _difference(left: sp.Basic, right: sp.Basic) -> sp.Basic:
     """left - right, elementwise for Tuples (same length)."""
-    left, right = _as_expr(left), _as_expr(right)
+    left, right = as_expr(left), as_expr(right)
     if isinstance(left, sp.Tuple) or isinstance(right, sp.Tuple):
         if not (isinstance(left, sp.Tuple) and isinstance(right, sp.Tuple) and len(left) == len(right)):
             raise ValueError(f"cannot compare {left} with {right}")
-        return sp.Tuple(*[_as_expr(l) - _as_expr(r) for l, r in zip(left, right)])
+        return sp.Tuple(*[as_expr(l) - as_expr(r) for l, r in zip(left, right)])
     return left - right
 
 
@@ -137,15 +137,15 @@ def _identity_result(step, name, kind, difference, domain: Domain | None, digits
     """Prove difference == 0 symbolically, or fall back to mpmath at ``digits`` on ``domain``."""
     parts = list(difference) if isinstance(difference, sp.Tuple) else [difference]
     if try_symbolic and all(symbolic_zero(part) for part in parts):
-        return _result(step, name=name, kind=kind, method="symbolic", verdict="pass", max_abs_error=0.0)
+        return check_result(step, name=name, kind=kind, method="symbolic", verdict="pass", max_abs_error=0.0)
     if domain is None:
-        return _result(step, name=name, kind=kind, method="symbolic", verdict="fail",
+        return check_result(step, name=name, kind=kind, method="symbolic", verdict="fail",
                        detail=f"SymPy could not prove {sp.sstr(difference)[:200]} == 0 and no numeric domain is set")
     fs = [mp_function(part, domain.symbols) for part in parts]
     f = (lambda *args: max(abs(fi(*args)) for fi in fs)) if len(fs) > 1 else fs[0]
     zero = lambda *args: 0  # noqa: E731
     cmp = compare(f, zero, domain.points(), digits)
-    return _result(
+    return check_result(
         step, name=name, kind=kind, method="numeric",
         verdict="pass" if cmp.failures == 0 else "fail",
         max_abs_error=cmp.max_abs_error, max_rel_error=None, digits=digits, points=cmp.points,
@@ -195,7 +195,7 @@ class ZeroIdentity(Check):
     kind: "CheckKind" = "identity"
 
     def run(self, step: "Step") -> "CheckResult":
-        return _identity_result(step, self.name, self.kind, _as_expr(self.build(step)), self.domain, self.digits)
+        return _identity_result(step, self.name, self.kind, as_expr(self.build(step)), self.domain, self.digits)
 
 
 @dataclass(frozen=True)
@@ -212,9 +212,9 @@ class NumericIdentity(Check):
     guard: int = 15
 
     def run(self, step: "Step") -> "CheckResult":
-        f = mp_function(_as_expr(self.build(step)), self.domain.symbols)
+        f = mp_function(as_expr(self.build(step)), self.domain.symbols)
         cmp = compare(f, self.reference, self.domain.points(), self.digits, self.guard)
-        return _result(
+        return check_result(
             step, name=self.name, kind=self.kind, method="numeric",
             verdict="pass" if cmp.failures == 0 else "fail",
             max_abs_error=cmp.max_abs_error, max_rel_error=cmp.max_rel_error,
@@ -244,7 +244,7 @@ class ReferenceCrossCheck(Check):
         route = references.ROUTES[self.reference]
         cmp = compare(getattr(references, self.reference), getattr(references, route), self.points,
                       self.digits, self.guard)
-        return _result(
+        return check_result(
             step, name=self.name, kind="claim", method="numeric",
             verdict="pass" if cmp.failures == 0 else "fail",
             max_abs_error=cmp.max_abs_error, max_rel_error=cmp.max_rel_error, digits=self.digits,
@@ -289,7 +289,7 @@ class NumericLimit(Check):
                         failures += 1
                     if float(err) >= worst:
                         worst, worst_at = float(err), f"element {k} at {dict(zip(map(str, self.domain.symbols), p))}"
-        return _result(step, name=self.name, kind="limit", method="numeric",
+        return check_result(step, name=self.name, kind="limit", method="numeric",
                        verdict="pass" if failures == 0 else "fail", max_abs_error=worst, digits=self.digits,
                        points=count, where=f"worst: {worst_at}",
                        detail=f"{failures} of {count} values at {var} = 1e{self.far} outside 1e-{self.digits}")
@@ -308,7 +308,7 @@ class LimitValue(Check):
     def run(self, step: "Step") -> "CheckResult":
         value = sp.limit(self.build(step), self.var, self.point, self.direction)
         ok = symbolic_zero(value - self.expected(step))
-        return _result(step, name=self.name, kind="limit", method="symbolic",
+        return check_result(step, name=self.name, kind="limit", method="symbolic",
                        verdict="pass" if ok else "fail",
                        max_abs_error=0.0 if ok else None,
                        detail=f"limit as {self.var} -> {self.point}: {sp.sstr(value)}")
@@ -355,7 +355,7 @@ class ApproximationError(Check):
     def run(self, step: "Step") -> "CheckResult":
         m = measure_error(self.approx(step), self.exact, self.domain.points(), self.digits)
         verdict, detail = _bound_verdict(m.max_abs_error, self.bound, self.pinned)
-        return _result(
+        return check_result(
             step, name=self.name, kind="approximation", method="numeric", verdict=verdict,
             max_abs_error=m.max_abs_error, max_rel_error=m.max_rel_error, digits=self.digits, points=m.points,
             where=f"worst at {dict(zip(map(str, self.domain.symbols), m.argmax_abs))}; {self.domain.describe()}",
@@ -402,7 +402,7 @@ class Claim(Check):
         else:
             verdict = "refuted" if not out.holds else "fail"
             note = "" if not out.holds else f"recorded finding {self.finding!r} is not reproduced: "
-        return _result(step, name=self.name, kind="claim", method=out.method, verdict=verdict,
+        return check_result(step, name=self.name, kind="claim", method=out.method, verdict=verdict,
                        max_abs_error=out.max_abs_error, digits=out.digits, points=out.points,
                        detail=note + out.evidence)
 
@@ -429,7 +429,7 @@ class SupError1D(Check):
 
         sup, where = sup_error_1d(self.approx(step), self.exact, self.low, self.high, digits=self.digits)
         verdict, detail = _bound_verdict(sup, self.bound, self.pinned)
-        return _result(
+        return check_result(
             step, name=self.name, kind="approximation", method="numeric", verdict=verdict,
             max_abs_error=sup, digits=self.digits, points=400,
             where=f"sup at x = {where:.6g} on [{self.low:g}, {self.high:g}]{'; ' + self.tail if self.tail else ''}",

@@ -145,10 +145,10 @@ def survey(sections: tuple[str, ...], expected_digest: str, label: str,
     from the section names (once per process) and refuses one whose digest differs from the caller's.
     ``baseline``: the step's verdicts on the unmutated step (verify's).  Run where verify ran the step's checks,
     the quadrature references they share (checks/reference.py memoises them per process) are computed once."""
-    from ..pipeline import _digest_of, derived_sections
+    from ..pipeline import digest_of, derived_sections
 
     derived = derived_sections(sections)
-    if _digest_of(sections) != expected_digest:
+    if digest_of(sections) != expected_digest:
         raise RuntimeError(f"mutation survey: this process derived other steps from {sections} than the caller")
     step = derived[label]
     return tuple((mutant.kind, caught(step, mutant, list(baseline))[1]) for mutant in mutants(step))
@@ -210,18 +210,23 @@ LIBRARIES = ("sympy", "mpmath", "numpy", "scipy")
 
 def survey_fingerprint(package: Path = _PACKAGE) -> str:
     """sha256 of the source of every module a survey can run (the pipeline, each step family's module, the mutants
-    and, transitively, what they import) and of the versions of the libraries and Python that run it."""
-    from importlib.metadata import version
-
+    and, transitively, what they import).  The libraries that run it are :func:`survey_environment`."""
     from ..sections import ORDER
 
     roots = ("softsign_scaling.pipeline", "softsign_scaling.checks.mutation",
              *(f"softsign_scaling.sections.{name}" for name in ORDER))
-    hashed = hashlib.sha256(b"survey fingerprint 1\n")
+    hashed = hashlib.sha256(b"survey fingerprint 2\n")
     for path in source_closure(roots, package):
         hashed.update(f"{path.relative_to(package).as_posix()}\n".encode())
         hashed.update(path.read_bytes())
-    for name in LIBRARIES:
-        hashed.update(f"{name} {version(name)}\n".encode())
-    hashed.update(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
     return hashed.hexdigest()
+
+
+def survey_environment() -> dict[str, str]:
+    """The versions of Python and of the libraries a survey runs on ({name: version}).  A record made under other
+    versions is not used (the session surveys afresh), but it is not stale code either: a new SymPy on PyPI must not
+    fail a fresh clone's tests."""
+    from importlib.metadata import version
+
+    return {"python": f"{sys.version_info.major}.{sys.version_info.minor}",
+            **{name: version(name) for name in LIBRARIES}}

@@ -43,6 +43,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from ..files import write_text
+from ..numeric import anchored_fast
 from ..sections import family
 from ..steps import Derivation
 from ..symbols import a, b
@@ -64,7 +65,7 @@ def _factor_out(expr: sp.Expr, core: sp.Expr, name: str) -> sp.Expr:
     return prefactor
 
 
-def _horner_text(coefficients: list[sp.Expr], var: str) -> str:
+def horner_text(coefficients: list[sp.Expr], var: str) -> str:
     """Polynomial in var (ascending coefficients) by Horner's rule, coefficients as float literals."""
     text = repr(float(coefficients[-1]))
     for c in reversed(coefficients[:-1]):
@@ -116,7 +117,7 @@ def source(derivation: Derivation) -> str:
         f"    w2 = 1.0 / (big * big)",
         "    with numpy.errstate(over='ignore', invalid='ignore'):",
         f"        closed = {_print(k0_closed.subs(b, sp.Symbol('small')))}",
-        f"    series = {_horner_text(coeffs(bk0), 'w2')} / big",
+        f"    series = {horner_text(coeffs(bk0), 'w2')} / big",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, numpy.sqrt(2 / numpy.pi)))",
         "",
         "",
@@ -126,7 +127,7 @@ def source(derivation: Derivation) -> str:
         "    big = numpy.maximum(b, B_SWITCH)",
         "    w2 = 1.0 / (big * big)",
         f"    closed = {_print(oms0_closed)}",
-        f"    series = {_horner_text(coeffs(oms0), 'w2')}",
+        f"    series = {horner_text(coeffs(oms0), 'w2')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -135,7 +136,7 @@ def source(derivation: Derivation) -> str:
         "    b = numpy.asarray(b, dtype=float)",
         "    big = numpy.maximum(b, B_SWITCH)",
         "    w2 = 1.0 / (big * big)",
-        f"    series = w2 * ({_horner_text([c for c in coeffs(s0_series)[1:]], 'w2')})",
+        f"    series = w2 * ({horner_text([c for c in coeffs(s0_series)[1:]], 'w2')})",
         "    return numpy.where(b >= B_SWITCH, series, 1.0 - one_minus_s0(numpy.minimum(b, B_SWITCH)))",
         "",
         "",
@@ -146,7 +147,7 @@ def source(derivation: Derivation) -> str:
         "    w2 = 1.0 / (big * big)",
         "    low = numpy.minimum(b, B_SWITCH)",
         f"    closed = {_print(c_closed.subs({sp.Symbol('k0'): sp.Symbol('k0(low)'), sp.Symbol('oms0'): sp.Symbol('one_minus_s0(low)')}).subs(b, sp.Symbol('low')))}",
-        f"    series = {_horner_text(coeffs(c_series), 'w2')}",
+        f"    series = {horner_text(coeffs(c_series), 'w2')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -174,14 +175,14 @@ def source(derivation: Derivation) -> str:
         "    w2 = 1.0 / (big * big)",
         "    low = numpy.minimum(b, B_SWITCH)",
         "    k0_, oms0_low = k0(b), one_minus_s0(low)",
-        f"    s0_ = numpy.where(b >= B_SWITCH, w2 * ({_horner_text([c for c in coeffs(s0_series)[1:]], 'w2')}), 1.0 - oms0_low)",
-        f"    C = numpy.where(b >= B_SWITCH, {_horner_text(coeffs(c_series), 'w2')}, "
+        f"    s0_ = numpy.where(b >= B_SWITCH, w2 * ({horner_text([c for c in coeffs(s0_series)[1:]], 'w2')}), 1.0 - oms0_low)",
+        f"    C = numpy.where(b >= B_SWITCH, {horner_text(coeffs(c_series), 'w2')}, "
         f"{_print(c_closed.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('oms0'): sp.Symbol('oms0_low')}).subs(b, sp.Symbol('low')))})",
         f"    return ({_print(m_expr.subs(sp.Symbol('k0'), sp.Symbol('k0_')))}, "
         f"{_print(variance.subs({sp.Symbol('k0'): sp.Symbol('k0_'), sp.Symbol('s0'): sp.Symbol('s0_')}))})",
         "",
     ]
-    return "\n".join(lines) + "\n" + runtime_source()
+    return "\n".join(lines) + "\n\n" + RUNTIME_IMPORT
 
 
 
@@ -190,11 +191,9 @@ def source(derivation: Derivation) -> str:
 
 TABLE_PATH = Path("softsign_scaling") / "numeric" / "_anchored_table.py"
 TABLE_VERSION = "1"
-# y = log b; segments of width 1/16 and degree 6: truncation ~7e-15 (the functions are analytic within pi/2 of the
-# real y axis: K_nu's cut at b^2 < 0), against 5e-13 at degree 5; degree 8 at width 1/8 costs 27 gathers a point, not 21
-Y_LO, Y_HI, INV_H = -40, 20, 16
-SEGMENTS = (Y_HI - Y_LO) * INV_H + 1
-TABLE_DEGREE = 6
+# y = log b: the layout is the runtime's (numeric/anchored_fast.py says why these widths and degree)
+Y_LO, Y_HI, INV_H, SEGMENTS = anchored_fast.Y_LO, anchored_fast.Y_HI, anchored_fast.INV_H, anchored_fast.SEGMENTS
+TABLE_DEGREE = anchored_fast.DEGREE
 TABLE_QUANTUM_BITS = 51  # coefficients below 2.5 in size: integers below 2^53, exact in float64
 TABLE_CHECK_POINTS = 8
 TABLE_BOUND = 3e-14  # relative, each of Kr, S, C: generation fails above
@@ -202,104 +201,20 @@ FUNCTIONS = ("Kr", "S", "C")
 # Points beyond the table's ends (certified in their own row): the clamped values' O(b) and O(1/b^2) errors.
 OUTSIDE = (1e-300, 1e-100, 1e-30, 3e-18, 6e8, 1e12, 1e30, 9.9e49)
 
-RUNTIME = """
-
-# --------------------------------------------------------------------------------------------
-# The fast route: Kr, S, C from the piecewise polynomial table in y = log b (_anchored_table.py; the layout and the
-# certificate are in anchored_code.py's docstring and the table's header).
-
-Y_LO, INV_H, SEGMENTS, DEGREE = {y_lo}, {inv_h}, {segments}, {degree}
-HALF_PI = numpy.pi / 2
-BLOCK = 1 << 14  # points per block (the temporaries stay in the core's cache)
-
-
-@functools.lru_cache(maxsize=1)
-def committed_table():
-    \"\"\"The table's monomial coefficients, float64 (3, DEGREE + 1, SEGMENTS): function (Kr, S, C), power of t, segment.\"\"\"
-    from . import _anchored_table as table
-    from ._fast import decode
-
-    integers = decode(table.COEFFICIENTS, SEGMENTS)
-    return numpy.ldexp(integers.astype(float), -table.QUANTUM_BITS).reshape(3, DEGREE + 1, SEGMENTS)
-
-
-def table_values(b, count=3, table=None):
-    \"\"\"The first ``count`` of Kr = 1/(k0^2 (b^2 + pi/2)), S = s0 (b^2 + pi/2), C = c_gap at b (1-D float64, b >= 0):
-    segment i = rint((log b - Y_LO) INV_H) (clamped to the table), t = (log b - Y_LO) INV_H - i, Horner in t.\"\"\"
-    coefficients = committed_table() if table is None else table
-    with numpy.errstate(divide="ignore"):  # b = 0: log b = -inf, clamped to the first segment's centre
-        s = numpy.log(b)
-    s *= INV_H
-    s -= Y_LO * INV_H
-    numpy.maximum(s, 0.0, out=s)  # two ufuncs: cheaper than numpy.clip's wrapper on small blocks
-    numpy.minimum(s, SEGMENTS - 1.0, out=s)
-    centre = numpy.rint(s)
-    s -= centre  # t in [-1/2, 1/2]
-    index = centre.astype(numpy.intp)
-    scratch = numpy.empty(s.shape)
-    values = []
-    for rows in coefficients[:count]:
-        total = rows[DEGREE].take(index, mode="clip")  # every index is in range: "clip" skips the bounds check
-        for row in rows[DEGREE - 1::-1]:
-            total *= s
-            total += row.take(index, out=scratch, mode="clip")
-        values.append(total)
-    return values
-
-
-def _moments_block(a, b, mean, variance, table):
-    kr, big_s, c = table_values(b, 3, table)
-    r = b * b
-    r += HALF_PI  # b^2 + pi/2
-    k = kr
-    k *= r  # K = 1/k0^2
-    a2 = a * a
-    q = a2 + k
-    numpy.sqrt(q, out=mean)
-    numpy.divide(a, mean, out=mean)  # A-3: a/sqrt(a^2 + 1/k0^2)
-    c *= a2
-    big_s *= k
-    c += big_s  # C a^2 + s0 (b^2 + pi/2)/k0^2
-    r += a2
-    q *= r
-    numpy.divide(c, q, out=variance)  # A-4's variance
-
-
-def moments_anchored(a, b, table=None):
-    \"\"\"(mean, variance) of the anchored model at (a, b) from the table: A-3's mean a/sqrt(a^2 + K) and A-4's variance
-    (C a^2 + S K)/((a^2 + K)(a^2 + b^2 + pi/2)), K = Kr (b^2 + pi/2) = 1/k0^2; within ~1e-14 of the closed forms
-    evaluated exactly (tests/test_numeric_anchored.py), for |a| < 1e50 and 0 <= b < 1e50.  Elementwise: a point
-    gives the same bits alone and inside an array.\"\"\"
-    a, b = numpy.broadcast_arrays(numpy.asarray(a, dtype=float), numpy.asarray(b, dtype=float))
-    shape = a.shape
-    a, b = a.ravel(), b.ravel()
-    mean, variance = numpy.empty(a.size), numpy.empty(a.size)
-    for start in range(0, a.size, BLOCK):
-        part = slice(start, start + BLOCK)
-        _moments_block(a[part], b[part], mean[part], variance[part], table)
-    return mean.reshape(shape), variance.reshape(shape)
-
-
-def mean_anchored(a, b):
-    \"\"\"A-3 (the fast route: moments_anchored's mean).\"\"\"
-    return moments_anchored(a, b)[0]
-
-
-def variance_anchored(a, b):
-    \"\"\"A-3/A-4 (the fast route: moments_anchored's variance).\"\"\"
-    return moments_anchored(a, b)[1]
+RUNTIME_IMPORT = """# The fast route: an ordinary module (numeric/anchored_fast.py), re-exported here.
+from .anchored_fast import (BLOCK, DEGREE, HALF_PI, INV_H, SEGMENTS, Y_HI, Y_LO, committed_table,  # noqa: E402, F401
+                            mean_anchored, moments_anchored, table_values, variance_anchored)
 """
 
 
 def runtime_source() -> str:
-    return RUNTIME.format(y_lo=float(Y_LO), inv_h=float(INV_H), segments=SEGMENTS, degree=TABLE_DEGREE).lstrip("\n")
+    """The fast route's source (an ordinary module, numeric/anchored_fast.py): part of the table's fingerprint."""
+    return inspect.getsource(anchored_fast)
 
 
 def _runtime_namespace() -> dict:
-    """The printed fast route, executed standalone (the certificate evaluates exactly the code that ships)."""
-    namespace = {"numpy": np, "functools": __import__("functools")}
-    exec(compile(runtime_source(), "<anchored fast route>", "exec"), namespace)  # our own template: code, no data
-    return namespace
+    """The fast route as it ships (the certificate evaluates exactly that code)."""
+    return vars(anchored_fast)
 
 
 def _reference(derivation: Derivation):
@@ -351,7 +266,7 @@ _BANDS = ((0.0, 1e-17, "b < 1e-17 (clamped)"), (1e-17, 1e-3, "1e-17 <= b < 1e-3"
 
 def certify(integers: np.ndarray, values) -> tuple[tuple, float]:
     """(certificate rows (function, band, max relative error rounded up), the largest error) of the runtime code."""
-    from .moments_code import _ceil_one_digit
+    from .moments_code import ceil_one_digit
 
     table = np.ldexp(integers.astype(float), -TABLE_QUANTUM_BITS).reshape(3, TABLE_DEGREE + 1, SEGMENTS)
     points = _check_points()
@@ -363,7 +278,7 @@ def certify(integers: np.ndarray, values) -> tuple[tuple, float]:
     for f, name in enumerate(FUNCTIONS):
         for low, high, band in _BANDS:
             at = (points >= low) & (points < high)
-            rows.append((name, band, int(at.sum()), _ceil_one_digit(float(error[f][at].max()))))
+            rows.append((name, band, int(at.sum()), ceil_one_digit(float(error[f][at].max()))))
     return tuple(rows), float(error.max())
 
 

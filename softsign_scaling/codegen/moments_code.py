@@ -244,7 +244,7 @@ _X_BANDS = ((0.0, 1.0, "abs(a) < 1.18"), (1.0, 3.0, "1.18 <= abs(a) < 10"), (3.0
 _Y_BANDS = ((-np.inf, -6.0, "b < 2.5e-3"), (-6.0, 2.0, "2.5e-3 <= b < 7.4"), (2.0, np.inf, "7.4 <= b"))
 
 
-def _ceil_one_digit(value: float) -> str:
+def ceil_one_digit(value: float) -> str:
     """``value`` rounded up to one significant digit (printed bounds move only when an error crosses a digit)."""
     if value <= 0:
         return "0"
@@ -265,7 +265,7 @@ def certificate(X, Y, error, cells: np.ndarray, family: str = "inside") -> tuple
         for x_lo, x_hi, x_name in _X_BANDS:
             at = (X >= x_lo) & (X < x_hi) & (Y >= y_lo) & (Y < y_hi)
             count = int(((centre_x >= x_lo) & (centre_x < x_hi) & (centre_y >= y_lo) & (centre_y < y_hi)).sum())
-            rows.append((x_name, y_name, count, _ceil_one_digit(float(error[at].max())) if at.any() else "-"))
+            rows.append((x_name, y_name, count, ceil_one_digit(float(error[at].max())) if at.any() else "-"))
     return tuple(rows)
 
 

@@ -25,7 +25,7 @@ from ..gaussian import piece
 from ..sections import family
 from ..steps import Derivation
 from ..symbols import a, b, z
-from .anchored_code import _horner_text
+from .anchored_code import horner_text
 
 GENERATED = Path("softsign_scaling") / "numeric" / family("outside").module_file
 dawsn, expi_scaled = sp.Function("dawsn"), sp.Function("expi_scaled")
@@ -118,7 +118,7 @@ def source(derivation: Derivation) -> str:
         '    """X-12: the slope of the exact outside mean at a = 0, E[b/(|z| + b)^2] (b >= 0; sqrt(2/pi) at b = 0)."""',
         "    b, low, w = _split(b)",
         f"    closed = {_print(k0_closed.subs(b, sp.Symbol('low')))}",
-        f"    series = w * {_horner_text(bk0, 'w')}",
+        f"    series = w * {horner_text(bk0, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, numpy.sqrt(2 / numpy.pi) - b))",
         "",
         "",
@@ -126,7 +126,7 @@ def source(derivation: Derivation) -> str:
         '    """X-13: the exact outside second moment at a = 0, E[z^2/(|z| + b)^2]."""',
         "    b, low, w = _split(b)",
         f"    closed = {_print(s0_closed.subs(b, sp.Symbol('low')))}",
-        f"    series = w * w * {_horner_text(s0b2, 'w')}",
+        f"    series = w * w * {horner_text(s0b2, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, numpy.where(b > 1e-150, closed, 1.0))",
         "",
         "",
@@ -135,7 +135,7 @@ def source(derivation: Derivation) -> str:
         "    b, low, w = _split(b)",
         "    k0_, s0_ = k0_outside(low), s0_outside(low)",
         "    closed = 1.0 / (k0_ * k0_) - (1.0 - s0_) * (low * low + numpy.pi / 2)",
-        f"    series = numpy.maximum(b, B_SWITCH) * {_horner_text(c_over_b, 'w')}",
+        f"    series = numpy.maximum(b, B_SWITCH) * {horner_text(c_over_b, 'w')}",
         "    return numpy.where(b >= B_SWITCH, series, closed)",
         "",
         "",
@@ -169,9 +169,9 @@ def source(derivation: Derivation) -> str:
         "    b = numpy.asarray(b, dtype=float)",
         "    w = 1.0 / b",
         "    r = a * w",
-        f"    bk0 = {_horner_text(bk0, 'w')}",
-        f"    s0b2 = {_horner_text(s0b2, 'w')}",
-        f"    cb = {_horner_text(c_over_b, 'w')}",
+        f"    bk0 = {horner_text(bk0, 'w')}",
+        f"    s0b2 = {horner_text(s0b2, 'w')}",
+        f"    cb = {horner_text(c_over_b, 'w')}",
         "    p = 1.0 + (numpy.pi / 2) * w * w",
         "    with numpy.errstate(over='ignore'):",
         "        nu = (r * r * b * cb + s0b2 * p / (bk0 * bk0)) / ((r * r + p) * (r * r + 1.0 / (bk0 * bk0)))",

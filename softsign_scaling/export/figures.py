@@ -34,7 +34,7 @@ def _exact(reference, a_values: np.ndarray, b_value: float) -> np.ndarray:
         return np.array([float(reference(mp.mpf(float(av)), mp.mpf(b_value))) for av in a_values])
 
 
-def _save(fig, path: Path) -> None:
+def save_png(fig, path: Path) -> None:
     import io
 
     buffer = io.BytesIO()
@@ -80,7 +80,7 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     paths.append(out_dir / "scurves.png")
-    _save(fig, paths[-1])
+    save_png(fig, paths[-1])
     plt.close(fig)
 
     a_values = np.linspace(-4, 4, 41)
@@ -106,7 +106,7 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
         fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
         fig.tight_layout(rect=(0, 0.1, 1, 1))
         paths.append(out_dir / name)
-        _save(fig, paths[-1])
+        save_png(fig, paths[-1])
         plt.close(fig)
 
     # E-14 against B, with and without a surge; kappa^2 = 1, T = 1, G = 1.
@@ -129,7 +129,7 @@ def _draw(derivation: Derivation, out_dir: Path, plt, reference) -> list[Path]:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     paths.append(out_dir / "surge.png")
-    _save(fig, paths[-1])
+    save_png(fig, paths[-1])
     plt.close(fig)
     return paths
 

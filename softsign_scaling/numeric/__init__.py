@@ -21,6 +21,12 @@ input gives a float; b >= 0, b = 0 being eps = 0, the sign update):
 * :func:`mean_approx`, :func:`second_moment_approx`, :func:`variance_approx`:
   E-9/E-10 and E-12 (a/sqrt(a^2 + b^2 + pi/2), 1 - b^2/(a^2 + b^2 + pi/2)).
 
+Each family of moments (clip, approx, exact, outside, anchored, anchored_outside) is one record,
+:class:`MomentFamily` (module ``families``: the regular form, the b -> 0, large-b and large-|a| forms, the reference
+quadrature, the placement), and every function above, :func:`mean_anchored` / :func:`variance_anchored` (the default
+model's), ``mean_<family>`` of a family added with :func:`register_family`, and the per-component models come from
+that registry through one dispatcher.
+
 The quadratic model's inputs are one value, :class:`Problem` (g, sigma, H, eps; validated once; it
 holds the aggregates G_nu, S_nu, T_H, B_simple and the kappa^2 averages; H may be a diagonal, a dense
 matrix or an operator with ``H_diagonal=``, and the arrays may be float32, memory-mapped or torch tensors).  Learning rates:
@@ -33,7 +39,7 @@ eta*), :func:`surge_peak` (the batch size where eta* peaks), :func:`eta_star_sgd
 Argument order, everywhere: the batch size first where there is one, then the problem, either as a
 :class:`Problem` or as g, sigma, H, eps spelled out; then keyword options::
 
-    eta_star(B, problem, model=..., kappa2=...)      eta_star(B, g, sigma, H, eps, model=...)
+    eta_star(B, problem, model=..., **options)       eta_star(B, g, sigma, H, eps, model=...)
     loss_decrease(B, problem, model=...)             eta_star_sgd(B, problem)  or  (B, g, sigma, H)
     surge_peak(problem, model=...)                   plot_eta_star(B, problem, models=...)
 
@@ -67,18 +73,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _far
 from . import _generated as _g
 from . import _fast as _f
-from . import _quadrature as _q
-from . import _outside as _o
 from ._checks import batch as _batch
-from ._checks import finite as _finite
-from ._checks import nonnegative as _nonnegative
-from ._checks import real as _real
+from .families import FAMILIES, MomentFamily, get_family, public_function
+from .families import shaped as _shaped
 from .models import (MeanFieldModel, Model, Option, Peak, PerComponentModel, SurgePeak, get_model, model_names,
-                     placement_models, register_model, unregister_model)
+                     placement_models, register_family, register_model, unregister_family, unregister_model)
 from .problem import KAPPA2, Problem
+from .correlated import LowRankNoise, ProjectedNoise
 from .efficiency import b_noise, dl_max
 
 __all__ = [
@@ -118,95 +121,43 @@ __all__ = [
     "b_noise",
     "dl_max",
     "eps_inside_equivalent",
+    "FAMILY_NAMES",
+    "MomentFamily",
+    "get_family",
+    "register_family",
+    "unregister_family",
+    "mean_anchored",
+    "second_moment_anchored",
+    "variance_anchored",
+    "moments_anchored",
+    "LowRankNoise",
+    "ProjectedNoise",
 ]
 
 DEFAULT_MODEL = "anchored"  # the closest closed form to exact in docs/atlas.md (98% of cases within 10%)
 
 
+_PREFIXES = ("second_moment", "moments", "mean", "variance")
+
+
 def __getattr__(name: str):
     if name == "MODELS":  # derived from the registry each time, so a registered model appears
         return model_names()
+    if name == "FAMILY_NAMES":
+        return tuple(FAMILIES)
+    for prefix in _PREFIXES:  # mean_<family>, variance_<family>, ... of a registered family
+        if name.startswith(prefix + "_") and name[len(prefix) + 1:] in FAMILIES:
+            return public_function(prefix, FAMILIES[name[len(prefix) + 1:]])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------
-# Moments in reduced variables: one path for every point (b = 0: the sign update; b >= B_FAR: SGD units).
+# Moments in reduced variables: each public function is its family's (numeric.families): one dispatcher
+# (b = 0: the sign update; b >= B_FAR: SGD units; |a| >= A_FAR: the deterministic update).
 
 
-def _pair(a, b) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    """a (finite real) and b (finite, >= 0) broadcast and flattened, and the broadcast shape."""
-    a, b = _real(a, "a"), _real(b, "b")
-    _finite(a, "a")
-    _nonnegative(b, "b")
-    _finite(b, "b")
-    try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"a (shape {a.shape}) and b (shape {b.shape}) do not broadcast") from None
-    flat_a = np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
-    flat_b = np.ascontiguousarray(np.broadcast_to(b, shape)).reshape(-1)
-    return flat_a, flat_b, shape
-
-
-def _shaped(values: np.ndarray, shape: tuple[int, ...], what: str):
-    if np.isnan(values).any():  # never a silent NaN
-        raise FloatingPointError(f"{what} produced NaN for finite input; please report the input")
-    return float(values[0]) if shape == () else values.reshape(shape)
-
-
-def _odd(function: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.copysign(function(np.abs(a), b), a)
-
-
-def _sign_mean(a: np.ndarray) -> np.ndarray:
-    return np.copysign(_g.mean_clip_b0(np.abs(a)), a)
-
-
-def _sign_variance(a: np.ndarray) -> np.ndarray:
-    return _g.variance_clip_b0(np.abs(a))
-
-
-def _one(a: np.ndarray) -> np.ndarray:
-    return np.ones(a.shape)
-
-
-def _far_value(kind: str, far: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """mean (a/b) mu, second moment m^2 + nu/b^2 or variance nu/b^2 from the SGD-unit forms."""
-    mu, nu = far(a, b)
-    noise = (nu / b) / b
-    if kind == "variance":
-        return noise
-    mean = (a / b) * mu
-    return mean if kind == "mean" else mean * mean + noise
-
-
-def _steady_value(kind: str, steady: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    mean, variance = steady(a, b)
-    return {"mean": mean, "variance": variance, "second moment": mean * mean + variance}[kind]
-
-
-def _reduced(a, b, name: str, kind: str, regular: Callable, family: str, at_zero: Callable | None):
-    """One moment of (a, b) of ``family`` ("exact", "clip", "approx"): ``regular`` for 0 < b < B_FAR and
-    |a| < A_FAR; ``at_zero`` at b < B_TINY = 1e-150, where the O(b) corrections are below float64's
-    resolution (None: regular there too); the forms of module ``_far`` beyond."""
-    a, b, shape = _pair(a, b)
-    zero = (b < _far.B_TINY) if at_zero is not None else np.zeros(b.shape, dtype=bool)
-    big = b >= _far.B_FAR
-    huge = ~(zero | big) & (np.abs(a) >= _far.A_FAR)
-    middle = ~(zero | big | huge)
-    if middle.all():
-        out = np.asarray(regular(a, b), dtype=float)
-    else:
-        out = np.empty(a.shape)
-        if middle.any():
-            out[middle] = regular(a[middle], b[middle])
-        if zero.any():
-            out[zero] = at_zero(a[zero])
-        if big.any():
-            out[big] = _far_value(kind, getattr(_far, family), a[big], b[big])
-        if huge.any():
-            out[huge] = _steady_value(kind, getattr(_far, f"steady_{family}"), a[huge], b[huge])
-    return _shaped(np.broadcast_to(out, a.shape), shape, name)
+def _family(name: str) -> MomentFamily:
+    return FAMILIES[name]
 
 
 def mean_clip(a, b):
@@ -229,7 +180,7 @@ def mean_clip(a, b):
     >>> mean_clip([-1.0, 1.0], 0.5).round(12).tolist()
     [-0.663020472723, 0.663020472723]
     """
-    return _reduced(a, b, "mean_clip", "mean", lambda x, y: _odd(_g.mean_clip_nonneg, x, y), "clip", _sign_mean)
+    return _family("clip").moment("mean", a, b, name="mean_clip")
 
 
 def second_moment_clip(a, b):
@@ -242,8 +193,7 @@ def second_moment_clip(a, b):
     >>> round(second_moment_clip(3.0, 1e4) * 1e8, 6)  # (a^2 + 1)/b^2
     10.0
     """
-    return _reduced(a, b, "second_moment_clip", "second moment",
-                    lambda x, y: _g.second_moment_clip_nonneg(np.abs(x), y), "clip", _one)
+    return _family("clip").moment("second moment", a, b, name="second_moment_clip")
 
 
 def variance_clip(a, b):
@@ -256,48 +206,7 @@ def variance_clip(a, b):
     >>> f"{variance_clip(6.0, 0.5):.12e}"  # s and m^2 agree to 8 digits: s - m^2 would keep 8
     '4.293940034321e-09'
     """
-    return _reduced(a, b, "variance_clip", "variance", lambda x, y: _g.variance_clip_nonneg(np.abs(x), y), "clip",
-                    _sign_variance)
-
-
-def _reduced_pair(a, b, name: str, regular: Callable, family: str):
-    """(mean, variance) of ``family`` with :func:`_reduced`'s dispatch, from one evaluation of ``regular``."""
-    a, b, shape = _pair(a, b)
-    zero = b < _far.B_TINY
-    big = b >= _far.B_FAR
-    huge = ~(zero | big) & (np.abs(a) >= _far.A_FAR)
-    middle = ~(zero | big | huge)
-    if middle.all():
-        mean, variance = regular(a, b)
-    else:
-        mean, variance = np.empty(a.shape), np.empty(a.shape)
-        if middle.any():
-            mean[middle], variance[middle] = regular(a[middle], b[middle])
-        if zero.any():
-            mean[zero], variance[zero] = _sign_mean(a[zero]), _sign_variance(np.abs(a[zero]))
-        if big.any():
-            mean[big] = _far_value("mean", getattr(_far, family), a[big], b[big])
-            variance[big] = _far_value("variance", getattr(_far, family), a[big], b[big])
-        if huge.any():
-            mean[huge], variance[huge] = getattr(_far, f"steady_{family}")(a[huge], b[huge])
-    return _shaped(mean, shape, name), _shaped(variance, shape, name)
-
-
-_METHODS = ("tables", "quadrature")
-
-
-def _method(method: str, tables: Callable, quadrature: Callable) -> Callable:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
-    return tables if method == "tables" else quadrature
-
-
-def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _odd(_q.mean_exact, a, b)
-
-
-def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _q.variance_exact(np.abs(a), b)
+    return _family("clip").moment("variance", a, b, name="variance_clip")
 
 
 def exact_backend() -> str:
@@ -315,7 +224,7 @@ def moments_exact(a, b):
     >>> bool(m[0] == mean_exact(0.5, 0.3)) and bool(v[1] == variance_exact(8.0, 1e-6))
     True
     """
-    return _reduced_pair(a, b, "moments_exact", _f.moments, "exact")
+    return _family("exact").moments_public(a, b, name="moments_exact")
 
 
 def mean_exact(a, b, method="tables"):
@@ -334,8 +243,7 @@ def mean_exact(a, b, method="tables"):
     >>> round(mean_exact(3.0, 1e6) * 1e6, 9)  # b -> oo: a/b
     3.0
     """
-    regular = _method(method, _f.mean_exact, _quadrature_mean)
-    return _reduced(a, b, "mean_exact", "mean", regular, "exact", _sign_mean)
+    return _family("exact").moment("mean", a, b, method, name="mean_exact")
 
 
 def second_moment_exact(a, b, method="tables"):
@@ -347,8 +255,7 @@ def second_moment_exact(a, b, method="tables"):
     >>> round(second_moment_exact(0.0, 1.0), 12)  # 1 - sqrt(pi/2) e^(1/2) erfc(1/sqrt2)
     0.344320457581
     """
-    regular = _method(method, _f.second_moment_exact, _q.second_moment_exact)
-    return _reduced(a, b, "second_moment_exact", "second moment", regular, "exact", _one)
+    return _family("exact").moment("second moment", a, b, method, name="second_moment_exact")
 
 
 def variance_exact(a, b, method="tables"):
@@ -359,8 +266,7 @@ def variance_exact(a, b, method="tables"):
     >>> f"{variance_exact(8.0, 1e-6):.10e}"
     '2.4883683585e-15'
     """
-    regular = _method(method, _f.variance_exact, _quadrature_variance)
-    return _reduced(a, b, "variance_exact", "variance", regular, "exact", _sign_variance)
+    return _family("exact").moment("variance", a, b, method, name="variance_exact")
 
 
 def mean_outside(a, b):
@@ -375,17 +281,17 @@ def mean_outside(a, b):
     >>> round(mean_outside(3.0, 1e6) * 1e6, 4)  # b -> oo: a/b (minus E[x|x|]/b, X-7)
     3.0
     """
-    return _reduced(a, b, "mean_outside", "mean", _o.mean_outside, "outside", _sign_mean)
+    return _family("outside").moment("mean", a, b, name="mean_outside")
 
 
 def second_moment_outside(a, b):
     """E[(a + z)^2/(|a + z| + b)^2], z ~ N(0, 1) (eps outside the root).  Contract as :func:`second_moment_exact`."""
-    return _reduced(a, b, "second_moment_outside", "second moment", _o.second_moment_outside, "outside", _one)
+    return _family("outside").moment("second moment", a, b, name="second_moment_outside")
 
 
 def variance_outside(a, b):
     """second_moment_outside - mean_outside^2, summed as E[(y - E y)^2] with y = 1 - u (keeps its digits near m = 1)."""
-    return _reduced(a, b, "variance_outside", "variance", _o.variance_outside, "outside", _sign_variance)
+    return _family("outside").moment("variance", a, b, name="variance_outside")
 
 
 def mean_approx(a, b):
@@ -394,7 +300,7 @@ def mean_approx(a, b):
     >>> round(mean_approx(1.0, 0.0), 12)  # 1/sqrt(1 + pi/2)
     0.623686242953
     """
-    return _reduced(a, b, "mean_approx", "mean", _g.mean_approx, "approx", None)
+    return _family("approx").moment("mean", a, b, name="mean_approx")
 
 
 def second_moment_approx(a, b):
@@ -403,7 +309,7 @@ def second_moment_approx(a, b):
     >>> second_moment_approx(1.0, 0.0)
     1.0
     """
-    return _reduced(a, b, "second_moment_approx", "second moment", _g.second_moment_approx, "approx", None)
+    return _family("approx").moment("second moment", a, b, name="second_moment_approx")
 
 
 def variance_approx(a, b):
@@ -412,19 +318,50 @@ def variance_approx(a, b):
     >>> round(variance_approx(0.0, 0.0), 12)
     1.0
     """
-    return _reduced(a, b, "variance_approx", "variance", _g.variance_approx, "approx", None)
+    return _family("approx").moment("variance", a, b, name="variance_approx")
+
+
+def mean_anchored(a, b):
+    """A-3: the anchored model's mean a k0(b)/sqrt(a^2 k0(b)^2 + 1) (the default model's; the fitted table of k0 in
+    log b, _anchored_table.py), with the anchored family's limit forms (b >= 1e50: SGD units; |a| >= 1e50).
+
+    >>> round(mean_anchored(0.0, 1.0), 12), mean_anchored(1e300, 0.5)
+    (0.0, 1.0)
+    """
+    return _family("anchored").moment("mean", a, b, name="mean_anchored")
+
+
+def second_moment_anchored(a, b):
+    """A-3/A-4: mean_anchored^2 + variance_anchored."""
+    return _family("anchored").moment("second moment", a, b, name="second_moment_anchored")
+
+
+def variance_anchored(a, b):
+    """A-4: [a^2 C + s0 (b^2 + pi/2)/k0^2] / ((a^2 + b^2 + pi/2)(a^2 + 1/k0^2)), a sum of positive terms.
+
+    >>> m, v = moments_anchored([0.5, 3.0], [0.2, 1e-3])
+    >>> bool(v[0] == variance_anchored(0.5, 0.2)) and bool(m[1] == mean_anchored(3.0, 1e-3))
+    True
+    """
+    return _family("anchored").moment("variance", a, b, name="variance_anchored")
+
+
+def moments_anchored(a, b):
+    """(:func:`mean_anchored`, :func:`variance_anchored`) from one evaluation: the model's own route."""
+    return _family("anchored").moments_public(a, b, name="moments_anchored")
 
 
 # --------------------------------------------------------------------------------------------
 # The quadratic model: a Problem (g, sigma, H, eps) and a registered model.
 
 
-def _resolve(model, kappa2) -> tuple[Model, dict]:
+def _resolve(model, options: dict) -> tuple[Model, dict]:
+    """The model and its options, checked by the model (the registry): one a model does not take is refused."""
     chosen = get_model(model)
-    return chosen, chosen.resolve({"kappa2": kappa2})
+    return chosen, chosen.resolve(options)
 
 
-def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """The optimal learning rate of one SoftSignSGD step on the quadratic model (E-5).
 
     B: batch size, a scalar or an array (the result has its shape); B = inf is the
@@ -447,7 +384,8 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
       and 25% for the article's "mean_field" (kappa2="mean"; 48% with kappa2="harmonic");
     * any model added with :func:`register_model`.
 
-    ``kappa2`` (an option of "mean_field" only; any other model refuses it) chooses the average of
+    Model options are keywords, checked by the model (its ``options`` in the registry; a model refuses one it does
+    not take).  ``kappa2`` (an option of "mean_field" only) chooses the average of
     kappa_i^2 = sigma_i^2/(g_i^2 + eps^2): "mean" (the arithmetic mean; the default, the article's
     "an average"), "harmonic" (n / sum 1/kappa_i^2), "ratio" (sum sigma_i^2 / sum (g_i^2 + eps^2)),
     "median", "numerator-weighted" (weights nu_i g_i), or a number.
@@ -479,14 +417,14 @@ def eta_star(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=Non
     ValueError: kappa2 is not an option of model 'anchored' (it takes no options); models that take kappa2: mean_field
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.eta_star(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "eta_star")
 
 
-def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """E-5: the expected one-step loss decrease at eta*, (E[phi]^T g)^2 / (2 Tr(E[phi phi^T] H)).
 
     Same arguments as :func:`eta_star`; it equals eta*(B) E[phi]^T g / 2 with the model's moments.
@@ -496,7 +434,7 @@ def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa
     0.46875
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     B = _batch(B)
     values = np.asarray(chosen.loss_decrease(problem, B.reshape(-1), options), dtype=float)
@@ -518,7 +456,7 @@ def eta_star_sgd(B, g, sigma=None, H=None):
     return _shaped(values.reshape(-1), B.shape, "eta_star_sgd")
 
 
-def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None):
+def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
     """Where eta*(B) peaks: a :class:`SurgePeak`, a float (the B of the highest maximum if it beats the
     full-batch value eta*(oo), else inf: the surge as E-15 has it) that also lists every interior local
     maximum in ``.peaks`` (:class:`Peak` (B, eta_star), increasing B; ``()``: eta* increases for every B),
@@ -557,7 +495,7 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
         warnings.warn("surge_peak(g, sigma, H, eps) is deprecated: call surge_peak(numeric.Problem(g, sigma, H, eps), "
                       "model=...)", DeprecationWarning, stacklevel=2)
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _resolve(model, kappa2)
+    chosen, options = _resolve(model, options)
     chosen.check_problem(problem)
     found = chosen.surge_peak(problem, options)
     if isinstance(found, SurgePeak):
@@ -569,11 +507,12 @@ def surge_peak(g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, kappa2=None
     return SurgePeak(peaks, limit, B)
 
 
-def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kappa2=None):
+def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, **options):
     """Draw eta*(B) for each model on a log B axis (matplotlib, imported here) and return the Axes.
 
     ``models``: names (default: every registered model); ``ax``: the Axes to draw on (default: a new
-    figure's).  ``kappa2`` goes to the models that take it.  One line per model, labelled by its name.
+    figure's).  Each model option (``kappa2=...``) goes to the models that take it; one that none of them takes is
+    refused.  One line per model, labelled by its name.
     """
     import matplotlib.pyplot as plt
 
@@ -584,11 +523,14 @@ def plot_eta_star(B, g, sigma=None, H=None, eps=None, models=None, ax=None, kapp
     names = model_names() if models is None else tuple([models] if isinstance(models, str) else models)
     for name in names:
         get_model(name)
+    for option, value in options.items():  # an option none of the models takes: the registry's one-line error
+        if value is not None and names and not any(option in get_model(name).options for name in names):
+            get_model(names[0]).resolve({option: value})
     if ax is None:
         _, ax = plt.subplots()
     finite = np.isfinite(B)
     for name in names:
-        kwargs = {"kappa2": kappa2} if kappa2 is not None and "kappa2" in get_model(name).options else {}
+        kwargs = {k: v for k, v in options.items() if v is not None and k in get_model(name).options}
         ax.plot(B[finite], eta_star(B[finite], problem, model=name, **kwargs), label=name)
     ax.set_xscale("log")
     ax.set_xlabel("batch size B")

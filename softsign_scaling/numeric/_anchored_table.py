@@ -25,7 +25,7 @@ points per segment (none a fit node) and 8 points beyond the table's ends; gener
 | C | 1e-3 <= b < 10 | 1180 | 3e-15 |
 | C | 10 <= b < 4.8e8 | 2261 | 3e-16 |
 | C | 4.8e8 <= b (clamped) | 12 | 0 |
-Inputs fingerprint: 10db36650a5f978dda5c384f08805283f0288f02a5abff6faba91f83c990cb0c
+Inputs fingerprint: 3141b7db1bb5d33a7f75881b3dde779d8f55d292f596fdafa60097d1924fae5a
 """
 
 QUANTUM_BITS = 51

@@ -42,43 +42,8 @@ model for Problem(placement="outside")): the same tables around their own skelet
 fitted to the quadrature of ``_outside.py`` with Y affine in log b on [-50, 16]; 289 + 933 rectangles, certified
 at 2e-12 (mean) and 1.5e-11 (variance) on the check points; 190-300x faster than that quadrature for the pair.
 
-Why tables, and these ones (measured on this project's 2-core machine, shared, so all times are loaded):
-
-* no quadrature with fewer nodes: a fixed rule must resolve the kink (width b) and the Gaussian (width 1)
-  for b down to 1e-13, ~100-400 nodes a point (the old cost, 8-150 us a point);
-* asymptotic series alone do not cover the plane: the large-R series m ~ sum f^(2k)(a)/(2^k k!) misses
-  the kink's e^(-a^2/2) term that dominates tiny variances, and diverges for R = hypot(a, b) < ~10;
-  rd(A) is the one series used (the b -> 0 limit of the smooth part, where it converges to 1e-15 for A >= 12);
-* the skeletons make the ratios smooth: without the K term's O(A b) factor and rd(A) in V0, the blend of
-  the kink and delta-method regimes needed 2394 rectangles (prototype) instead of 1166; total degree 11 with
-  12 x 12 nodes beat degree 8 (1758 rectangles at equal tolerance, prototype) on table size;
-* two evaluators of the same tables: this module's numpy path (blocks of 2^14 points: ~80 ufunc passes for the
-  skeletons and lookup, then 78 gathers and 154 multiply/adds per table), and, with the optional extra ``fast``
-  (numba), ``_kernel.py``'s compiled loop, the same operations in the same order (equal to the last bit here;
-  tests/test_kernel.py), chosen by :func:`kernel`.  Long arrays run their blocks on threads (``_threads``).
-  benchmarks/bench_moments.py prints old vs new per function in one run; measured (load average 0.5, 100000
-  points a set, us a point; "kernel" on the 2 cores, the default with numba):
-
-  | set | function | old quadrature | numpy path, 1 thread | kernel, 1 thread | kernel | old/kernel |
-  | --- | --- | --- | --- | --- | --- | --- |
-  | typical (a < 10, 1e-8 < b < 100) | mean | 7.0 | 0.20 | 0.10 | 0.086 | 81x |
-  | | variance | 42 | 0.24 | 0.14 | 0.098 | 434x |
-  | | pair (mean, variance) | 48 | 0.46 | 0.26 | 0.15 | 327x |
-  | | second moment | 0.38 | 0.48 | 0.21 | 0.15 | 3x |
-  | hostile (test grid spread) | mean | 5.4 | 0.31 | 0.12 | 0.096 | 56x |
-  | | variance | 40 | 0.39 | 0.19 | 0.11 | 351x |
-  | | pair | 41 | 0.54 | 0.23 | 0.17 | 246x |
-  | kink (6 < a < 30, b < 1e-2) | mean | 3.7 | 0.25 | 0.084 | 0.083 | 45x |
-  | | pair | 37 | 0.48 | 0.24 | 0.17 | 223x |
-  | outside pair (typical / hostile / kink) | | 87 / 89 / 157 | 0.61 / 0.54 / 0.66 | 0.28 / 0.28 / 0.32 | 0.18 / 0.16 / 0.19 | 488x / 557x / 826x |
-
-  The mean's quadrature was cheap already (one smooth 177-node sum, 3.7-7 us), so it gains least: the kernel's
-  mean is ~23 ns for the coordinates (two logs), ~32 ns for the table's 78-term Horner sum and ~50 ns for the
-  skeleton (erf, log, exp, two square roots), and the second core adds little: on this virtual machine a loop
-  of log + exp took 9.5 ns a point on one thread and 10.0 on two (erf-bound loops halve; the cause is the
-  host's, not known).  The second moment is m^2 + v from the
-  pair (consistent with it to rounding); the old single Faddeeva call (``method="quadrature"`` keeps that route)
-  was 0.25-0.5 us, so it is 2-3x faster now, not 100x.
+Why tables, and these ones (the alternatives measured, and old against new per function, from
+benchmarks/bench_moments.py): docs/exact-moments.md.
 """
 
 from __future__ import annotations

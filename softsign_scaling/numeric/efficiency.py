@@ -36,12 +36,12 @@ _GRID = 81  # log-B grid points (a step of e in B) that bracket the half-saturat
 _SPAN = 40.0  # the grid covers e^(-SPAN) .. e^(SPAN) times tr(Sigma)/g^T g, widened when the crossing lies beyond
 
 
-def _chosen(model, kappa2):
+def _chosen(model, options: dict):
     chosen = get_model(model)
-    return chosen, chosen.resolve({"kappa2": kappa2})
+    return chosen, chosen.resolve(options)
 
 
-def dl_max(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, kappa2=None) -> float:
+def dl_max(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, **options) -> float:
     """X-21's dL_max: the loss decrease at eta* as B -> oo, (nu^T g)^2/(2 nu^T H nu) for the SoftSign update.
 
     The problem: a :class:`Problem`, or g, sigma, H, eps spelled out (as :func:`numeric.eta_star`).  At B = oo the
@@ -52,11 +52,11 @@ def dl_max(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, kappa2=
     0.46875
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _chosen(model, kappa2)
-    return float(np.asarray(chosen.loss_decrease(problem, np.array([math.inf]), options), dtype=float)[0])
+    chosen, resolved = _chosen(model, options)
+    return float(np.asarray(chosen.loss_decrease(problem, np.array([math.inf]), resolved), dtype=float)[0])
 
 
-def b_noise(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, kappa2=None) -> float:
+def b_noise(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, **options) -> float:
     """B_noise(eps) of the efficiency law: the batch size at which the loss decrease at eta* is half its maximum.
 
     * mean-field models ("mean_field", "mean_field_bsimple"; the default "mean_field"): X-21's closed form
@@ -78,16 +78,16 @@ def b_noise(g, sigma=None, H=None, eps=None, model=B_NOISE_DEFAULT_MODEL, kappa2
     ValueError: kappa2 is not an option of model 'exact' (it takes no options); models that take kappa2: mean_field
     """
     problem = Problem.of(g, sigma, H, eps)
-    chosen, options = _chosen(model, kappa2)
-    top = dl_max(problem, model=model, kappa2=kappa2)  # also refuses a placement the model does not support
+    chosen, resolved = _chosen(model, options)
+    top = dl_max(problem, model=model, **options)  # also refuses a placement the model does not support
     if isinstance(chosen, MeanFieldModel):
         sgd_units = problem.eps > 1e100  # eps^2 would overflow: S eps^2 and c eps^2, whose ratio is the same
         nu = problem.nu_sgd if sgd_units else problem.nu
         S = float(problem.quadratic(nu))
-        c = chosen.noise_scale(problem, options, sgd_units)
+        c = chosen.noise_scale(problem, resolved, sgd_units)
         unit_batch = float(chosen.batch_for(problem, np.array([1.0]))[0])  # B_eff(1) = (1 + beta1)/(1 - beta1)
         return c * problem.T_H / (S * unit_batch)
-    return _half_saturation(lambda B: np.asarray(chosen.loss_decrease(problem, B, options), dtype=float) / top,
+    return _half_saturation(lambda B: np.asarray(chosen.loss_decrease(problem, B, resolved), dtype=float) / top,
                             problem, model)
 
 

@@ -38,10 +38,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import _anchored, _far, _fast, _threads
+from . import _threads
 from . import _generated as _g
-from . import _outside_anchored as _oa
-from . import _quadrature as _q
+from . import families as _families
+from .families import MomentFamily, is_far
 from .problem import KAPPA2, WIDTH, Problem, check_kappa2
 
 EPS_SGD = 1e100  # above, the full-batch and mean-field terms are carried in SGD units (m eps, v eps^2)
@@ -165,10 +165,14 @@ class Model:
 
 @dataclass(frozen=True, eq=False)
 class PerComponentModel(Model):
-    """eta* from per-component moments of the update in reduced variables (a, b); b = 0 is eps = 0."""
+    """eta* from per-component moments of the update in reduced variables (a, b); b = 0 is eps = 0.
+
+    ``family``: a :class:`~softsign_scaling.numeric.families.MomentFamily`, whose dispatcher gives ``moments`` and
+    whose large-b form gives ``far`` (``outside_family`` likewise for placement="outside"); or ``moments`` (and
+    ``far``) given directly."""
 
     name: str
-    moments: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    moments: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     doc: str = ""
     full_batch_mean: Callable[[Problem], np.ndarray] | None = None  # default: softsign(g_i, eps)
     far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
@@ -180,6 +184,22 @@ class PerComponentModel(Model):
     outside: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     outside_far: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     shared_clip: bool = False
+    family: MomentFamily | None = None
+    outside_family: MomentFamily | None = None
+
+    def __post_init__(self) -> None:
+        for family, moments, far in ((self.family, "moments", "far"), (self.outside_family, "outside", "outside_far")):
+            if family is None:
+                continue
+            if not isinstance(family, MomentFamily):
+                raise TypeError(f"model {self.name!r}: a family must be a numeric.MomentFamily, not "
+                                f"{type(family).__name__}")
+            if getattr(self, moments) is None:
+                object.__setattr__(self, moments, family.pair)
+            if getattr(self, far) is None:
+                object.__setattr__(self, far, family.far)
+        if self.moments is None:
+            raise TypeError(f"model {self.name!r} needs moments=(a, b) -> (mean, variance) or family=MomentFamily")
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -220,7 +240,7 @@ class PerComponentModel(Model):
         infinite = ~np.isfinite(flat)
         eps = problem.eps
         with np.errstate(over="ignore", invalid="ignore"):  # b = inf (eps near float64's top) is the b -> oo limit: far
-            far_rows = ~infinite & (eps * np.sqrt(flat) / problem.sigma_min >= _far.B_FAR)  # max_i b_i, bit for bit
+            far_rows = ~infinite & is_far(eps * np.sqrt(flat) / problem.sigma_min)  # max_i b_i, bit for bit
         unit[far_rows] = eps
         if eps > EPS_SGD:  # m ~ g/eps at B = oo: m^T H m would underflow
             unit[infinite] = eps
@@ -257,7 +277,7 @@ class PerComponentModel(Model):
                 m[near], v[near] = m_near, v_near
             if in_far.any():
                 with np.errstate(over="ignore"):
-                    m[far_rows], v[far_rows] = self._sgd_units(problem, a[in_far], b[in_far], b[in_far] >= _far.B_FAR,
+                    m[far_rows], v[far_rows] = self._sgd_units(problem, a[in_far], b[in_far], is_far(b[in_far]),
                                                                batch[far_rows], forms, g, sigma)
         if infinite.any():
             mean = limit()
@@ -462,6 +482,39 @@ def unregister_model(name: str) -> None:
     del _REGISTRY[name]
 
 
+def register_family(family: MomentFamily, outside: MomentFamily | None = None, replace: bool = False,
+                    **model_fields) -> PerComponentModel:
+    """One registration for a new moment family: the family (numeric.mean_<name>, variance_<name>, ...) and the
+    per-component model of the same name built on it (eta_star, surge_peak, the atlas, predict, the ``eta``
+    command).  ``outside``: a family for placement="outside" (registered too); ``model_fields``: the model's other
+    fields (doc, beta1_meaning, full_batch_mean, ...)."""
+    if not isinstance(family, MomentFamily):
+        raise TypeError(f"family must be a numeric.MomentFamily, not {type(family).__name__}")
+    if family.placement != "inside":
+        raise ValueError(f"family {family.name!r} is for placement={family.placement!r}: pass it as outside= of an "
+                         f"inside family")
+    if outside is not None and outside.placement != "outside":
+        raise ValueError(f"outside= takes a family with placement='outside', not {outside.placement!r}")
+    model = PerComponentModel(family.name, family=family, outside_family=outside,
+                              **{"doc": family.doc, **model_fields})
+    if family.name in _REGISTRY and not replace:
+        raise ValueError(f"model {family.name!r} is already registered (pass replace=True to replace it)")
+    _families.register_family(family, replace)
+    if outside is not None:
+        _families.register_family(outside, replace)
+    return register_model(model, replace)
+
+
+def unregister_family(name: str) -> None:
+    """Remove a family added by :func:`register_family`, and its model (and its outside family)."""
+    model = _REGISTRY.get(name)
+    _families.unregister_family(name)
+    if isinstance(model, PerComponentModel) and model.family is not None and model.family.name == name:
+        if model.outside_family is not None and model.outside_family.name in _families.FAMILIES:
+            _families.unregister_family(model.outside_family.name)
+        unregister_model(name)
+
+
 def model_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
@@ -479,73 +532,6 @@ def get_model(name) -> Model:
 
 # --------------------------------------------------------------------------------------------
 # Built-in models.
-
-
-def _sign_moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """b = 0 (eps = 0): the sign update, mean erf(a/sqrt2), variance 1 - erf(a/sqrt2)^2."""
-    size = np.abs(a)
-    return np.copysign(_g.mean_clip_b0(size), a), _g.variance_clip_b0(size)
-
-
-def _with_limits(moments: Callable, steady: Callable, sign_at_zero: bool) -> Callable:
-    """``moments`` where it holds; the sign update's moments at b < B_TINY (if ``sign_at_zero``); ``steady``
-    (the deterministic update, module ``_far``) where |a| >= A_FAR, which the regular forms would overflow."""
-
-    def wrapped(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if a.size and -_far.A_FAR < a.min() and a.max() < _far.A_FAR and (not sign_at_zero or b.min() >= _far.B_TINY):
-            return moments(a, b)  # the common case, by two or three reductions instead of masks (NaN: the masks)
-        zero = (b < _far.B_TINY) if sign_at_zero else np.zeros(b.shape, dtype=bool)
-        huge = ~zero & (np.abs(a) >= _far.A_FAR)
-        if not (zero.any() or huge.any()):
-            return moments(a, b)
-        m, v = np.empty(a.shape), np.empty(a.shape)
-        m[zero], v[zero] = _sign_moments(a[zero])
-        m[huge], v[huge] = steady(a[huge], b[huge])
-        rest = ~(zero | huge)
-        if rest.any():
-            m[rest], v[rest] = moments(a[rest], b[rest])
-        return m, v
-
-    wrapped.__doc__ = moments.__doc__
-    return wrapped
-
-
-def _exact_moments(a, b):
-    """The exact SoftSign moments (fitted tables around closed-form skeletons, _fast.py; within 1e-10 of mpmath,
-    certified per cell; the quadrature of _quadrature.py stays the reference they are fitted to)."""
-    mean, variance = _fast.moments(np.ravel(a), np.ravel(b))
-    return mean.reshape(np.shape(a)), variance.reshape(np.shape(a))
-
-
-def _outside_moments(a, b):
-    """The exact moments with eps outside the root (fitted tables around closed-form skeletons,
-    _fast.outside_moments; within 1e-10 of mpmath, certified per cell; the quadrature of _outside.py, steps X-5 and
-    X-6, stays the reference they are fitted to and numeric.mean_outside/variance_outside's route)."""
-    mean, variance = _fast.outside_moments(np.ravel(a), np.ravel(b))
-    return mean.reshape(np.shape(a)), variance.reshape(np.shape(a))
-
-
-def _clip_moments(a, b):
-    """E-8 and E-11 - E-8^2."""
-    return np.copysign(_g.mean_clip_nonneg(np.abs(a), b), a), _g.variance_clip_nonneg(np.abs(a), b)
-
-
-def _approx_moments(a, b):
-    """E-9/E-10 and E-12 - E-9^2 = (pi/2)/(a^2 + b^2 + pi/2)."""
-    return _g.mean_approx(a, b), _g.variance_approx(a, b)
-
-
-def _anchored_moments(a, b):
-    """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
-    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, _anchored_table.py;
-    the same bits as mean/variance_anchored; the closed forms stay as _anchored.moments_closed)."""
-    mean, variance = _anchored.moments_anchored(a, b)
-    return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array
-
-
-def _anchored_outside_moments(a, b):
-    """X-14/X-15: A-3's shapes through the exact outside slope and second moment at a = 0 (placement="outside")."""
-    return _oa.moments_anchored_outside(a, b)
 
 
 def _clip_full_batch_mean(problem: Problem) -> np.ndarray:
@@ -569,17 +555,17 @@ _MOMENTUM = ("softsign(m), the SoftSign of the momentum (a Signum/Lion-like upda
 def _register_built_ins() -> None:
     built_in = [
         PerComponentModel(
-            "exact", beta1_meaning=_MOMENTUM, moments=_with_limits(_exact_moments, _far.steady_exact, True),
-            far=_far.exact, outside=_with_limits(_outside_moments, _far.steady_outside, True), outside_far=_far.outside,
+            "exact", beta1_meaning=_MOMENTUM, family=_families.get_family("exact"),
+            outside_family=_families.get_family("outside"),
             doc="the exact SoftSign moments of the Gaussian model (numeric.mean_exact, numeric.variance_exact);"
                 " placement='outside': numeric.mean_outside, numeric.variance_outside"),
         PerComponentModel(
-            "clip", beta1_meaning=_MOMENTUM, moments=_with_limits(_clip_moments, _far.steady_clip, True),
-            full_batch_mean=_clip_full_batch_mean, far=_far.clip, shared_clip=True,
+            "clip", beta1_meaning=_MOMENTUM, family=_families.get_family("clip"),
+            full_batch_mean=_clip_full_batch_mean, shared_clip=True,
             doc="E-8 and E-11: the moments of clip((a + z)/b, -1, 1) (numeric.mean_clip, numeric.variance_clip);"
                 " the same for both placements (X-2: the clip layer is shared)"),
         PerComponentModel(
-            "approx", beta1_meaning=_MOMENTUM, moments=_with_limits(_approx_moments, _far.steady_approx, False), far=_far.approx,
+            "approx", beta1_meaning=_MOMENTUM, family=_families.get_family("approx"),
             doc="E-10 and E-12 per component (numeric.mean_approx, numeric.variance_approx)"),
         MeanFieldModel(
             "mean_field", _kappa2_noise_scale, beta1_meaning=_MOMENTUM, variants_option="kappa2",
@@ -591,9 +577,8 @@ def _register_built_ins() -> None:
             "mean_field_bsimple", _b_simple_noise_scale, beta1_meaning=_MOMENTUM,
             doc="E-14's shape with q = B_simple/B, B_simple = sum sigma_i^2/(g^T g + n eps^2) (kexue.fm 11280)"),
         PerComponentModel(
-            "anchored", beta1_meaning=_MOMENTUM, moments=_with_limits(_anchored_moments, _far.steady_anchored, False), far=_far.anchored,
-            outside=_with_limits(_anchored_outside_moments, _oa.steady_anchored_outside, False),
-            outside_far=_oa.far_anchored_outside,
+            "anchored", beta1_meaning=_MOMENTUM, family=_families.get_family("anchored"),
+            outside_family=_families.get_family("anchored_outside"),
             doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0;"
                 " placement='outside': the same shapes at the outside k0, s0 (X-12 .. X-15)"),
         AveragedModel(

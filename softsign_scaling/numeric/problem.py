@@ -170,6 +170,9 @@ class Problem:
     beta1: float = 0.0
     H_diagonal: np.ndarray | None = field(default=None, repr=False)
     check_pd: bool = field(default=True, repr=False)
+    # The minibatch noise's covariance off the diagonal (numeric.correlated: LowRankNoise, ProjectedNoise); None:
+    # Sigma = diag(sigma^2), the independent noise every model but "correlated" assumes (and that one then too).
+    noise: object = field(default=None, repr=False)
     diagonal: np.ndarray = field(init=False, repr=False)  # diag(H)
     dense: np.ndarray | None = field(init=False, repr=False)  # H symmetrised, or None when H is a diagonal or operator
     matvec: Callable[[np.ndarray], np.ndarray] | None = field(init=False, repr=False)  # x -> H x for an operator
@@ -238,6 +241,7 @@ class Problem:
             raise ValueError(f"beta1 (momentum) must be in [0, 1), not {plain(self.beta1)}")
         if dense is not None:
             dense.setflags(write=False)
+        check_noise(self.noise, n)
         values = {"g": _kept(g), "sigma": _kept(sigma), "H": stored_H, "diagonal": diagonal, "dense": dense,
                   "matvec": matvec, "H_diagonal": diagonal if matvec is not None else None,
                   "eps": float(eps), "beta1": float(beta1)}
@@ -273,6 +277,7 @@ class Problem:
         new = object.__new__(Problem)
         for name in ("H", "diagonal", "dense", "matvec", "H_diagonal", "check_pd", "placement", "beta1"):
             object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "noise", None if self.noise is None else self.noise.rescaled(c))
         for name in ("g", "sigma"):
             array = np.asarray(getattr(self, name), dtype=np.float64) / c
             array.setflags(write=False)
@@ -492,6 +497,18 @@ class Problem:
         """g^T g, g^T H g and tr(Sigma H), Sigma = diag(sigma^2) (P-10)."""
         gg, trace = self._sums(lambda g, s, h: (g @ g, s**2 @ h))
         return gg, self._diagonal_quadratic(lambda g: g), trace
+
+
+def check_noise(noise, n: int) -> None:
+    """Refuse a ``noise=`` that is not a noise description for n components (one line)."""
+    if noise is None:
+        return
+    if not (callable(getattr(noise, "correction", None)) and callable(getattr(noise, "rescaled", None))
+            and hasattr(noise, "n")):
+        raise TypeError("noise must be None (Sigma diagonal), a numeric.LowRankNoise or ProjectedNoise, or an object "
+                        "with .n, .correction(problem, slopes) and .rescaled(c)")
+    if int(noise.n) != n:
+        raise ValueError(f"noise describes {int(noise.n)} components but g has length {n}")
 
 
 def kappa2_number(value) -> float:

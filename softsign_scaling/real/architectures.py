@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from .collect import _require_torch
+from .collect import require_torch
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Architecture:
 
     def train(self, model, x, y, seed: int = 0) -> dict[int, dict]:
         """Real Adam(lr, betas 0.9/0.999, eps 1e-8), batch 32; state_dict copies at the checkpoints."""
-        torch = _require_torch()
+        torch = require_torch()
         generator = torch.Generator().manual_seed(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         saved = {}
@@ -60,13 +60,13 @@ class Architecture:
 
 
 def _cross_entropy(outputs, targets):
-    torch = _require_torch()
+    torch = require_torch()
     return torch.nn.functional.cross_entropy(outputs, targets)
 
 
 def _sequence_cross_entropy(outputs, targets):
     """Mean next-symbol cross-entropy over every position of every sequence (outputs: batch x T x V)."""
-    torch = _require_torch()
+    torch = require_torch()
     return torch.nn.functional.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
 
 
@@ -81,10 +81,10 @@ DIGITS_TRAIN = 1000  # the rest (797) is the population
 
 
 def _digits(seed: int, image: bool):
-    torch = _require_torch()
-    from .example import _require_sklearn
+    torch = require_torch()
+    from .example import require_sklearn
 
-    data = _require_sklearn()()
+    data = require_sklearn()()
     order = np.random.default_rng(seed).permutation(data.target.size)
     x = torch.tensor(data.data[order] / 16.0, dtype=torch.float64)
     if image:
@@ -100,7 +100,7 @@ def _mlp(seed: int):
 
 
 def _cnn(seed: int):
-    torch = _require_torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     nn = torch.nn
     return nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2),
@@ -144,7 +144,7 @@ def _windows(text: str, table: dict[str, int], count: int, rng) -> np.ndarray:
 
 
 def _text(seed: int):
-    torch = _require_torch()
+    torch = require_torch()
     train_text, population_text = stdlib_text()
     table = _symbols(train_text)
     rng = np.random.default_rng(seed)
@@ -154,7 +154,7 @@ def _text(seed: int):
 
 
 def _transformer(seed: int):
-    torch = _require_torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     nn = torch.nn
 
@@ -199,7 +199,7 @@ TEACHER_TRAIN, TEACHER_POPULATION = 1024, 16384
 
 
 def _teacher_net(seed: int):
-    torch = _require_torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     nn = torch.nn
     return nn.Sequential(nn.Linear(TEACHER_IN, TEACHER_HIDDEN), nn.Tanh(), nn.Linear(TEACHER_HIDDEN, 1)).double()
@@ -207,7 +207,7 @@ def _teacher_net(seed: int):
 
 @functools.lru_cache(maxsize=1)
 def _teacher_function():
-    torch = _require_torch()
+    torch = require_torch()
     net = _teacher_net(1234)
     with torch.no_grad():  # a teacher with O(1) outputs
         net[0].weight.mul_(2.0)
@@ -216,7 +216,7 @@ def _teacher_function():
 
 
 def _teacher_sample(generator, count: int):
-    torch = _require_torch()
+    torch = require_torch()
     teacher = _teacher_function()
     x = torch.randn(count, TEACHER_IN, generator=generator, dtype=torch.float64)
     with torch.no_grad():
@@ -225,7 +225,7 @@ def _teacher_sample(generator, count: int):
 
 
 def _teacher_data(seed: int):
-    torch = _require_torch()
+    torch = require_torch()
     x_train, y_train = _teacher_sample(torch.Generator().manual_seed(10_000 + seed), TEACHER_TRAIN)
     x_pop, y_pop = _teacher_sample(torch.Generator().manual_seed(20_000 + seed), TEACHER_POPULATION)
     return x_train, y_train, x_pop, y_pop

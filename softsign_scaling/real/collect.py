@@ -26,7 +26,7 @@ import numpy as np
 from .statsfile import Statistics
 
 
-def _require_torch():
+def require_torch():
     try:
         import torch
     except ImportError:
@@ -38,7 +38,7 @@ class FlatModel:
     """A model's parameters as one flat float vector, with the loss, its gradient and HVPs as functions of it."""
 
     def __init__(self, model, loss_fn: Callable, loader: Iterable):
-        torch = _require_torch()
+        torch = require_torch()
         from torch.func import functional_call
 
         self.torch, self.model, self.loss_fn, self.loader = torch, model, loss_fn, loader

@@ -1,49 +1,31 @@
-"""``softsign-scaling stats`` and ``softsign-scaling predict`` (cli.py registers them with one call)."""
+"""``softsign-scaling stats`` and ``softsign-scaling predict``: their :class:`~softsign_scaling.command.Command`
+records (``COMMANDS``, added by cli.py like its own); torch is imported only when a command runs."""
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
-PROG = "softsign-scaling"
+from ..command import PROG, Command, add_commands, fail, nonnegative_int, parse_batch, positive_int
+
+_fail = fail
 
 
-def _fail(command: str, message: str) -> int:
-    print(f"{PROG} {command}: error: {message}", file=sys.stderr)
-    return 1
-
-
-def add_parsers(sub, parse_batch, positive_int=int) -> None:
-    """Add ``stats`` and ``predict`` to ``sub``; ``parse_batch`` is cli.py's batch-list parser."""
-    p = sub.add_parser("stats", help="collect g, sigma^2, diag H, tr H and a sketch of H for the bundled digits MLP "
-                                     "(needs pip install -e '.[torch]')",
-                       description="Train the bundled example (an MLP on scikit-learn's digits, no download) with "
-                                   "real torch Adam, then collect its statistics at the checkpoint into an .npz "
-                                   "(format: softsign_scaling/real/statsfile.py). Progress bars on stderr.",
-                       epilog=f"example: {PROG} stats --out stats.npz && {PROG} predict --stats stats.npz --eps 1e-8")
+def _stats_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE", default="stats.npz", help="the .npz to write (default stats.npz)")
-    p.add_argument("--steps", type=_nonnegative_int, default=2000, metavar="K",
+    p.add_argument("--steps", type=nonnegative_int, default=2000, metavar="K",
                    help="training steps before the checkpoint (default 2000)")
     p.add_argument("--hidden", default="64", metavar="LIST", help="hidden widths, comma-separated (default 64)")
     p.add_argument("--probes", type=positive_int, default=32, metavar="N", help="Hutchinson probes, >= 2 (default 32)")
-    p.add_argument("--sketch-rank", type=_nonnegative_int, default=8, metavar="K",
+    p.add_argument("--sketch-rank", type=nonnegative_int, default=8, metavar="K",
                    help="rank of the Lanczos sketch of H (default 8; 0: none)")
-    p.add_argument("--seed", type=_nonnegative_int, default=0, metavar="S", help="seed (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("predict", help="eta*(B, eps) of a real model from a statistics file: table, regimes, surge, "
-                                       "and a figure with error bands",
-                       description="eta*(B) under every applicable model from the statistics of `stats` (or of "
-                                   "softsign_scaling.real.collect.collect on your own model), with 95% bands from "
-                                   "the statistics' standard errors, the surge peaks inside the batch range, and "
-                                   "each layer's share of components in the SignSGD-like (b < 0.1), middle and "
-                                   "SGD-like (b > 10) regimes, b = eps sqrt(B)/sigma_i.",
-                       epilog=f"example: {PROG} predict --stats stats.npz --eps 1e-8 --batch 32..8192 "
-                              "--placement outside --plot eta.png")
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stats", metavar="FILE", required=True, help="a statistics .npz written by `stats`")
     p.add_argument("--eps", metavar="EPS", required=True, help="Adam's epsilon, a number >= 0")
     p.add_argument("--batch", metavar="LIST", default="32..8192",
@@ -52,22 +34,11 @@ def add_parsers(sub, parse_batch, positive_int=int) -> None:
                    help="eps inside the root (the article, optax eps_root) or outside (PyTorch's Adam; default inside)")
     p.add_argument("--beta1", metavar="B1", default="0", help="Adam's beta1 in [0, 1) (momentum models; default 0)")
     p.add_argument("--models", metavar="LIST", default=None, help="models, comma-separated (default: every applicable one)")
-    p.add_argument("--resamples", type=_nonnegative_int, default=8, metavar="R",
+    p.add_argument("--resamples", type=nonnegative_int, default=8, metavar="R",
                    help="parametric-bootstrap resamples for the bands (default 8; 0: no bands). The band is the basic "
                         "(bias-corrected) interval: where the plug-in eta* is biased it can exclude the central value")
     p.add_argument("--plot", metavar="FILE", default="eta_star.png", help="the figure to write (default eta_star.png)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_predict, parse_batch=parse_batch)
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {value}")
-    return value
 
 
 def _missing() -> str | None:
@@ -131,7 +102,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ValueError:
         return _fail("predict", f"--beta1: give a number in [0, 1), not {args.beta1!r}")
     try:
-        batch = [B for B in args.parse_batch(args.batch) if math.isfinite(B)]
+        batch = [B for B in parse_batch(args.batch) if math.isfinite(B)]
         if not batch:
             raise ValueError("--batch: give at least one finite batch size")
         plot = Path(args.plot)
@@ -180,3 +151,27 @@ def _plot(result, path: Path) -> None:
     eta_figure([EtaCurve(name, result.batch, p.eta, band=None if p.low is None else (p.low, p.high))
                 for name, p in result.models.items()],
                path, f"eta*(B), eps = {result.eps:g} ({result.placement}); bands: 95% from the statistics")
+
+
+COMMANDS = (
+    Command("stats", "collect g, sigma^2, diag H, tr H and a sketch of H for the bundled digits MLP "
+                     "(needs pip install -e '.[torch]')", _stats_arguments, cmd_stats,
+            description="Train the bundled example (an MLP on scikit-learn's digits, no download) with "
+                        "real torch Adam, then collect its statistics at the checkpoint into an .npz "
+                        "(format: softsign_scaling/real/statsfile.py). Progress bars on stderr.",
+            epilog=f"example: {PROG} stats --out stats.npz && {PROG} predict --stats stats.npz --eps 1e-8"),
+    Command("predict", "eta*(B, eps) of a real model from a statistics file: table, regimes, surge, "
+                       "and a figure with error bands", _predict_arguments, cmd_predict,
+            description="eta*(B) under every applicable model from the statistics of `stats` (or of "
+                        "softsign_scaling.real.collect.collect on your own model), with 95% bands from "
+                        "the statistics' standard errors, the surge peaks inside the batch range, and "
+                        "each layer's share of components in the SignSGD-like (b < 0.1), middle and "
+                        "SGD-like (b > 10) regimes, b = eps sqrt(B)/sigma_i.",
+            epilog=f"example: {PROG} predict --stats stats.npz --eps 1e-8 --batch 32..8192 "
+                   "--placement outside --plot eta.png"),
+)
+
+
+def add_parser(sub) -> None:
+    """Add this module's commands to ``sub`` (an argparse subparsers object)."""
+    add_commands(sub, COMMANDS)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .collect import _require_torch
+from .collect import require_torch
 
 HELD_OUT = 597  # examples held out from training (the rest, 1200, train)
 
 
-def _require_sklearn():
+def require_sklearn():
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -25,8 +25,8 @@ def _require_sklearn():
 
 def digits(seed: int = 0):
     """(x_train, y_train, x_held, y_held) as float64/int64 torch tensors; pixels scaled to [0, 1]."""
-    torch = _require_torch()
-    data = _require_sklearn()()
+    torch = require_torch()
+    data = require_sklearn()()
     order = np.random.default_rng(seed).permutation(data.target.size)
     x = torch.tensor(data.data[order] / 16.0, dtype=torch.float64)
     y = torch.tensor(data.target[order], dtype=torch.int64)
@@ -35,7 +35,7 @@ def digits(seed: int = 0):
 
 def mlp(hidden: tuple[int, ...] = (64,), seed: int = 0):
     """64 -> hidden... -> 10, tanh, float64, seeded initialisation."""
-    torch = _require_torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     layers, width = [], 64
     for size in hidden:
@@ -46,7 +46,7 @@ def mlp(hidden: tuple[int, ...] = (64,), seed: int = 0):
 
 
 def loss_fn(outputs, targets):
-    torch = _require_torch()
+    torch = require_torch()
     return torch.nn.functional.cross_entropy(outputs, targets)
 
 
@@ -58,7 +58,7 @@ def batches(x, y, size: int) -> list:
 def train(model, x, y, *, steps: int, checkpoints: tuple[int, ...], lr: float = 1e-3, batch: int = 32,
           seed: int = 0) -> dict[int, dict]:
     """Real Adam (betas 0.9, 0.999, eps 1e-8) on minibatches drawn with replacement; state_dict copies at ``checkpoints``."""
-    torch = _require_torch()
+    torch = require_torch()
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     saved = {}

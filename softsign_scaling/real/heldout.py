@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .collect import FlatModel, _require_torch, collect
+from .collect import FlatModel, require_torch, collect
 
 CONFIG = {
     "eps": (1e-8, 1e-6, 1e-3, 1e-2),
@@ -69,7 +69,7 @@ class Population:
     """A checkpoint's model on the population: per-example gradients (P x n) once, the mean loss at any w."""
 
     def __init__(self, model, loss_fn, x, y, chunk: int = 128):
-        torch = _require_torch()
+        torch = require_torch()
         from torch.func import functional_call
 
         self.torch, self.model, self.loss_fn, self.x, self.y = torch, model, loss_fn, x, y
@@ -248,22 +248,54 @@ def correlated(stats, deviations: Deviations, eps: float, batch, placement: str,
     return np.array(out)
 
 
+def registered_correlated(stats, deviations: Deviations, eps: float, batch, placement: str,
+                          shuffled: bool = False) -> np.ndarray:
+    """eta*(B) of the registered ``correlated`` model from what a statistics file holds: the sketch's H, and the
+    deviations' projections on its eigenvectors grouped by quantiles of |g_i|/sigma_i and sigma_i
+    (``numeric.correlated.ProjectionSketch``: k x r x G numbers, never the deviations).  ``shuffled``: the
+    projections permuted across examples per group (``ProjectedNoise.shuffled``), the negative control."""
+    from dataclasses import replace
+
+    from ..numeric import correlated as corr
+    from .. import numeric
+    from .predict import problem_of
+
+    problem = problem_of(stats, eps, placement=placement)
+    kept = (stats.sigma2 > 0) | (stats.g != 0)  # the components problem_of keeps (no gradient at all: left out)
+    U = stats.sketch_vectors[kept]
+    groups = corr.quantile_groups(stats.g[kept], np.sqrt(stats.sigma2[kept]))
+    sketch = corr.ProjectionSketch(U, groups)
+    sketch.add(deviations.d[:, kept])
+    noise = sketch.noise(stats.sketch_values, stats.sigma2[kept])
+    if shuffled:
+        noise = noise.shuffled(0)
+    return np.asarray(numeric.eta_star(np.asarray(batch, dtype=float), replace(problem, noise=noise),
+                                       model="correlated"), dtype=float)
+
+
 def predict_all(stats, deviations: Deviations | None, eps: float, batch, H="sketch") -> dict[str, list[float]]:
     """Every registered model (both placements) from the statistics (H: the file's sketch, or exact HVPs), plus
-    the +corr rows where deviations are given."""
+    the +corr rows and the registered correlated model from the deviations' sketch where deviations are given
+    (without them ``correlated`` is its base model: left out)."""
     from .predict import prediction
 
     out = {}
     for placement in ("outside", "inside"):
         result = prediction(stats, eps, batch, placement=placement, surge=False, H=H)
         for name, p in result.models.items():
-            out[f"{name}[{placement}]"] = [float(v) for v in p.eta]
+            if name != "correlated":
+                out[f"{name}[{placement}]"] = [float(v) for v in p.eta]
     if deviations is not None:
         shuffled = deviations.shuffled(0)
         for name, placement in CORRECTED:
             out[f"{name}[{placement}]+corr"] = [float(v) for v in correlated(stats, deviations, eps, batch, placement, name)]
             out[f"{name}[{placement}]+corr(shuffled)"] = [
                 float(v) for v in correlated(stats, shuffled, eps, batch, placement, name)]
+        for placement in ("outside", "inside"):
+            out[f"correlated[{placement}]"] = [float(v) for v in registered_correlated(stats, deviations, eps, batch,
+                                                                                       placement)]
+        out["correlated[outside](shuffled)"] = [float(v) for v in registered_correlated(
+            stats, deviations, eps, batch, "outside", shuffled=True)]
     return out
 
 
@@ -274,15 +306,15 @@ MEASUREMENT = "heldout-measurement/1"  # bump when the measurement (not the pred
 
 
 def _digest(name: str, config: dict) -> str:
-    """The measurement cache's key: the configuration, :data:`MEASUREMENT` and the architectures' code."""
+    """The measurement cache's key: the configuration and :data:`MEASUREMENT` (bump it when the measurement or the
+    architectures change: the key does not read the code, so a refactoring keeps the cache)."""
     text = json.dumps({"config": config, "name": name, "version": MEASUREMENT}, sort_keys=True, default=str)
-    text += (Path(__file__).parent / "architectures.py").read_text("utf-8")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _statistics(architecture, model, x, y, count: int, config: dict, label: str):
     """Statistics of the first ``count`` training examples and their per-example deviations."""
-    torch = _require_torch()
+    torch = require_torch()
     xs, ys = x[:count], y[:count]
     loader = [(xs[i:i + 256], ys[i:i + 256]) for i in range(0, count, 256)]
     stats = collect(model, architecture.loss_fn, loader, probes=config["probes"], sketch_rank=config["sketch_rank"],
@@ -303,7 +335,7 @@ def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path
     from ..sim.optimizers import torch_single_thread
     from .architectures import ARCHITECTURES, parameter_count
 
-    torch = _require_torch()
+    torch = require_torch()
     torch.use_deterministic_algorithms(True)
     architecture = ARCHITECTURES[name]
     spec = {**{"batch": config["batch"]}, **config["architectures"][name]}
@@ -414,7 +446,7 @@ def run_momentum(config: dict = CONFIG, cache: Path | None = Path(".cache/heldou
     from .architectures import ARCHITECTURES
     from .predict import prediction
 
-    torch = _require_torch()
+    torch = require_torch()
     torch.use_deterministic_algorithms(True)
     spec = config["momentum"]
     architecture = ARCHITECTURES[spec["architecture"]]

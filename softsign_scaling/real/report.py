@@ -27,8 +27,8 @@ GENERATOR = "softsign_scaling.real.heldout"
 # The recommended model: the first of these that the measurement has (the registered correlated model once it
 # exists; until then the in-memory first-order correlated reference).
 PRIMARY = ("correlated[outside]", "exact[outside]+corr")
-SHOWN = ("exact[outside]", "exact[inside]", "mean_field[inside]", "exact[outside]+corr", "exact[outside]+corr(shuffled)",
-         "correlated[outside]")
+SHOWN = ("exact[outside]", "exact[inside]", "mean_field[inside]", "exact[outside]+corr", "correlated[outside]",
+         "correlated[outside](shuffled)")
 WITHIN = (1.25, 1.5)
 SLOPE = (8, 128)
 SLOPE_TOLERANCE = 0.15
@@ -198,6 +198,10 @@ def write(data: dict, root: Path) -> Path:
         "  example's gradient deviation and the sketch of H (an in-memory reference: the .npz file does not hold the",
         "  deviations). `+corr(shuffled)`: the same with each component's deviations permuted independently across",
         "  examples (variances kept, correlations destroyed): a negative control that must fall back to the plain model.",
+        "  `correlated[...]`: the registered correlated model (`numeric.correlated`: the same first-order term) from",
+        "  what a statistics file holds: the sketch of H and the deviations' projections on its eigenvectors, grouped",
+        "  by quantiles of |g_i|/sigma_i and sigma_i (k x r x G numbers); `correlated[outside](shuffled)`: those",
+        "  projections permuted across examples per group (`ProjectedNoise.shuffled`), its negative control.",
         "  `@population`: exact[outside] and its +corr from the population's own statistics and deviations (in-sample,",
         "  not held out): what the held-out predictions lose to the training sample.",
         "* **Measured** (held out: the statistics never see the population): minibatches of B population examples",
@@ -267,17 +271,19 @@ def write(data: dict, root: Path) -> Path:
             lines.append(f"| {arch['name']} | {row['step']} | {row['eps']:g} | {row['B']} | {_interval(row)} | "
                          f"{_q(row)} | " + " | ".join(_fmt(ratio(row, m)) for m in
                                                       ("exact[outside]", "anchored[outside]", "exact[inside]")) + " |")
-    lines += ["", "**Shuffled deviations** (must lose the correlated correction): the median over every row of",
-              "+corr/plain and +corr(shuffled)/plain for exact[outside].", "",
-              "| network | +corr / plain (median, range) | +corr(shuffled) / plain (median, range) |",
-              "| --- | --- | --- |"]
+    pairs = [name for name in ("exact[outside]+corr", "exact[outside]+corr(shuffled)", "correlated[outside]",
+                               "correlated[outside](shuffled)") if name in archs[0]["rows"][0]["models"]]
+    lines += ["", "**Shuffled deviations** (must lose the correlated correction): the median (and range) over every",
+              "row of each correlated prediction divided by the plain exact[outside].", "",
+              "| network | " + " | ".join(f"{name} / exact[outside]" for name in pairs) + " |",
+              "| --- " * (1 + len(pairs)) + "|"]
     for arch in archs:
         plain = np.array([_number(row["models"]["exact[outside]"]) for row in arch["rows"]])
         parts = []
-        for name in ("exact[outside]+corr", "exact[outside]+corr(shuffled)"):
+        for name in pairs:
             q = np.array([_number(row["models"][name]) for row in arch["rows"]]) / plain
             parts.append(f"{np.median(q):.3g} ({q.min():.3g} .. {q.max():.3g})")
-        lines.append(f"| {arch['name']} | {parts[0]} | {parts[1]} |")
+        lines.append(f"| {arch['name']} | " + " | ".join(parts) + " |")
     lines += ["", "**Training examples against the population** (what holding out costs): the statistics' mean",
               "gradient against the population's, at each checkpoint.", "",
               "| network | step | training loss | population loss | cos(g_train, g_population) | "

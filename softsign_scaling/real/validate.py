@@ -28,9 +28,9 @@ import math
 import numpy as np
 
 from ..sim.estimate import ratio_estimate
-from ..sim.multistep import _parabola_min
+from ..sim.multistep import parabola_min
 from ..sim.optimizers import torch_adam
-from .collect import FlatModel, _require_torch, collect
+from .collect import FlatModel, require_torch, collect
 
 GRID = 2.0 ** np.linspace(-2.0, 2.0, 17)  # the learning-rate sweep, relative to eta_q
 
@@ -39,7 +39,7 @@ class Pool:
     """A checkpoint's flat model on the pool, with its per-example gradients (P x n) held once."""
 
     def __init__(self, model, loss_fn, x, y, chunk: int = 128):
-        torch = _require_torch()
+        torch = require_torch()
         self.torch, self.model, self.loss_fn, self.x, self.y = torch, model, loss_fn, x, y
         self.flat = FlatModel(model, loss_fn, [(x, y)])
         self.P = int(x.shape[0])
@@ -87,9 +87,9 @@ def _measure_updates(pool: Pool, u: np.ndarray, resamples: int, seed: int) -> di
     rows = (pool.w0[None, None, :] - torch.from_numpy(etas)[:, None, None] * ut[None, :, :]).reshape(-1, u.shape[1])
     change = pool.losses(rows).reshape(etas.size, u.shape[0]).T - base  # (S, grid)
     curve = change.mean(axis=0)
-    best = _parabola_min(np.log(etas), curve)
+    best = parabola_min(np.log(etas), curve)
     rng = np.random.default_rng(seed)
-    boot = np.array([_parabola_min(np.log(etas), change[rng.integers(0, u.shape[0], u.shape[0])].mean(axis=0))
+    boot = np.array([parabola_min(np.log(etas), change[rng.integers(0, u.shape[0], u.shape[0])].mean(axis=0))
                      for _ in range(resamples)])
     edge = int(np.argmin(curve)) in (0, etas.size - 1)
     return {"eta_q": quadratic.eta, "eta_q_se": quadratic.stderr, "eta_q_low": quadratic.low, "eta_q_high": quadratic.high,

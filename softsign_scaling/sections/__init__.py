@@ -21,6 +21,8 @@ outside         X-1 .. X-15     this project's: eps outside the root (PyTorch's 
                                 conversion, the anchored outside form
 efficiency      X-20 .. X-27    this project's: the efficiency law with eps (loss decrease at eta*, B_noise(eps), S-E)
 momentum        M-1 .. M-12     this project's: momentum beta1, beta2 = 0 (effective batch) and beta2 -> 1 (averaged v)
+runlevel        R-1 .. R-7      this project's: the square-root scaling rule (Malladi et al. 2022): B -> kB,
+                                eta -> sqrt(k) eta, eps -> eps/sqrt(k); its regime, its error, eps held fixed; Zhang et al. 2019's NQM
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
            "X-20 .. X-27"),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12"),
+    Family("runlevel", "Beyond the article: the square-root scaling rule for adaptive methods; the NQM's critical batch", "R-1 .. R-7"),
 )
 
 ORDER: tuple[str, ...] = tuple(family.name for family in FAMILIES)

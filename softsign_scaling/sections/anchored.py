@@ -122,7 +122,7 @@ def _a3(previous: Derivation) -> Step:
                                                   s.result[1].subs(S0, e12_at0) - e12.result)),
             Claim(name="eps -> oo: b m -> a and b^2 (s - m^2) -> 1, the exact model's limit (no pi/2)",
                   test=_large_b, article_claim=False),
-            Claim(name="exact at a = 0 (mean 0, slope k0, second moment s0)", test=_at_zero, article_claim=False),
+            Claim(name="exact at a = 0 (mean 0, slope k0, second moment s0)", test=exact_at_zero, article_claim=False),
         ),
         extras=(("k0", BESSEL_FORM), ("s0", previous["A-2"].printed)),
         depends=("A-1", "A-2", "E-3", "E-9", "E-12"),
@@ -189,7 +189,7 @@ def _a4(previous: Derivation) -> Step:
                          build=lambda s: (second - m**2) - s.extra("variance").subs(sp.Symbol("C"), c_closed)),
             # relative errors measured at 40 digits: b k0 4.88e-17, 1 - s0 9.30e-18, C 3.98e-15 (all at b = 10)
             *[ApproximationError(name=f"series of {which}: relative error against the closed form on b in [10, 1e4]",
-                                 approx=lambda s, which=which: _ratio(series_error(which)(s)),
+                                 approx=lambda s, which=which: series_ratio(series_error(which)(s)),
                                  exact=lambda bv: mp.mpf(1), domain=big_b, bound=bound, digits=40, pinned=True)
               for which, bound in (("b k0", 4.9e-17), ("1 - s0", 9.3e-18), ("C", 4.0e-15))],
             Claim(name="C(b) > 0 for all b (so the anchored variance is positive)",
@@ -201,7 +201,7 @@ def _a4(previous: Derivation) -> Step:
     )
 
 
-def _ratio(pair):
+def series_ratio(pair):
     """series/closed form, as an mpmath function of b (its distance from 1 is the relative error)."""
     series, closed = pair
     return lambda bv: series(bv) / closed(bv)
@@ -231,7 +231,7 @@ def _k0_large_b(step: Step) -> ClaimOutcome:
                         points=len(gaps))
 
 
-def _at_zero(step: Step) -> ClaimOutcome:
+def exact_at_zero(step: Step) -> ClaimOutcome:
     k0_sym, s0_sym = K0, S0
     m, s = step.result
     ok = (m.subs(a, 0) == 0 and symbolic_zero(sp.diff(m, a).subs(a, 0) - k0_sym)

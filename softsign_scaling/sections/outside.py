@@ -12,8 +12,6 @@ Reduced variables as E-8: x = a + z, z ~ N(0, 1), so that g~/eps = x/b and u = x
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath as mp
@@ -22,7 +20,8 @@ import sympy as sp
 
 from ..checks import reference
 from ..checks.base import (ApproximationError, Claim, ClaimOutcome, LimitValue, MatchesPrinted, NumericIdentity, SupError1D,
-                           ZeroIdentity, _as_expr, _result, symbolic_zero)
+                           ZeroIdentity, symbolic_zero)
+from ..checks.laplace import LaplaceIdentity
 from ..checks.domain import Domain, Var, domain
 from ..checks.evaluate import mp_function, sup_error_1d
 from ..gaussian import phi, piece
@@ -315,61 +314,6 @@ def _x6(previous: Derivation) -> Step:
         ),
         depends=("X-5",),
     )
-
-
-@dataclass(frozen=True)
-class LaplaceIdentity(NumericIdentity):
-    """X-6's comparison: NumericIdentity's, point by point at ``digits + guard`` working digits, with two economies
-    that change no verdict.  Each Laplace integral's value is cached per (integral, point, precision), so an
-    expression that reuses an integral (the result times a constant, its negative, the other element of the
-    Tuple) costs no new quadrature; and the first point outside the tolerance ends the comparison (the verdict
-    is "fail" from there whatever the other points give; the evidence then names that point).  A passing
-    check has evaluated every point, as before."""
-
-    def run(self, step: Step):
-        expr = _as_expr(self.build(step))
-        integrals = sorted(expr.atoms(sp.Integral), key=sp.default_sort_key)
-        names = [sp.Symbol(f"_laplace_{k}") for k in range(len(integrals))]
-        outer = sp.lambdify(names + list(self.domain.symbols), expr.xreplace(dict(zip(integrals, names))),
-                            modules="mpmath")
-        worst_abs, worst_rel, worst_at, failures, done = 0.0, 0.0, (), 0, 0
-        dps = self.digits + self.guard
-        with mp.workdps(dps):
-            tol = mp.mpf(10) ** (-self.digits)
-            for point in self.domain.points():
-                args = [mp.mpf(p) for p in point]
-                values = [_laplace_value(integral, tuple(self.domain.symbols), tuple(point), dps)
-                          for integral in integrals]
-                left, right = outer(*values, *args), self.reference(*args)
-                err = abs(left - right)
-                done += 1
-                size = max(abs(left), abs(right))
-                rel = err / size if size > 0 else err
-                if not mp.isfinite(err) or float(err) >= worst_abs:
-                    worst_abs, worst_at = (float(err) if mp.isfinite(err) else math.inf), tuple(point)
-                worst_rel = max(worst_rel, float(rel) if mp.isfinite(rel) else math.inf)
-                if not mp.isfinite(err) or err > tol * max(mp.mpf(1), size):
-                    failures += 1
-                    break
-        points = len(self.domain.points())
-        detail = (f"{failures} of {points} points outside 1e-{self.digits} (relative)" if not failures else
-                  f"point {done} of {points} outside 1e-{self.digits} (relative); the comparison stopped there")
-        return _result(step, name=self.name, kind=self.kind, method="numeric",
-                       verdict="pass" if failures == 0 else "fail", max_abs_error=worst_abs,
-                       max_rel_error=worst_rel, digits=self.digits, points=done,
-                       where=f"worst at {dict(zip(map(str, self.domain.symbols), worst_at))}", detail=detail)
-
-
-@lru_cache(maxsize=4096)
-def _laplace_value(integral: sp.Integral, symbols: tuple, point: tuple[str, ...], dps: int):
-    """One Laplace integral at one point (mp.quad of its lambdified integrand, checks/evaluate.py's route)."""
-    with mp.workdps(dps):
-        return _compiled(integral, symbols)(*[mp.mpf(p) for p in point])
-
-
-@lru_cache(maxsize=64)
-def _compiled(integral: sp.Integral, symbols: tuple):
-    return mp_function(integral, symbols)
 
 
 def _gaussian_expectation(positive: sp.Expr, negative: sp.Expr) -> sp.Expr:
@@ -977,7 +921,7 @@ def _anchored_out_functions(m: sp.Expr, s2: sp.Expr):
 
 def _x14(previous: Derivation) -> Step:
     """X-14: A-3's shapes anchored at X-12's k0_out and X-13's s0_out: the anchored outside moments."""
-    from .anchored import K0, S0, _at_zero
+    from .anchored import K0, S0, exact_at_zero
 
     a3 = previous["A-3"]
     m, s2 = a3.result
@@ -995,7 +939,7 @@ def _x14(previous: Derivation) -> Step:
         checks=(
             ZeroIdentity(name="the shapes are A-3's (with k0, s0 the outside values)",
                          build=lambda s_: sp.Tuple(s_.result[0] - a3.result[0], s_.result[1] - a3.result[1])),
-            Claim(name="exact at a = 0 (mean 0, slope k0, second moment s0)", test=_at_zero, article_claim=False),
+            Claim(name="exact at a = 0 (mean 0, slope k0, second moment s0)", test=exact_at_zero, article_claim=False),
             # measured 0.1466 (mean, at a = 8, b = 3: E-3's inside shape against x/(|x| + b)) and 0.229 (variance, at
             # a = 2.5, b = 1): bounds 0.15, 0.23
             ApproximationError(name="anchored outside mean (X-12 k0) ~= exact outside mean: sup error",
@@ -1059,7 +1003,7 @@ def _x15_coefficients(n: int) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.Exp
 def _x15(previous: Derivation) -> Step:
     """X-15: b k0_out, b^2 s0_out and C/b = (1/k0^2 - (1 - s0)(b^2 + pi/2))/b as series in w = 1/b (termwise half-normal
     moments of the geometric series of 1/(1 + |z| w)^2), for b >= B_SWITCH_OUT; the anchored variance's positive form."""
-    from .anchored import K0, S0, _ratio
+    from .anchored import K0, S0, series_ratio
 
     x12, x13, a3 = previous["X-12"], previous["X-13"], previous["A-3"]
     n, w = SERIES_TERMS_OUT, W_OUT
@@ -1075,7 +1019,7 @@ def _x15(previous: Derivation) -> Step:
     def series_error(which: str):
         k = ("b k0", "b^2 s0", "C/b").index(which)
         closed = (b * x12.printed, b**2 * x13.printed, c_closed / b)[k]
-        return lambda s_: _ratio((sp.lambdify(b, s_.result[k].subs(w, 1 / b), modules="mpmath"),
+        return lambda s_: series_ratio((sp.lambdify(b, s_.result[k].subs(w, 1 / b), modules="mpmath"),
                                   sp.lambdify(b, closed, modules="mpmath")))
 
     return Step(

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from .experiments import named_problem
-from .multistep import _dense, frozen_state, next_step, warm_up
+from .multistep import dense_hessian, frozen_state, next_step, warm_up
 from .optimizers import torch_single_thread
 
 
@@ -45,7 +45,7 @@ def predictions(problem, g_now: np.ndarray, m_prev: np.ndarray, v_prev: np.ndarr
     from .. import numeric
 
     eps = problem.eps
-    H = _dense(problem)
+    H = dense_hessian(problem)
     beta1, beta2 = betas
     t = step + 1
     correction1, correction2 = 1 - beta1**t, 1 - beta2**t
@@ -84,7 +84,7 @@ def common_point(name: str, eps: float, betas: tuple[float, float], lr: float, w
     out: dict = {"B": list(batches), "eta": [], "stderr": [], "models": {}}
     with torch_single_thread() as torch:
         w_now, frozen = warm_up(torch, problem, warm_B, betas, lr, warmup, np.random.default_rng(seed))
-        g_now = _dense(problem) @ w_now
+        g_now = dense_hessian(problem) @ w_now
         z = problem.colour(np.random.default_rng(seed + 1).standard_normal((samples, problem.n)))
         for B in batches:
             if protocol == "frozen":

@@ -21,7 +21,7 @@ from ..atlas.run import sweep
 from ..export.markdown import table
 from ..export.provenance import stamp
 from . import momentum
-from .report import _plt, _save, with_ci
+from .report import pyplot, save_figure, with_ci
 
 BETAS = ((0.9, 0.95), (0.9, 0.999), (0.0, 0.0))
 MOMENTUM_BETAS = BETAS[:2]
@@ -236,7 +236,7 @@ def _modelled(curve: dict, model: str) -> str:
 
 
 def _curves(by: dict, samples: int, figures: Path) -> list[str]:
-    plt = _plt()
+    plt = pyplot()
     finite = [B for B in CURVE_B if math.isfinite(B)]
     out = ["## 3. eta*(B) at one common point, normalised by its B -> oo value", "",
            f"One point w per (problem, betas, warm-up batch B_w): {CURVE_WARMUP} torch Adam steps at batch size B_w; "
@@ -285,7 +285,7 @@ def _curves(by: dict, samples: int, figures: Path) -> list[str]:
             axes[row, 0].set_ylabel("eta*(B) / eta*(oo)")
         axes[0, 0].legend(fontsize=5)
         fig.tight_layout()
-        _save(fig, figures / "momentum_curves.png")
+        save_figure(fig, figures / "momentum_curves.png")
         plt.close(fig)
     out += table(("problem", "betas", "B_w", "measured, state frozen", "state, frozen", "measured, state rebuilt at B",
                   "state, rebuilt", *MODELS[1:]), rows)

@@ -32,7 +32,7 @@ def _start(problem: Problem) -> np.ndarray:
     return np.linalg.solve(H, problem.g)
 
 
-def _dense(problem: Problem) -> np.ndarray:
+def dense_hessian(problem: Problem) -> np.ndarray:
     return np.diag(problem.H) if problem.H.ndim == 1 else problem.H
 
 
@@ -68,7 +68,7 @@ def frozen_state(torch, problem: Problem, B: float, betas: tuple[float, float], 
     w_now, state = warm_up(torch, problem, B, betas, lr, warmup, rng)
     z = problem.colour(rng.standard_normal((samples, problem.n)))
     u, est = next_step(torch, problem, w_now, state, betas, z / math.sqrt(B))
-    return FrozenState(w_now, _dense(problem) @ w_now, float(state["step"]), state["exp_avg"].numpy()[0].copy(),
+    return FrozenState(w_now, dense_hessian(problem) @ w_now, float(state["step"]), state["exp_avg"].numpy()[0].copy(),
                        state["exp_avg_sq"].numpy()[0].copy(), u, est.eta, est.stderr)
 
 
@@ -76,7 +76,7 @@ def warm_up(torch, problem: Problem, B: float, betas: tuple[float, float], lr: f
             rng: np.random.Generator, start: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """``steps`` torch Adam steps at batch size B from ``start`` (default w0 = H^-1 g), minibatch noise from
     ``rng``; lr = 0 builds the optimizer state at a fixed w.  Returns (w, the optimizer's state dict)."""
-    H = _dense(problem)
+    H = dense_hessian(problem)
     w = torch.tensor((_start(problem) if start is None else start)[None, :], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([w], lr=lr, betas=betas, eps=problem.eps)
     Ht = torch.from_numpy(H)
@@ -91,7 +91,7 @@ def next_step(torch, problem: Problem, w_now: np.ndarray, state: dict, betas: tu
               noise: np.ndarray):
     """From the frozen (w, state): one torch Adam step at lr = 1 per row of ``noise`` (samples x n, the minibatch
     noise), all from the same state.  Returns (u, the ratio estimate of eta*_local = E[g^T u]/E[u^T H u])."""
-    H = _dense(problem)
+    H = dense_hessian(problem)
     g_now = H @ w_now
     samples = noise.shape[0]
     replicas = torch.tensor(np.broadcast_to(w_now, (samples, problem.n)).copy(), requires_grad=True)
@@ -111,7 +111,7 @@ def _frozen(torch, numeric, name, eps, B, betas, lr, warmup, samples, seed) -> d
     w_now, g_now = frozen.w, frozen.g
     predicted = {m: float(numeric.eta_star(B, g_now, problem.sigma, problem.H, eps, model=m)) for m in numeric.MODELS}
     return {"eta": frozen.eta, "stderr": frozen.stderr, "models": predicted,
-            "loss": float(w_now @ _dense(problem) @ w_now / 2), "loss0": float(_start(problem) @ problem.g / 2)}
+            "loss": float(w_now @ dense_hessian(problem) @ w_now / 2), "loss0": float(_start(problem) @ problem.g / 2)}
 
 
 def constant_lr(name: str, eps: float, B: float, betas: tuple[float, float], steps: int, replicas: int,
@@ -129,7 +129,7 @@ def constant_lr(name: str, eps: float, B: float, betas: tuple[float, float], ste
 
 def _constant_lr(torch, name, eps, B, betas, steps, replicas, lrs, seed) -> dict:
     problem = named_problem(name, eps)
-    H = _dense(problem)
+    H = dense_hessian(problem)
     Ht = torch.from_numpy(H)
     rng = np.random.default_rng(seed)
     L = len(lrs)
@@ -147,10 +147,10 @@ def _constant_lr(torch, name, eps, B, betas, steps, replicas, lrs, seed) -> dict
     loss = (torch.sum((final @ Ht) * final, dim=1) / 2).numpy().reshape(L, replicas)
     losses = loss.mean(axis=1)
     return {"lrs": np.array(lrs), "loss": losses, "stderr": loss.std(axis=1, ddof=1) / math.sqrt(replicas),
-            "best": _parabola_min(np.log(lrs), losses)}
+            "best": parabola_min(np.log(lrs), losses)}
 
 
-def _parabola_min(x: np.ndarray, y: np.ndarray) -> float:
+def parabola_min(x: np.ndarray, y: np.ndarray) -> float:
     """exp of the vertex of the parabola through the grid minimum and its neighbours (the grid value at an edge)."""
     k = int(np.argmin(y))
     if k == 0 or k == len(y) - 1:

@@ -270,7 +270,7 @@ def _discrepancy(s: Settings, by: dict, figures: Path) -> list[str]:
     return out
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,14 +279,14 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> None:
-    from ..export.figures import _save as save
+def save_figure(fig, path: Path) -> None:
+    from ..export.figures import save_png
 
-    save(fig, path)
+    save_png(fig, path)
 
 
 def _gap_figure(gap, gap_b, c_ok, path: Path) -> None:
-    plt = _plt()
+    plt = pyplot()
     with plt.rc_context({"figure.figsize": (8.0, 3.4), "font.size": 8}):
         fig, (left, right) = plt.subplots(1, 2)
         for e in EPS_REL:
@@ -301,12 +301,12 @@ def _gap_figure(gap, gap_b, c_ok, path: Path) -> None:
         right.set_xlabel("c with exact(eps_inside = c eps) = torch(eps)")
         right.set_ylabel("settings")
         fig.tight_layout()
-        _save(fig, path)
+        save_figure(fig, path)
         plt.close(fig)
 
 
 def _curves(s: Settings, by: dict, figures: Path) -> list[str]:
-    plt = _plt()
+    plt = pyplot()
     models = ("exact", "anchored", "clip", "mean_field")
     out = ["## 3b. eta*(B): real optax SoftSign against the models", "",
            "Left three panels: an n = 8 problem with mixed scales (`experiments.named_problem('article')`); right "
@@ -335,14 +335,14 @@ def _curves(s: Settings, by: dict, figures: Path) -> list[str]:
         axes[1, 0].set_ylabel("eta*")
         axes[0, 0].legend(fontsize=6)
         fig.tight_layout()
-        _save(fig, figures / "sim_curves.png")
+        save_figure(fig, figures / "sim_curves.png")
         plt.close(fig)
     out.append("")
     return out
 
 
 def _noise(s: Settings, by: dict, figures: Path) -> list[str]:
-    plt = _plt()
+    plt = pyplot()
     out = ["## 4. Beyond the model's assumptions: noise families and correlated noise", "",
            f"The 'article' problem with coupled curvature, H = D^(1/2)(I/2 + s s^T/2)D^(1/2), s = sign(g) "
            f"(`named_problem('{NOISE_PROBLEM}')`; with a diagonal H noise correlation cannot move eta* of an elementwise "
@@ -378,13 +378,13 @@ def _noise(s: Settings, by: dict, figures: Path) -> list[str]:
             ax.legend(fontsize=5)
         axes[0].set_ylabel("eta*_exact / eta*_MC")
         fig.tight_layout()
-        _save(fig, figures / "sim_noise.png")
+        save_figure(fig, figures / "sim_noise.png")
         plt.close(fig)
     return out
 
 
 def _multistep(s: Settings, by: dict, figures: Path) -> list[str]:
-    plt = _plt()
+    plt = pyplot()
     out = ["## 5. Many steps with momentum (real torch Adam)", "",
            f"### (a) The local optimum along a trajectory", "",
            f"'article' problem, eps = {MULTI_EPS}, torch Adam at lr = {FROZEN_LR} from w0 = H^-1 g for `warmup` steps; "
@@ -433,7 +433,7 @@ def _multistep(s: Settings, by: dict, figures: Path) -> list[str]:
             ax.legend(fontsize=5)
         axes[0].set_ylabel("best constant lr / its value at the largest B")
         fig.tight_layout()
-        _save(fig, figures / "sim_multistep.png")
+        save_figure(fig, figures / "sim_multistep.png")
         plt.close(fig)
     out += ["", "(* the best learning rate is at the edge of the grid.) The lr grid has ratio "
             f"{LR_GRID[1] / LR_GRID[0]:.3f} between neighbours; the parabola places the minimum within it, so the "
