@@ -153,6 +153,9 @@ COVERAGE: dict[str, tuple] = {
     "python -m softsign_scaling.real.report": (Golden(
         ("tests/test_real_report.py::test_real_model_report_is_byte_reproducible",),
         (("docs/real-model.md", "softsign_scaling.real.heldout"),)), Ignored((".cache/heldout/x.json",))),
+    "softsign-scaling critical-batch": (Golden(
+        ("tests/test_runlevel_real.py::test_run_level_document_is_byte_reproducible",),
+        (("docs/run-level.md", "softsign_scaling.real.runlevel_report"),)),),
     "python benchmarks/bench_sim.py": (NoWrites(("benchmarks/bench_sim.py",)),),
     "python benchmarks/mutation_survey.py": (NoWrites(("benchmarks/mutation_survey.py",)),
                                              SlowRun((("benchmarks/mutation_survey.py", "E-2"),))),

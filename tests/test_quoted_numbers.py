@@ -83,6 +83,12 @@ QUOTES = [
     ("docs/models.md", "docs/atlas.md", r"## 6\..*?\| mean_field\[kappa2=mean\] \| ([0-9.]+) \|", "to exact {0} with the arithmetic"),
     ("docs/models.md", "docs/atlas.md", r"## 6\..*?\| mean_field\[kappa2=harmonic\] \| ([0-9.]+) \|", "kappa^2, {0} with the harmonic"),
     ("docs/models.md", "docs/atlas.md", r"Zhang et al\. 2019: .*?\(([0-9]+) seeds\)", "w0 ~ N(0, I), {0} seeds"),
+    ("README.md", "docs/run-level.md", r"\| adam-0\.999 \| ([0-9.]+) \| ([0-9.]+) \| [0-9.]+ \| (?:yes|no) \| ([0-9.]+) \|",
+     "Adam (0.9, 0.999) is {0} against a predicted {1}"),
+    ("README.md", "docs/run-level.md", r"within 2x of the measured B_crit for ([0-9]+) of ([0-9]+) settings",
+     "within 2x for {0} of {1} Adam settings"),
+    ("README.md", "docs/run-level.md", r"\| adam-0\.999 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (?:yes|no) \| ([0-9.]+) \|",
+     "slope is {0} against the square-root rule"),
 ]
 
 

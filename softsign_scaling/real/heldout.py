@@ -48,7 +48,7 @@ from .collect import FlatModel, require_torch, collect
 CONFIG = {
     "eps": (1e-8, 1e-6, 1e-3, 1e-2),
     "batch": (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
-    "probes": 32, "sketch_rank": 16, "seed": 0, "resamples": 200,
+    "probes": 32, "sketch_rank": 16, "noise_examples": 256, "seed": 0, "resamples": 200,
     "architectures": {
         "mlp": {"samples": 64, "stats": 512},
         "cnn": {"samples": 32, "stats": 512, "batch": (1, 4, 8, 16, 64, 128, 256, 1024)},
@@ -248,29 +248,18 @@ def correlated(stats, deviations: Deviations, eps: float, batch, placement: str,
     return np.array(out)
 
 
-def registered_correlated(stats, deviations: Deviations, eps: float, batch, placement: str,
-                          shuffled: bool = False) -> np.ndarray:
-    """eta*(B) of the registered ``correlated`` model from what a statistics file holds: the sketch's H, and the
-    deviations' projections on its eigenvectors grouped by quantiles of |g_i|/sigma_i and sigma_i
-    (``numeric.correlated.ProjectionSketch``: k x r x G numbers, never the deviations).  ``shuffled``: the
-    projections permuted across examples per group (``ProjectedNoise.shuffled``), the negative control."""
-    from dataclasses import replace
-
-    from ..numeric import correlated as corr
+def registered_correlated(stats, eps: float, batch, placement: str, shuffled: bool = False) -> np.ndarray:
+    """eta*(B) of the registered ``correlated`` model from the statistics file's own noise sketch (the sketch of H
+    and k training examples' gradient deviations projected on its eigenvectors, grouped: ``Statistics.noise``), as
+    ``predict`` computes it.  ``shuffled``: those projections permuted across examples per group
+    (``ProjectedNoise.shuffled``), the negative control."""
     from .. import numeric
     from .predict import problem_of
 
-    problem = problem_of(stats, eps, placement=placement)
     kept = (stats.sigma2 > 0) | (stats.g != 0)  # the components problem_of keeps (no gradient at all: left out)
-    U = stats.sketch_vectors[kept]
-    groups = corr.quantile_groups(stats.g[kept], np.sqrt(stats.sigma2[kept]))
-    sketch = corr.ProjectionSketch(U, groups)
-    sketch.add(deviations.d[:, kept])
-    noise = sketch.noise(stats.sketch_values, stats.sigma2[kept])
-    if shuffled:
-        noise = noise.shuffled(0)
-    return np.asarray(numeric.eta_star(np.asarray(batch, dtype=float), replace(problem, noise=noise),
-                                       model="correlated"), dtype=float)
+    noise = stats.noise(kept)
+    problem = problem_of(stats, eps, placement=placement, noise=noise.shuffled(0) if shuffled else noise)
+    return np.asarray(numeric.eta_star(np.asarray(batch, dtype=float), problem, model="correlated"), dtype=float)
 
 
 def predict_all(stats, deviations: Deviations | None, eps: float, batch, H="sketch") -> dict[str, list[float]]:
@@ -292,10 +281,9 @@ def predict_all(stats, deviations: Deviations | None, eps: float, batch, H="sket
             out[f"{name}[{placement}]+corr(shuffled)"] = [
                 float(v) for v in correlated(stats, shuffled, eps, batch, placement, name)]
         for placement in ("outside", "inside"):
-            out[f"correlated[{placement}]"] = [float(v) for v in registered_correlated(stats, deviations, eps, batch,
-                                                                                       placement)]
-        out["correlated[outside](shuffled)"] = [float(v) for v in registered_correlated(
-            stats, deviations, eps, batch, "outside", shuffled=True)]
+            out[f"correlated[{placement}]"] = [float(v) for v in registered_correlated(stats, eps, batch, placement)]
+        out["correlated[outside](shuffled)"] = [float(v) for v in registered_correlated(stats, eps, batch, "outside",
+                                                                                        shuffled=True)]
     return out
 
 
@@ -318,10 +306,22 @@ def _statistics(architecture, model, x, y, count: int, config: dict, label: str)
     xs, ys = x[:count], y[:count]
     loader = [(xs[i:i + 256], ys[i:i + 256]) for i in range(0, count, 256)]
     stats = collect(model, architecture.loss_fn, loader, probes=config["probes"], sketch_rank=config["sketch_rank"],
-                    seed=config["seed"], progress=False, model_name=architecture.name, checkpoint=label)
+                    seed=config["seed"], progress=False, model_name=architecture.name, checkpoint=label,
+                    noise_examples=config["noise_examples"])
+    stats = _through_file(stats)  # the predictions read what a user's .npz holds (float32 sketches included)
     flat = FlatModel(model, architecture.loss_fn, loader)
     rows = torch.cat([flat.per_example(xs[i:i + 128], ys[i:i + 128]) for i in range(0, count, 128)]).to(torch.float64)
     return stats, Deviations(rows.numpy() - stats.g, stats)
+
+
+def _through_file(stats):
+    """The statistics as ``Statistics.save`` then ``statsfile.load`` give them back (the file's precision)."""
+    import tempfile
+
+    from .statsfile import load
+
+    with tempfile.TemporaryDirectory() as folder:
+        return load(stats.save(Path(folder) / "stats.npz"))
 
 
 def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path(".cache/heldout"),
@@ -341,7 +341,8 @@ def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path
     spec = {**{"batch": config["batch"]}, **config["architectures"][name]}
     batch, samples = tuple(spec["batch"]), spec["samples"]
     checkpoints = tuple(checkpoints or architecture.checkpoints)
-    path = cache / f"{name}-{_digest(name, {**config, 'checkpoints': checkpoints})}.json" if cache is not None else None
+    measured_by = {k: v for k, v in config.items() if k != "noise_examples"}  # that one enters the predictions only
+    path = cache / f"{name}-{_digest(name, {**measured_by, 'checkpoints': checkpoints})}.json" if cache is not None else None
     stored = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
     with torch_single_thread():
         x_train, y_train, x_pop, y_pop = architecture.data(config["seed"])
