@@ -48,8 +48,10 @@ RECOMMENDED = ("correlated", "exact")  # the first of these that gives a value i
 # teacher-student MLP; 3 checkpoints each, eps 1e-8 .. 1e-2, placement outside; statistics on training examples,
 # the optimum of one real torch Adam step on a separate population; rows where that step ascends left out):
 # "correlated" from its column exact[outside]+corr (the same first-order correction from every statistics
-# example's deviation and the file's H sketch, ungrouped; the grouped file sketch agrees with it within 0.99 ..
-# 1.15 on the digits MLP with exact HVPs, benchmarks/bench_correlated.py), "exact" from exact[outside].
+# example's deviation and the file's H sketch, ungrouped; the standardized grouped file sketch agrees with it
+# within 0.99 .. 1.15 on the digits MLP with exact HVPs, benchmarks/bench_correlated.py; the json's own
+# correlated[outside] column, 1.2 .. 1.4 at the median, was measured with the sketch before its deviations were
+# standardized, which lost up to a fifth of the correction), "exact" from exact[outside].
 # real/report.py regenerates the json; update these numbers with it.
 MEASURED_ERROR = {
     "correlated": ((1, 1.2, 0.43, 2.4), (8, 1.1, 0.58, 2.1), (64, 1.1, 0.66, 1.5), (512, 1.1, 0.71, 1.7)),
