@@ -368,3 +368,25 @@ def test_measured_error_is_the_held_out_validations():
         for B, *quoted in rows:
             assert np.allclose(quoted, measured(columns[model], bins[B]), rtol=0.06), (model, B)
     assert not np.allclose(predict.MEASURED_ERROR["correlated"][0][1:], measured("exact[outside]", bins[1]), rtol=0.06)
+
+
+def test_a_sketch_without_its_scale_reads_as_raw_deviations():
+    """Files whose projections are of the raw deviations (no noise_scale) still load and give the same C when the
+    projections are raw: with one group per component, standardized and raw sketches agree (1e-9).  Control: raw
+    projections read as standardized ones (the scale wrongly applied) differ."""
+    from dataclasses import replace
+
+    from softsign_scaling.numeric.correlated import ProjectionSketch
+
+    stats, H, D = with_sketch()
+    raw = ProjectionSketch(stats.sketch_vectors, stats.noise_groups)
+    raw.add(D)
+    projections, diagonal = raw.arrays()
+    old = replace(stats, noise_projections=projections, noise_diagonal=diagonal, noise_scale=None, extra={})
+    B = [1.0, 16.0]
+    new_eta = predict.prediction(stats, 0.1, B, models="correlated", surge=False).models["correlated"].eta
+    old_eta = predict.prediction(old, 0.1, B, models="correlated", surge=False).models["correlated"].eta
+    assert np.allclose(old_eta, new_eta, rtol=1e-9)
+    wrong = replace(old, noise_scale=stats.noise_scale, extra={})
+    assert not np.allclose(predict.prediction(wrong, 0.1, B, models="correlated", surge=False).models["correlated"].eta,
+                           new_eta, rtol=1e-3)

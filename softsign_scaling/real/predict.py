@@ -382,7 +382,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
             kept = (sigma2 > 0) | (g != 0)
             noise = projected_noise(stats.sketch_values, stats.sketch_vectors[kept], np.asarray(stats.noise_groups)[kept],
                                     sigma2[kept], stats.noise_projections[pick], stats.noise_diagonal,
-                                    np.asarray(stats.noise_scale)[kept])
+                                    None if stats.noise_scale is None else np.asarray(stats.noise_scale)[kept])
         draws.append(problem_of(stats, eps, placement=placement, beta1=beta1, g=g, sigma2=sigma2, diag_H=diag,
                                 noise=noise))
     out = {}

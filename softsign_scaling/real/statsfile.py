@@ -32,7 +32,8 @@ Optional keys (files without them still load; what needs them says what to re-co
 ===================  ==========  ==============================================================
 noise_groups         (n,) int16  each component's group for the noise sketch (numeric.correlated.quantile_groups:
                                  8 quantile bins of |g_i|/sigma_i x 8 of sigma_i; -1 where sigma_i = 0)
-noise_scale          (n,)        sigma_i as the deviations were standardized by (0 where sigma_i = 0)
+noise_scale          (n,)        sigma_i as the deviations were standardized by (0 where sigma_i = 0); absent: the
+                                 projections are of the raw deviations (files written before standardization)
 noise_projections    (k, r, G)   k gradient deviations d_e (E[d d^T] = Sigma), standardized, projected on the
                                  sketch's r eigenvectors per group: sum_{i in G} U_ij d_ei/sigma_i (float32)
 noise_diagonal       (r, G)      (1/k) sum_e sum_{i in G} U_ij^2 (d_ei/sigma_i)^2 (the same samples' diagonal)
@@ -122,9 +123,9 @@ class Statistics:
             array = getattr(self, name)
             if array is not None and np.shape(array) != (n,):
                 raise ValueError(f"statistics: {name} has shape {np.shape(array)}, expected ({n},)")
-        sketch = (self.noise_groups, self.noise_projections, self.noise_diagonal, self.noise_scale)
+        sketch = (self.noise_groups, self.noise_projections, self.noise_diagonal)
         if any(a is not None for a in sketch) and not all(a is not None for a in sketch):
-            raise ValueError("statistics: noise_groups, noise_projections, noise_diagonal and noise_scale come together")
+            raise ValueError("statistics: noise_groups, noise_projections and noise_diagonal come together")
         if self.noise_projections is not None:
             k, r, G = np.shape(self.noise_projections)
             if r != self.sketch_values.size or np.shape(self.noise_diagonal) != (r, G):
@@ -146,7 +147,7 @@ class Statistics:
         kept = np.ones(self.n, dtype=bool) if kept is None else kept
         return projected_noise(self.sketch_values, self.sketch_vectors[kept], np.asarray(self.noise_groups)[kept],
                                self.sigma2[kept], self.noise_projections, self.noise_diagonal,
-                               np.asarray(self.noise_scale)[kept])
+                               None if self.noise_scale is None else np.asarray(self.noise_scale)[kept])
 
     @property
     def n(self) -> int:
