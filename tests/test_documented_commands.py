@@ -157,6 +157,7 @@ COVERAGE: dict[str, tuple] = {
         ("tests/test_runlevel_real.py::test_run_level_document_is_byte_reproducible",),
         (("docs/run-level.md", "softsign_scaling.real.runlevel_report"),)),),
     "python benchmarks/bench_sim.py": (NoWrites(("benchmarks/bench_sim.py",)),),
+    "python benchmarks/bench_correlated.py": (NoWrites(("benchmarks/bench_correlated.py",)),),
     "python benchmarks/mutation_survey.py": (NoWrites(("benchmarks/mutation_survey.py",)),
                                              SlowRun((("benchmarks/mutation_survey.py", "E-2"),))),
     "pdflatex": (Run(("pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-output-directory", "{tmp}",
