@@ -56,6 +56,8 @@ CONFIG = {
         "teacher": {"samples": 64, "stats": 1024},
     },
     "control": {"eps": (1e-8, 1e-3), "batch": (4, 64, 1024), "samples": 64},
+    "momentum": {"architecture": "mlp", "batch": (8, 64), "eps": 1e-8, "warmup": 20, "lr": 1e-3,
+                 "betas": (0.9, 0.999), "samples": 128},
 }
 CORRECTED = (("exact", "outside"), ("exact", "inside"))
 STEP = 1e-4  # the finite-difference step for u^T H u, relative to |u|/sqrt(n)
@@ -400,8 +402,69 @@ def _control(population, stats, config, step, stored) -> list[dict]:
     return out
 
 
+def run_momentum(config: dict = CONFIG, cache: Path | None = Path(".cache/heldout")) -> list[dict]:
+    """Warmed-up Adam at the last checkpoint of ``config["momentum"]["architecture"]``, held out: the state after
+    ``warmup`` steps on population minibatches, frozen and copied into ``samples`` replicas that each take one more
+    step (:func:`.validate.measure_momentum`, its definition of eta_real: a log grid x1/4 .. x4 of eta_q, 4 points
+    per octave); the predictions from training-example statistics at the frozen point."""
+    import copy
+
+    from ..sim.optimizers import torch_single_thread
+    from . import validate
+    from .architectures import ARCHITECTURES
+    from .predict import prediction
+
+    torch = _require_torch()
+    torch.use_deterministic_algorithms(True)
+    spec = config["momentum"]
+    architecture = ARCHITECTURES[spec["architecture"]]
+    stats_count = config["architectures"].get(spec["architecture"], {}).get("stats", 512)
+    key = _digest("momentum", {"momentum": spec, "seed": config["seed"], "stats": stats_count})
+    path = cache / f"momentum-{key}.json" if cache is not None else None
+    stored = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
+    out, cached = [], []
+    with torch_single_thread():
+        x_train, y_train, x_pop, y_pop = architecture.data(config["seed"])
+        model = architecture.build(config["seed"])
+        saved = architecture.train(model, x_train, y_train, seed=config["seed"])
+        model.load_state_dict(saved[max(architecture.checkpoints)])
+        for k, B in enumerate(spec["batch"]):
+            if stored is None:
+                pool = validate.Pool(model, architecture.loss_fn, x_pop, y_pop)
+                measured = validate.measure_momentum(pool, spec["eps"], B, spec["warmup"], spec["lr"], spec["samples"],
+                                                     config["seed"] + 100 + k, betas=tuple(spec["betas"]))
+                w = measured.pop("pool").w0.numpy()
+                measured = {name: (float(v) if isinstance(v, (float, np.floating)) else v)
+                            for name, v in measured.items()}
+                cached.append({**measured, "w": w.tolist()})
+            else:
+                measured = dict(stored[k])
+                w = np.array(measured["w"])
+            measured.pop("w", None)
+            moved = copy.deepcopy(model)
+            flat = FlatModel(moved, architecture.loss_fn, [(x_pop[:2], y_pop[:2])])
+            with torch.no_grad():
+                for (_, p), piece in zip(moved.named_parameters(), flat.unflat(torch.from_numpy(w)).values()):
+                    p.copy_(piece)
+            stats, _ = _statistics(architecture, moved, x_train, y_train, stats_count, config, "warmed up")
+            models = {}
+            for placement in ("outside", "inside"):
+                for b1, label in ((spec["betas"][0], "momentum"), (0.0, "fresh")):
+                    result = prediction(stats, spec["eps"], [B], placement=placement, beta1=b1, surge=False)
+                    models.update({f"{name}[{placement}, {label}]": float(p.eta[0]) for name, p in result.models.items()})
+            out.append({"B": B, **{n: v for n, v in measured.items() if n in (
+                "eta_q", "eta_real", "eta_real_low", "eta_real_high", "edge", "ascent")}, "models": models})
+    if path is not None and stored is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cached), encoding="utf-8")
+    return out
+
+
 def run(config: dict = CONFIG, names=None, cache: Path | None = Path(".cache/heldout"), progress: bool = True) -> dict:
     names = tuple(names or config["architectures"])
-    return {"config": {k: v for k, v in config.items() if k != "architectures"} | {
+    result = {"config": {k: v for k, v in config.items() if k != "architectures"} | {
         "architectures": {n: config["architectures"][n] for n in names}},
         "architectures": [run_architecture(n, config, cache, progress) for n in names]}
+    if config["momentum"]["architecture"] in names:
+        result["momentum"] = run_momentum(config, cache)
+    return result

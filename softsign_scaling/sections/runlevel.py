@@ -608,7 +608,7 @@ def _r7(previous: Derivation) -> Step:
         section=SECTION,
         statement="the NQM of Zhang et al. 2019 per coordinate: v' = beta v + q (h x + n), x' = x - alpha v', E n^2"
         " = c/B; then m' = T m + f for m = (E x^2, E x v, E v^2), exactly (the result: T row by row, then f); on H = diag(1/i), Sigma = H, with the"
-        " learning rate tuned per B, preconditioning (q = h^-1/2, Adam-like) gives a larger critical batch than"
+        " learning rate tuned per B, preconditioning (q = 1/sqrt(h), Adam-like) gives a larger critical batch than"
         " heavy ball, and heavy ball a larger one than SGD",
         definition=sp.Tuple(sp.Eq(sp.Symbol("x'"), x_new), sp.Eq(sp.Symbol("v'"), v_new)),
         result=sp.Tuple(*T, *f),
