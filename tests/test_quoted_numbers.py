@@ -41,6 +41,8 @@ QUOTES = [
      "| `anchored[outside]` | medians {0}, {1}, {2} and {3} |"),
     ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]\+corr", r" [0-9]+% \| ([0-9]+%) \|"),
      "| `exact[outside]+corr` | medians {0}, {2}, {4} and {6}; within 1.5x on {1}, {3}, {5} and {7} |"),
+    ("README.md", "docs/real-model.md", real_four(r"correlated\[outside\]", r" [0-9]+% \| ([0-9]+%) \|"),
+     "| `correlated[outside]` | medians {0}, {2}, {4} and {6}; within 1.5x on {1}, {3}, {5} and {7} |"),
     ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]\+corr@population", r" [0-9]+% \| ([0-9]+%) \|"),
      "within 1.5x on {1}, {3}, {5} and {7} of the settings"),
     ("README.md", "docs/real-model.md",
