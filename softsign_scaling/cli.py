@@ -130,8 +130,8 @@ def load_problem(path: str) -> dict:
                 problem = {key: data[key].tolist() for key in data.files}
         else:
             problem = json.loads(file.read_text())
-    except (OSError, ValueError) as error:
-        raise ValueError(f"--input: cannot read {path}: {error}") from None
+    except (OSError, ValueError, EOFError) as error:  # EOFError: an empty .npz
+        raise ValueError(f"--input: cannot read {path}: {error or type(error).__name__}") from None
     if not isinstance(problem, dict):
         raise ValueError(f"--input: {path} must hold an object with keys g, sigma, H, eps (and optionally batch)")
     unknown = set(problem) - {"g", "sigma", "H", "eps", "batch"}

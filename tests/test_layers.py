@@ -293,3 +293,47 @@ def test_the_checker_can_fail(tmp_path):
     layers = (("low", ("toy", "toy.low")), ("high", ("toy.high",)))
     assert upward_imports(toy, layers) == ["toy.low.c (low) imports toy.high (high)"]
     assert circles({"x": {"y"}, "y": set()}) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Runtime code is written once, in numeric/'s ordinary modules; codegen's strings print expressions, coefficients
+# and thin wrappers around them, never a copy of runtime lines (issue 24: the anchored fast route was such a copy).
+
+GENERATED_MODULES = {"_generated.py", "_anchored.py", "_outside_anchored.py", "_exact_tables.py", "_outside_tables.py",
+                     "_anchored_table.py"}
+
+
+def _code_lines(source: str) -> set[str]:
+    """The statements' lines of a module (docstrings, comments, signatures and short lines left out)."""
+    tree = ast.parse(source)
+    documentation = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node) is not None:
+            documentation.update(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+    lines = set()
+    for number, line in enumerate(source.splitlines(), 1):
+        text = line.split("#")[0].strip()
+        if number not in documentation and len(text) >= 25 and not text.startswith(("def ", "class ")):
+            lines.add(text)
+    return lines
+
+
+def duplicated_runtime_lines(runtime_sources, generator_sources) -> list[str]:
+    """Lines of the generators' string constants that are runtime lines."""
+    runtime = set().union(*map(_code_lines, runtime_sources))
+    found = []
+    for source in generator_sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [line.strip() for line in node.value.splitlines() if line.split("#")[0].strip() in runtime]
+    return found
+
+
+def test_no_runtime_code_in_codegen_strings():
+    runtime = [p.read_text() for p in sorted((ROOT / "numeric").glob("*.py")) if p.name not in GENERATED_MODULES]
+    generators = [p.read_text() for p in sorted((ROOT / "codegen").glob("*.py"))]
+    assert duplicated_runtime_lines(runtime, generators) == []
+    # The negative control: a template that repeats a line of the anchored fast route is found.
+    fast = (ROOT / "numeric" / "anchored_fast.py").read_text()
+    template = 'TEMPLATE = """\ndef f(a, mean):\n    numpy.divide(a, mean, out=mean)  # A-3: a/sqrt(a^2 + 1/k0^2)\n"""\n'
+    assert duplicated_runtime_lines([fast], [template]) == ["numpy.divide(a, mean, out=mean)  # A-3: a/sqrt(a^2 + 1/k0^2)"]

@@ -66,7 +66,7 @@ def test_far_and_steady_forms_join_the_regular_one():
     assert np.allclose(v * b * b, nu, rtol=1e-12)
     a_big = np.array([1e50, -1e51])
     b_mid = np.array([0.3, 30.0])
-    ms, vs = oa.steady_anchored_outside(a_big, b_mid)
+    ms, vs = numeric.get_family("anchored_outside").steady(a_big, b_mid)
     mr, vr = oa.moments_anchored_outside(a_big / 1e40, b_mid)  # v ~ 1/a^2: scale back
     assert np.allclose(ms, mr) and np.allclose(vs * 1e80, vr, rtol=1e-12)
 

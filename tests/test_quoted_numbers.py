@@ -15,6 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+REAL_ROWS = (r"### mlp \(n = [0-9]+\) .*? ([0-9]+) rows, .*?### cnn .*? ([0-9]+) rows, .*?### transformer .*? ([0-9]+) rows, "
+             r".*?### teacher .*? ([0-9]+) rows,")
+
+
+def real_four(model: str, extra: str = "") -> str:
+    """A model's median (and ``extra``'s groups) in each of docs/real-model.md's four per-network tables, in order."""
+    return ".*?".join(rf"### {arch} \(n = .*?\| {model} \| ([0-9.]+) \|{extra}"
+                      for arch in ("mlp", "cnn", "transformer", "teacher"))
+
+
 SURGE = r"betas \(0\.9, 0\.95\), state frozen: ([0-9.]+ \.\. [0-9.]+)"
 
 # (quoting document, generated document, pattern in the generated one, the quote with its groups filled in)
@@ -24,16 +34,22 @@ QUOTES = [
     ("README.md", "docs/simulation.md", r"\| anchored \| ([0-9.]+) \| ([0-9% -]+?) \|",
      "| `anchored` (the default) | median {0}, within 10% on {1} |"),
     ("README.md", "docs/simulation.md", r"([0-9]+) \(problem, eps, B\) settings", "real optax SoftSign; {0} settings"),
-    ("README.md", "docs/real-model.md", r"\| exact\[outside\] \| ([0-9.]+) \| ([0-9]+%) \| ([0-9]+) \|",
-     "{2} settings (docs/real-model.md) | `exact[outside]` | median {0} ({1} within 10%) |"),
-    ("README.md", "docs/real-model.md", r"\| anchored\[outside\] \| ([0-9.]+) \|", "| `anchored[outside]` | median {0} |"),
-    ("README.md", "docs/real-model.md", r"\| exact\[outside\]\+corr \| ([0-9.]+) \|",
-     "| `exact[outside]+corr` | median {0} |"),
-    ("README.md", "docs/real-model.md", r"predicted/measured ratios (.*? at B = 512)", "predicted/measured ratios are {0}"),
-    ("README.md", "docs/real-model.md", r"\| anchored\[inside\] \| ([0-9.]+) \|", "medians {0} to"),
-    ("README.md", "docs/real-model.md", r"\| exact\[outside\] \| ([0-9.]+) \|", "to {0} over the"),
-    ("README.md", "docs/real-model.md", r"\| anchored\[inside\] \| ([0-9.]+) \|.*\| exact\[outside\] \| ([0-9.]+) \|",
-     "({0} to {1} at the median for a fresh step)"),
+    ("README.md", "docs/real-model.md", REAL_ROWS, "{0}, {1}, {2} and {3} settings (docs/real-model.md)"),
+    ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]"), "| `exact[outside]` | medians {0}, {1}, {2} and {3} |"),
+    ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]"), "too large by {0}, {1}, {2} and {3} times at the median"),
+    ("README.md", "docs/real-model.md", real_four(r"anchored\[outside\]"),
+     "| `anchored[outside]` | medians {0}, {1}, {2} and {3} |"),
+    ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]\+corr", r" [0-9]+% \| ([0-9]+%) \|"),
+     "| `exact[outside]+corr` | medians {0}, {2}, {4} and {6}; within 1.5x on {1}, {3}, {5} and {7} |"),
+    ("README.md", "docs/real-model.md", real_four(r"correlated\[outside\]", r" [0-9]+% \| ([0-9]+%) \|"),
+     "| `correlated[outside]` | medians {0}, {2}, {4} and {6}; within 1.5x on {1}, {3}, {5} and {7} |"),
+    ("README.md", "docs/real-model.md", real_four(r"exact\[outside\]\+corr@population", r" [0-9]+% \| ([0-9]+%) \|"),
+     "within 1.5x on {1}, {3}, {5} and {7} of the settings"),
+    ("README.md", "docs/real-model.md",
+     r"### mlp \(n = .*?\| exact\[outside\] \| [0-9.]+ \| [^|]+\| [^|]+\| ([-+0-9.]+) \| \+?([-0-9.]+) \|",
+     "(slope {0} on the MLP between B = 8 and 128) where the measured one rises (+{1})"),
+    ("README.md", "docs/real-model.md", r"### mlp \(n = .*?\| anchored\[inside\] \| ([0-9.]+) \|.*?\| exact\[outside\] \| ([0-9.]+) \|",
+     "({0} to {1} at the median for a fresh step on the MLP)"),
     ("README.md", "docs/real-model.md", r"## Momentum .*?\| 8 \| [^|]+\| [^|]+\| [^|]+\| [^|]+\| ([0-9.]+) \|.*?\| 64 \| [^|]+\| [^|]+\| "
      r"[^|]+\| [^|]+\| ([0-9.]+) \|", "`anchored[outside, fresh]` | {0} and {1} |"),
     ("README.md", "docs/real-model.md", r"## Momentum .*?\| 8 \| [^|]+\| [^|]+\| [^|]+\| [^|]+\| ([0-9.]+) \|.*?\| 64 \| [^|]+\| [^|]+\| "
@@ -104,7 +120,7 @@ def test_quoted_numbers_are_the_documents():
     assert quote_problems(QUOTES, _read) == []
 
 
-@pytest.mark.parametrize("document, old, new", [("docs/real-model.md", "| exact[outside] | 8.4 |", "| exact[outside] | 8.5 |"),
+@pytest.mark.parametrize("document, old, new", [("docs/real-model.md", "| exact[outside] | 12 |", "| exact[outside] | 13 |"),
                                                 ("docs/momentum.md", "state frozen: 0.998 .. 1.000", "state frozen: 0.998 .. 1.010")])
 def test_negative_control_a_moved_number_is_reported(document, old, new):
     assert old in _read(document)

@@ -200,3 +200,147 @@ def test_predict_errors_are_one_line(tmp_path, capsys, arguments, message):
                 if "--plot" not in filled else ["predict", *filled, "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+# --------------------------------------------------------------------------------------------
+# The noise sketch, the recommended column, bands, caveats, the small-B check and the commands' one-line errors.
+
+
+def with_sketch(n: int = 6, k: int = 4000, seed: int = 0):
+    """synthetic() with a correlated per-example covariance Sigma and a full-rank, one-group-per-component noise
+    sketch of k Gaussian deviations: then the file's correlated model is numeric's on the dense H with the same
+    deviations' sample covariance, exactly."""
+    from dataclasses import replace
+
+    from softsign_scaling.numeric.correlated import ProjectionSketch
+
+    stats, H = synthetic(n=n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    P = stats.sketch_vectors[:, :2] * np.array([2.0, 1.0]) + 0.1 * rng.standard_normal((n, 2))  # along H's top axes
+    Sigma = np.diag(stats.sigma2 * 0.3) + P @ P.T
+    D = rng.standard_normal((k, n)) @ np.linalg.cholesky(Sigma).T
+    sketch = ProjectionSketch(stats.sketch_vectors, np.arange(n))
+    sketch.add(D)
+    projections, diagonal = sketch.arrays()
+    stats = replace(stats, sigma2=np.diag(Sigma).copy(), noise_groups=np.arange(n), noise_projections=projections,
+                    noise_diagonal=diagonal, noise_source="per-example", extra={})
+    return stats, H, D
+
+
+def test_the_file_sketch_gives_numerics_correlated_model(tmp_path):
+    stats, H, D = with_sketch()
+    B = np.array([1.0, 16.0, 256.0])
+    result = predict.prediction(stats, 0.1, B, placement="outside", surge=False)
+    assert result.recommended == "correlated"
+    dense = numeric.Problem(stats.g, np.sqrt(stats.sigma2), H, 0.1, placement="outside",
+                            noise=numeric.LowRankNoise.from_deviations(D))
+    assert np.allclose(result.models["correlated"].eta, numeric.eta_star(B, dense, model="correlated"), rtol=1e-9)
+    # saved and loaded (float32 projections): the same to float32's 1e-6
+    again = predict.prediction(load(stats.save(tmp_path / "s.npz")), 0.1, B, placement="outside", surge=False)
+    assert np.allclose(again.models["correlated"].eta, result.models["correlated"].eta, rtol=1e-5)
+    # control: the correlation moves eta* (so the equality above is not exact's)
+    assert np.max(np.abs(result.models["correlated"].eta / result.models["exact"].eta - 1)) > 0.05
+    # control: a shuffled sketch loses it
+    from dataclasses import replace
+
+    mixed = replace(stats, noise_projections=np.random.default_rng(3).permuted(stats.noise_projections, axis=0),
+                    extra={})
+    shuffled = predict.prediction(mixed, 0.1, B, placement="outside", surge=False).models["correlated"].eta
+    assert not np.allclose(shuffled, result.models["correlated"].eta, rtol=0.02)
+
+
+def test_a_file_without_sketch_refuses_the_correlated_model_with_one_line():
+    stats, _ = synthetic()
+    result = predict.prediction(stats, 0.1, [4.0], placement="outside", surge=False)
+    assert "correlated" not in result.models and result.recommended == "exact"
+    reason = result.refused["correlated"]
+    assert "re-collect" in reason and "\n" not in reason
+    with pytest.raises(ValueError, match="no selected model applies"):
+        predict.prediction(stats, 0.1, [4.0], models="correlated", surge=False)
+    with pytest.raises(ValueError, match="no selected model applies"):
+        predict.prediction(stats, 0.1, [4.0], models="mean_field", placement="outside", surge=False)
+
+
+def test_every_band_contains_its_estimate():
+    """The printed value is the bias-corrected centre eta/median(ratio): inside [eta/q97.5, eta/q2.5] always.
+    Control: the plug-in eta is outside its band somewhere on this problem (the old table's failure)."""
+    stats, _, _ = with_sketch(n=30)
+    from dataclasses import replace
+
+    noisy = replace(stats, g_se=np.abs(stats.g) + 0.05, extra={})  # |g| ~ its standard error: a biased plug-in
+    result = predict.prediction(noisy, 0.01, [1.0, 64.0, 4096.0], placement="outside", resamples=24, surge=False)
+    outside = 0
+    for name, p in result.models.items():
+        assert np.all((p.low <= p.centre) & (p.centre <= p.high)), name
+        outside += int(np.sum((p.eta < p.low) | (p.eta > p.high)))
+    assert outside > 0
+
+
+def test_caveat_names_the_measured_factor():
+    line = predict.caveat("correlated", [1.0, 64.0])
+    assert "\n" not in line and "B ~ 1: x2.2" in line and "B ~ 64: x1.3" in line and "real-model.md" in line
+    assert "not measured" in predict.caveat("clip", [8.0])
+
+
+def test_skewed_small_batch_says_no_learning_rate_helps(tmp_path):
+    """Per-example gradients with skewness +2 and a small positive mean (an exponential's shape): the sign of one
+    example is more often negative, so SignSGD at B = 1 ascends; by B = 64 the skew has averaged out.  Control: the
+    same file with skewness 0 predicts descent."""
+    from dataclasses import replace
+
+    stats, _ = synthetic()
+    n = stats.n
+    skewed = replace(stats, g=np.full(n, 0.1), sigma2=np.ones(n), skewness=np.full(n, 2.0),
+                     sign_mean=np.full(n, -0.2), extra={})
+    checks = predict.skew_checks(skewed, 1e-8, [1.0, 64.0], "outside")
+    assert checks[1.0].ascends and not checks[64.0].ascends
+    assert not predict.skew_checks(replace(skewed, skewness=np.zeros(n), sign_mean=None), 1e-8, [1.0],
+                                   "outside")[1.0].ascends
+    path = skewed.save(tmp_path / "s.npz")
+    out = _cli("predict", "--stats", str(path), "--eps", "1e-8", "--batch", "1..64", "--resamples", "0",
+               "--plot", str(tmp_path / "p.png"), "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "B = 1: non-Gaussian regime" in out.stdout and "no learning rate helps" in out.stdout
+    assert "B = 64: non-Gaussian" not in out.stdout
+
+
+def _cli(*arguments):
+    return subprocess.run([sys.executable, "-m", "softsign_scaling", *arguments], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_predict_output_marks_the_recommended_column_and_prints_the_caveat(tmp_path):
+    stats, _, _ = with_sketch()
+    path = stats.save(tmp_path / "s.npz")
+    out = _cli("predict", "--stats", str(path), "--eps", "1e-3", "--batch", "1..64", "--resamples", "2",
+               "--plot", str(tmp_path / "p.png"), "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "(outside)" in out.stdout  # PyTorch's placement by default
+    assert "| B | correlated * |" in out.stdout and "caveat: correlated's eta* was measured" in out.stdout
+    old, _ = synthetic()
+    out = _cli("predict", "--stats", str(old.save(tmp_path / "old.npz")), "--eps", "1e-3", "--resamples", "0",
+               "--plot", str(tmp_path / "p.png"), "--quiet")
+    assert "| B | exact * |" in out.stdout and "no noise sketch" in out.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["predict", "--stats", "{file}", "--eps", "1e-8", "--models", "mean_field", "--placement", "outside"],
+     "no selected model applies"),
+    (["predict", "--stats", "{file}", "--eps", "1e-8", "--plot", "/proc/x.png"], "--plot: cannot write"),
+    (["stats", "--out", "/proc/x.npz"], "--out: cannot write"),
+    (["stats", "--sketch-rank", "100000", "--out", "{tmp}/s.npz"], "--sketch-rank: sketch_rank must be below"),
+    (["eta", "--input", "{empty}"], "--input: cannot read"),
+])
+def test_bad_commands_fail_with_one_line_before_any_work(tmp_path, arguments, message):
+    stats, _ = synthetic()
+    path = stats.save(tmp_path / "s.npz")
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    filled = [a.format(file=path, tmp=tmp_path, empty=empty) for a in arguments]
+    if filled[0] == "predict" and "--plot" not in filled:
+        filled += ["--plot", str(tmp_path / "p.png")]
+    out = _cli(*filled, "--quiet") if filled[0] != "eta" else _cli(*filled)
+    assert out.returncode in (1, 2)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert not (tmp_path / "p.png").exists() and not (tmp_path / "s.npz.tmp").exists()

@@ -84,6 +84,22 @@ def test_shuffled_deviations_lose_the_correlated_correction(setting):
     assert np.allclose(kept, corrected)
 
 
+def test_registered_correlated_model_from_the_file_sketch_and_its_shuffled_control(setting):
+    """The registered model from the statistics file's noise sketch (256 of the 1024 examples, projected on a rank-8
+    sketch of H, grouped) agrees with the in-memory +corr (all 1024 deviations, the same sketch of H) within 15%
+    (the sketch's k = 256 sampling error and its grouping); with the projections shuffled across examples its
+    correction (the added 1/eta*) shrinks below a quarter of the unshuffled one (the negative control)."""
+    stats, deviations, _, _ = setting
+    batch = [1, 8, 128]
+    plain = np.array(heldout.predict_all(stats, None, 1e-8, batch)["exact[outside]"])
+    reference = heldout.correlated(stats, deviations, 1e-8, batch, "outside", "exact")
+    registered = heldout.registered_correlated(stats, 1e-8, batch, "outside")
+    shuffled = heldout.registered_correlated(stats, 1e-8, batch, "outside", shuffled=True)
+    assert np.all(np.abs(registered / reference - 1) < 0.15), registered / reference
+    assert np.all(1 / registered - 1 / plain > 0.5 / plain), registered / plain  # a real correction to lose
+    assert np.all((1 / shuffled - 1 / plain) < 0.25 * (1 / registered - 1 / plain)), shuffled / plain
+
+
 def test_finite_difference_quadratic_forms_match_exact_hvps(setting):
     _, _, population, _ = setting
     grads = population.minibatch_gradients(8, 4, torch.Generator().manual_seed(0))

@@ -97,9 +97,15 @@ def steady_approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A-3/A-4 divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
-    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2))."""
-    k0, s0, C = _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b)
+    """A-3/A-4 at |a| >= A_FAR: :func:`anchored_steady` with the inside anchors k0(b), s0(b), C(b) (A-1 .. A-4)."""
+    return anchored_steady(a, b, _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b))
+
+
+def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray,
+                    C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A-3's shapes through anchors (k0, s0, C) at b, divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
+    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2)).  The one runtime copy
+    for both placements (the outside anchors are X-12 .. X-15's, numeric/_outside_anchored.py)."""
     x = 1.0 / a
     bx2 = (b * x) ** 2
     px2 = (np.pi / 2) * x * x

@@ -60,19 +60,6 @@ def moments_anchored_outside(a, b):
     return numpy.clip(mean, -1.0, 1.0), (C*a**2 + s0_*(b**2 + (1/2)*scipy.constants.pi)/k0_**2)/((a**2 + k0_**(-2.0))*(a**2 + b**2 + (1/2)*scipy.constants.pi))
 
 
-def steady_anchored_outside(a, b):
-    """|a| >= A_FAR: X-14/X-15 divided through by a^2 (x = 1/a), as _far.steady_anchored: m = a k0/hypot(a k0, 1),
-    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2]/((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2))."""
-    a = numpy.asarray(a, dtype=float)
-    b = numpy.asarray(b, dtype=float)
-    k0_, s0_, C = k0_outside(b), s0_outside(b), c_outside(b)
-    x = 1.0 / a
-    bx2 = (b * x) ** 2
-    px2 = (numpy.pi / 2) * x * x
-    v = x * x * (C + s0_ * (bx2 + px2) / (k0_ * k0_)) / ((1.0 + (x / k0_) ** 2) * (1.0 + bx2 + px2))
-    return a * k0_ / numpy.hypot(a * k0_, 1.0), v
-
-
 def far_anchored_outside(a, b):
     """b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2), with r = a/b and w = 1/b: mu = b k0/sqrt((r b k0)^2 + 1),
     nu = [r^2 b (C/b) + b^2 s0 (1 + (pi/2) w^2)/(b k0)^2]/((r^2 + 1 + (pi/2) w^2)(r^2 + 1/(b k0)^2))."""

@@ -359,6 +359,11 @@ def _anchored_outside_moments(a, b):
     return _oa.moments_anchored_outside(a, b)
 
 
+def _anchored_outside_steady(a, b):
+    """|a| >= A_FAR: A-3's shapes through the outside anchors (X-12 .. X-15), the form shared with the inside one."""
+    return _far.anchored_steady(a, b, _oa.k0_outside(b), _oa.s0_outside(b), _oa.c_outside(b))
+
+
 def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return odd(_q.mean_exact, a, b)
 
@@ -395,7 +400,7 @@ BUILT_IN = (
         doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
     MomentFamily(
         "anchored_outside", _anchored_outside_moments, far=_oa.far_anchored_outside,
-        steady=_oa.steady_anchored_outside, placement="outside",
+        steady=_anchored_outside_steady, placement="outside",
         doc="X-12 .. X-15: A-3's shapes at the exact outside slope and second moment at a = 0"),
 )
 

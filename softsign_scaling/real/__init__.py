@@ -11,7 +11,10 @@ Modules, lowest first:
   per-rank and all-reduced gradients, without extra backward passes;
 * :mod:`.example`: the bundled example (an MLP on scikit-learn's digits, no download);
 * :mod:`.validate`: one real ``torch.optim.Adam`` step swept over the learning rate at checkpoints of a real
-  run, against every model's prediction; :mod:`.report` writes docs/real-model.md;
+  run, against every model's prediction (in-sample: the pool is the population);
+* :mod:`.architectures` and :mod:`.heldout`: the held-out validation on four small networks (statistics on
+  training examples, the real optimum on a separate population); :mod:`.report` writes docs/real-model.md
+  from its json;
 * :mod:`.command`: ``softsign-scaling stats`` and ``softsign-scaling predict``.
 
 torch (and scikit-learn for the example) are optional (``pip install -e '.[torch]'``); importing this

@@ -8,9 +8,13 @@
   ``create_graph``; faster here than torch.func's jvp of grad), summed over the loader's batches with
   weights batch/N, so H is the Hessian of the same mean loss;
 * diag H and tr H: Hutchinson with seeded Rademacher probes, standard errors from the probes' spread;
-* g^T H g: one HVP; a rank-k sketch of H: ``scipy.sparse.linalg.eigsh`` (Lanczos) on the HVP operator.
+* g^T H g: one HVP; a rank-k sketch of H: ``scipy.sparse.linalg.eigsh`` (Lanczos) on the HVP operator;
+* the noise sketch (``noise_examples`` = k): k seeded examples' gradient deviations projected on the sketch's
+  eigenvectors per group of components (numeric.correlated.ProjectionSketch; the "correlated" model reads it),
+  and per component the skewness and the mean sign of the per-example gradients (the small-B regime).
 
-Memory: O(n) vectors plus one chunk of per-example gradients (chunk x n) and the sketch (k x n).
+Memory: O(n) vectors plus one chunk of per-example gradients (chunk x n) and the sketch (k x n); the noise
+sketch adds O(k r G) (k examples, r eigenvectors, G = 64 groups), never k x n.
 The loss function must average over its batch (``reduction="mean"``); the loader must be re-iterable
 (a ``DataLoader`` or a list of (inputs, targets) batches) and give the same examples each pass.
 """
@@ -119,44 +123,64 @@ def _bar(total, desc, progress):
     return tqdm(total=total, desc=desc, unit="pass", disable=not progress, file=sys.stderr, leave=False)
 
 
+def check_sketch_rank(rank: int, n: int) -> None:
+    """The Lanczos sketch's rank must be below n - 1 (a one-line error, before any work)."""
+    if rank < 0:
+        raise ValueError(f"sketch_rank must be >= 0, not {rank}")
+    if rank > 0 and rank >= n - 1:
+        raise ValueError(f"sketch_rank must be below n - 1 = {n - 1} (the model has n = {n} parameters), not {rank}")
+
+
 def collect(model, loss_fn: Callable, loader: Iterable, *, probes: int = 32, sketch_rank: int = 8, seed: int = 0,
-            chunk: int = 64, progress: bool = True, model_name: str = "", checkpoint: str = "") -> Statistics:
+            chunk: int = 64, progress: bool = True, model_name: str = "", checkpoint: str = "",
+            noise_examples: int = 256) -> Statistics:
     """The :class:`Statistics` of ``model`` at its current parameters over every example of ``loader``.
 
     ``probes`` Hutchinson probes (>= 2, for a standard error), a rank-``sketch_rank`` Lanczos sketch of H
-    (0: none), per-example gradients ``chunk`` examples at a time.  Seeded: the same call gives the same bits.
+    (0: none), per-example gradients ``chunk`` examples at a time, the noise sketch from ``noise_examples``
+    examples (at most all of them; 0: none; it needs sketch_rank >= 1).  Seeded: the same call gives the same bits.
     """
     if probes < 2:
         raise ValueError(f"probes must be >= 2 (for a standard error), not {probes}")
-    if sketch_rank < 0:
-        raise ValueError(f"sketch_rank must be >= 0, not {sketch_rank}")
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, not {chunk}")
+    if noise_examples < 0:
+        raise ValueError(f"noise_examples must be >= 0, not {noise_examples}")
     from ..sim.optimizers import torch_single_thread
 
     with torch_single_thread():  # small kernels: a thread pool on shared cores waits more than it computes
-        return _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint)
+        return _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint,
+                        noise_examples)
 
 
-def _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint) -> Statistics:
+def _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress, model_name, checkpoint,
+             noise_examples) -> Statistics:
     flat = FlatModel(model, loss_fn, loader)
     torch = flat.torch
     n, N = flat.n, flat.samples
+    check_sketch_rank(sketch_rank, n)
     loss, g = flat.mean_loss_and_gradient()
 
     # sigma^2 and its standard error: central sums around the exact mean g (no cancellation)
     centre = torch.from_numpy(g)
     s2 = torch.zeros(n, dtype=torch.float64)
+    s3 = torch.zeros(n, dtype=torch.float64)
     s4 = torch.zeros(n, dtype=torch.float64)
+    signs = torch.zeros(n, dtype=torch.float64)
     with _bar(N, "per-example gradients", progress) as bar:
         for x, y in loader:
             for start in range(0, x.shape[0], chunk):
                 rows = flat.per_example(x[start:start + chunk], y[start:start + chunk]).to(torch.float64) - centre
                 squared = rows * rows
                 s2 += squared.sum(dim=0)
+                s3 += (squared * rows).sum(dim=0)
                 s4 += (squared * squared).sum(dim=0)
+                signs += torch.sign(rows + centre).sum(dim=0)
                 bar.update(rows.shape[0])
     sigma2 = (s2 / (N - 1)).numpy()
+    spread = (s2 / N).numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        skewness = np.where(spread > 0, (s3 / N).numpy() / np.where(spread > 0, spread, 1.0) ** 1.5, 0.0)
     m4 = (s4 / N).numpy()
     sigma2_se = np.sqrt(np.maximum(m4 - sigma2**2, 0.0) / N)
     g_se = np.sqrt(sigma2 / N)
@@ -179,14 +203,42 @@ def _collect(model, loss_fn, loader, probes, sketch_rank, seed, chunk, progress,
     diag_H = d1 / probes + (vectors * vectors) @ values
     diag_H_se = np.sqrt(np.maximum(d2 / probes - (d1 / probes) ** 2, 0.0) / (probes - 1))
     gHg = float(g @ flat.hvp(g))
+    noise = {}
+    if noise_examples > 0 and values.size > 0:
+        noise = _noise_sketch(flat, loader, g, sigma2, vectors, min(noise_examples, N), seed, chunk, progress)
     stats = Statistics(
         g=g, g_se=g_se, sigma2=sigma2, sigma2_se=sigma2_se, diag_H=diag_H, diag_H_se=diag_H_se,
         trace_H=float(traces.mean() + values.sum()), trace_H_se=float(traces.std(ddof=1) / math.sqrt(probes)), gHg=gHg,
         sketch_values=values, sketch_vectors=vectors, layer_names=tuple(flat.names), layer_bounds=flat.bounds,
         samples=N, probes=probes, seed=seed, model=model_name or type(model).__name__, checkpoint=checkpoint,
-        loss=float(loss), source="per-example")
+        loss=float(loss), source="per-example", skewness=skewness, sign_mean=(signs / N).numpy(), **noise)
     stats.extra["hvp"] = flat.hvp
     return stats
+
+
+def _noise_sketch(flat: FlatModel, loader, g, sigma2, vectors, k: int, seed: int, chunk: int, progress) -> dict:
+    """The noise sketch's arrays from k examples drawn without replacement (seeded) from the loader's N: their
+    deviations d_e = x_e - g, E[d d^T] = the per-example covariance (ddof 0), projected per group."""
+    from ..numeric.correlated import GROUP_BINS, ProjectionSketch, quantile_groups
+
+    torch = flat.torch
+    groups = quantile_groups(g, np.sqrt(sigma2))
+    builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1])
+    chosen = np.sort(np.random.default_rng([seed, 22]).choice(flat.samples, size=k, replace=False))
+    offset = 0
+    with _bar(k, "noise sketch", progress) as bar:
+        for x, y in loader:
+            size = int(x.shape[0])
+            local = chosen[(chosen >= offset) & (chosen < offset + size)] - offset
+            offset += size
+            for start in range(0, local.size, chunk):
+                index = torch.from_numpy(local[start:start + chunk])
+                rows = flat.per_example(x[index], y[index]).to(torch.float64).numpy() - g
+                builder.add(rows)
+                bar.update(index.numel())
+    projections, diagonal = builder.arrays()
+    return {"noise_groups": groups, "noise_projections": projections, "noise_diagonal": diagonal,
+            "noise_source": "per-example"}
 
 
 def _sketch(flat: FlatModel, rank: int, seed: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -194,8 +246,6 @@ def _sketch(flat: FlatModel, rank: int, seed: int, progress: bool) -> tuple[np.n
     n = flat.n
     if rank == 0:
         return np.zeros(0), np.zeros((n, 0))
-    if rank >= n - 1:
-        raise ValueError(f"sketch_rank must be below n - 1 = {n - 1}")
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     with _bar(None, "Lanczos sketch", progress) as bar:

@@ -21,6 +21,9 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probes", type=positive_int, default=32, metavar="N", help="Hutchinson probes, >= 2 (default 32)")
     p.add_argument("--sketch-rank", type=nonnegative_int, default=8, metavar="K",
                    help="rank of the Lanczos sketch of H (default 8; 0: none)")
+    p.add_argument("--noise-examples", type=nonnegative_int, default=256, metavar="K",
+                   help="examples whose gradient deviations the noise sketch projects (the 'correlated' model; "
+                        "default 256; 0: none)")
     p.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -30,15 +33,29 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", metavar="EPS", required=True, help="Adam's epsilon, a number >= 0")
     p.add_argument("--batch", metavar="LIST", default="32..8192",
                    help="batch sizes: numbers and ranges A..C = A, 2A, 4A, ... <= C (default 32..8192)")
-    p.add_argument("--placement", choices=("inside", "outside"), default="inside",
-                   help="eps inside the root (the article, optax eps_root) or outside (PyTorch's Adam; default inside)")
+    p.add_argument("--placement", choices=("inside", "outside"), default="outside",
+                   help="eps outside the root (PyTorch's and optax's Adam: the default) or inside it (the article, "
+                        "optax eps_root)")
     p.add_argument("--beta1", metavar="B1", default="0", help="Adam's beta1 in [0, 1) (momentum models; default 0)")
     p.add_argument("--models", metavar="LIST", default=None, help="models, comma-separated (default: every applicable one)")
     p.add_argument("--resamples", type=nonnegative_int, default=8, metavar="R",
-                   help="parametric-bootstrap resamples for the bands (default 8; 0: no bands). The band is the basic "
-                        "(bias-corrected) interval: where the plug-in eta* is biased it can exclude the central value")
+                   help="parametric-bootstrap resamples for the bands (default 8; 0: no bands). The value printed is "
+                        "the bias-corrected centre eta/median(ratio), inside its basic bootstrap interval")
     p.add_argument("--plot", metavar="FILE", default="eta_star.png", help="the figure to write (default eta_star.png)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def writable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (None: it can), found by creating it (removed again if it was new)."""
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        return f"cannot write {path}: {error.strerror or error}"
+    if not existed:
+        path.unlink()
+    return None
 
 
 def _missing() -> str | None:
@@ -55,6 +72,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         return _fail("stats", f"--out: the folder {out.parent} does not exist")
+    problem = writable(out)
+    if problem:
+        return _fail("stats", f"--out: {problem}")
     try:
         hidden = tuple(int(item) for item in args.hidden.split(","))
         if not hidden or min(hidden) < 1:
@@ -66,18 +86,26 @@ def cmd_stats(args: argparse.Namespace) -> int:
     import torch
 
     from . import example
-    from .collect import collect
+    from .collect import check_sketch_rank, collect
 
     torch.set_num_threads(1)  # small kernels on shared cores: one thread is faster (sim.optimizers.torch_single_thread)
     start = time.perf_counter()
-    x_train, y_train, _, _ = example.digits(args.seed)
     model = example.mlp(hidden, args.seed)
+    try:  # before any training
+        check_sketch_rank(args.sketch_rank, sum(p.numel() for p in model.parameters()))
+    except ValueError as error:
+        return _fail("stats", f"--sketch-rank: {error}")
+    x_train, y_train, _, _ = example.digits(args.seed)
     example.train(model, x_train, y_train, steps=args.steps, checkpoints=(), seed=args.seed)
     stats = collect(model, example.loss_fn, example.batches(x_train, y_train, 256), probes=args.probes,
                     sketch_rank=args.sketch_rank, seed=args.seed, progress=not args.quiet,
+                    noise_examples=args.noise_examples,
                     model_name=f"digits MLP 64-{'-'.join(map(str, hidden))}-10 (tanh, float64)",
                     checkpoint=f"after {args.steps} Adam steps (lr 1e-3, batch 32, seed {args.seed})")
-    stats.save(out)
+    try:
+        stats.save(out)
+    except ValueError as error:
+        return _fail("stats", str(error).splitlines()[0])
     print(f"wrote {out}: n = {stats.n} parameters, {stats.samples} examples, loss {stats.loss:.4g}, "
           f"tr H = {stats.trace_H:.4g} +- {stats.trace_H_se:.2g}, in {time.perf_counter() - start:.1f} s")
     return 0
@@ -86,7 +114,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .predict import REGIMES, prediction
+    from .predict import REGIMES, caveat, prediction
     from .statsfile import load
 
     try:
@@ -108,6 +136,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         plot = Path(args.plot)
         if not plot.parent.is_dir():
             raise ValueError(f"--plot: the folder {plot.parent} does not exist")
+        problem = writable(plot)
+        if problem:
+            raise ValueError(f"--plot: {problem}")
         stats = load(args.stats)
         models = None if args.models is None else tuple(m.strip() for m in args.models.split(",") if m.strip())
         start = time.perf_counter()
@@ -118,7 +149,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{stats.model}, {stats.checkpoint}: n = {stats.n}, {stats.samples} examples; eps = {eps:g} "
           f"({args.placement}), beta1 = {beta1:g}; H from the rank-{stats.sketch_values.size} sketch + diagonal")
     names = list(result.models)
-    header = "| B | " + " | ".join(names) + " |"
+    recommended = result.recommended
+    if recommended is not None:
+        names = [recommended] + [name for name in names if name != recommended]
+    if recommended == "correlated":
+        print(f"recommended: {recommended} (marked *): exact moments plus the noise's correlations from the file's "
+              f"sketch ({stats.noise_projections.shape[0]} {stats.noise_source} deviations)")
+    elif recommended is not None:
+        print(f"recommended: {recommended} (marked *); the file has no noise sketch, so the correlated model, which "
+              "the validation recommends, is out: re-collect with `softsign-scaling stats` (--noise-examples)")
+    else:
+        print("recommended: none of the recommended models (correlated, exact) was selected")
+    if recommended is not None:
+        print(caveat(recommended, result.batch))
+    header = "| B | " + " | ".join(f"{name} *" if name == recommended else name for name in names) + " |"
     print(header)
     print("| --- " * (len(names) + 1) + "|")
     for k, B in enumerate(result.batch):
@@ -126,7 +170,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for name in names:
             p = result.models[name]
             band = f" ({p.low[k]:.3g}..{p.high[k]:.3g})" if p.low is not None else ""
-            cells.append(f"{p.eta[k]:.4g}{band}")
+            cells.append(f"{p.centre[k]:.4g}{band}")
         print(f"| {B:g} | " + " | ".join(cells) + " |")
     for name in names:
         peaks = result.models[name].surge
@@ -134,6 +178,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
               else f"  {name}: no surge peak inside B = {min(batch):g} .. {max(batch):g}")
     for name, reason in result.refused.items():
         print(f"  {name}: no value: {reason}")
+    for B, check in (result.skew or {}).items():
+        if check.ascends:
+            how = ("the mean sign of the per-example gradients" if check.sign_test is not None
+                   else "the skewness of the per-example gradients (Edgeworth)")
+            print(f"  B = {B:g}: non-Gaussian regime: by {how} the real step ascends in expectation: no learning rate "
+                  "helps (the table's eta* assumes Gaussian noise)")
+        elif abs(check.shift) > 0.2:
+            print(f"  B = {B:g}: skewed per-example gradients: the expected descent g.E[u] is {check.shift:+.0%} of the "
+                  "Gaussian models' (first Edgeworth term); eta* scales with it")
     silent = int((stats.sigma2 == 0).sum())
     print(f"regimes (b = eps sqrt(B)/sigma_i): shares {' / '.join(REGIMES)}; {silent} component(s) with sigma = 0 "
           "left out")
@@ -174,7 +227,7 @@ def cmd_critical_batch(args: argparse.Namespace) -> int:
 def _plot(result, path: Path) -> None:
     from ..export.figures import EtaCurve, eta_figure
 
-    eta_figure([EtaCurve(name, result.batch, p.eta, band=None if p.low is None else (p.low, p.high))
+    eta_figure([EtaCurve(name, result.batch, p.centre, band=None if p.low is None else (p.low, p.high))
                 for name, p in result.models.items()],
                path, f"eta*(B), eps = {result.eps:g} ({result.placement}); bands: 95% from the statistics")
 

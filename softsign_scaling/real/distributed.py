@@ -28,6 +28,14 @@ In a DDP loop::
         optimizer.step()
     g, g_se, sigma2, sigma2_se = collector.result()       # numpy, the same on every rank
 
+The noise sketch comes free too: each rank's deviation d_k = g_k - gbar has E[d_k d_k^T] = (1 - 1/K) Sigma/b, so
+(g_k - gbar) sqrt(b K/(K - 1)) is a sample of the per-example covariance Sigma.  Give the collector the sketch's
+eigenvectors and the components' groups (``sketch=(vectors, groups)``, from :func:`.collect.collect` on one rank
+and numeric.correlated.quantile_groups) and it projects its own deviation (O(n r)), all-gathers the K small
+projections (r G numbers each) and keeps them: :meth:`NoiseCollector.sketch_arrays` gives the statistics file's
+noise_groups, noise_projections and noise_diagonal.  The K deviations of one step are dependent (they sum to 0),
+so the k = K x steps samples are worth about (K - 1) x steps independent ones.
+
 Then ``Statistics`` (with diag H and the sketch from :func:`.collect.collect` on one rank, or without them)
 feeds :func:`.predict.prediction`.  ``python -m softsign_scaling.real.distributed`` runs :func:`self_test`
 (gloo, 2 local processes).
@@ -43,7 +51,7 @@ import numpy as np
 class NoiseCollector:
     """Accumulates g and sigma^2 from per-rank and all-reduced gradients of a ``DistributedDataParallel`` model."""
 
-    def __init__(self, ddp_model, local_batch: int, process_group=None):
+    def __init__(self, ddp_model, local_batch: int, process_group=None, sketch=None):
         import torch
         import torch.distributed as dist
 
@@ -61,6 +69,12 @@ class NoiseCollector:
         self.local = torch.zeros(self.n, dtype=torch.float64)
         self.steps = 0
         self.sums = {key: np.zeros(self.n) for key in ("g", "g2", "s", "s2")}
+        self.builder = None
+        if sketch is not None:
+            from ..numeric.correlated import GROUP_BINS, ProjectionSketch
+
+            vectors, groups = sketch
+            self.builder = ProjectionSketch(vectors, groups, count=GROUP_BINS[0] * GROUP_BINS[1])
         ddp_model.register_comm_hook(self, NoiseCollector._hook)
 
     @staticmethod
@@ -89,7 +103,24 @@ class NoiseCollector:
         sigma2 = b * K / (K - 1) * (squares - gbar * gbar)
         for key, value in (("g", gbar), ("g2", gbar * gbar), ("s", sigma2), ("s2", sigma2 * sigma2)):
             self.sums[key] += value
+        if self.builder is not None:
+            deviation = (self.local.numpy() - gbar) * math.sqrt(b * K / (K - 1))
+            projected, squares = self.builder.project(deviation[None, :])
+            mine = torch.from_numpy(projected[0])
+            everyone = [torch.empty_like(mine) for _ in range(K)]
+            self.dist.all_gather(everyone, mine, group=self.group)
+            total = torch.from_numpy(squares)
+            self.dist.all_reduce(total, group=self.group)
+            self.builder.add_projected(torch.stack(everyone).numpy(), total.numpy())
         self.steps += 1
+
+    def sketch_arrays(self) -> dict:
+        """The statistics file's noise sketch keys from the per-rank deviations (needs ``sketch=`` at construction)."""
+        if self.builder is None:
+            raise ValueError("the collector was made without sketch=(vectors, groups): no noise sketch")
+        projections, diagonal = self.builder.arrays()
+        return {"noise_groups": self.builder.groups, "noise_projections": projections, "noise_diagonal": diagonal,
+                "noise_source": "per-rank"}
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(g, g_se, sigma2, sigma2_se): means over the recorded steps and standard errors from their spread."""
@@ -120,8 +151,9 @@ def _data(seed: int = 0, examples: int = 256, features: int = 6, classes: int = 
     return x, y, model
 
 
-def population(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The exact g and sigma^2 (ddof 0) of the self-test's data set, from per-example gradients."""
+def population(seed: int = 0, per_example: bool = False):
+    """The exact g and sigma^2 (ddof 0) of the self-test's data set, from per-example gradients (and those, (N, n),
+    with ``per_example``)."""
     import torch
     from torch.func import functional_call, grad, vmap
 
@@ -133,10 +165,12 @@ def population(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
     per = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
     flat = torch.cat([per[k].reshape(x.shape[0], -1) for k in params], dim=1).numpy()
+    if per_example:
+        return flat.mean(axis=0), flat.var(axis=0), flat
     return flat.mean(axis=0), flat.var(axis=0)
 
 
-def _worker(rank: int, world: int, port: int, steps: int, local_batch: int, seed: int, queue) -> None:
+def _worker(rank: int, world: int, port: int, steps: int, local_batch: int, seed: int, queue, sketch=None) -> None:
     import os
 
     import torch
@@ -149,7 +183,7 @@ def _worker(rank: int, world: int, port: int, steps: int, local_batch: int, seed
     try:
         x, y, model = _data(seed)
         ddp = torch.nn.parallel.DistributedDataParallel(model)
-        collector = NoiseCollector(ddp, local_batch)
+        collector = NoiseCollector(ddp, local_batch, sketch=sketch)
         generator = torch.Generator().manual_seed(seed * 1000 + rank + 1)  # each rank its own minibatches
         for _ in range(steps):
             index = torch.randint(0, x.shape[0], (local_batch,), generator=generator)
@@ -157,13 +191,15 @@ def _worker(rank: int, world: int, port: int, steps: int, local_batch: int, seed
             torch.nn.functional.cross_entropy(ddp(x[index]), y[index]).backward()
             collector.update()  # no optimizer step: the parameters stay, so g and sigma are fixed
         if rank == 0:
-            queue.put(collector.result())
+            queue.put(collector.result() if sketch is None else (collector.result(), collector.sketch_arrays()))
     finally:
         dist.destroy_process_group()
 
 
-def self_test(world: int = 2, steps: int = 400, local_batch: int = 8, seed: int = 0, port: int | None = None):
-    """Run the collector on ``world`` local gloo processes; return (estimates, (g, sigma2) exact)."""
+def self_test(world: int = 2, steps: int = 400, local_batch: int = 8, seed: int = 0, port: int | None = None,
+              sketch=None):
+    """Run the collector on ``world`` local gloo processes; return (estimates, (g, sigma2) exact); with
+    ``sketch=(vectors, groups)`` the estimates are (result(), sketch_arrays())."""
     import socket
 
     import torch.multiprocessing as mp
@@ -174,9 +210,15 @@ def self_test(world: int = 2, steps: int = 400, local_batch: int = 8, seed: int 
             port = probe.getsockname()[1]
     context = mp.get_context("spawn")
     queue = context.SimpleQueue()
-    mp.start_processes(_worker, args=(world, port, steps, local_batch, seed, queue), nprocs=world, join=True,
-                       start_method="spawn")
-    return queue.get(), population(seed)
+    processes = mp.start_processes(_worker, args=(world, port, steps, local_batch, seed, queue, sketch), nprocs=world,
+                                   join=False, start_method="spawn")
+    while queue.empty():  # read before the join: a large result would block rank 0 on a full pipe
+        if processes.join(timeout=0.1):  # raises if a rank failed
+            raise RuntimeError("the ranks finished without a result")
+    result = queue.get()
+    while not processes.join():
+        pass
+    return result, population(seed)
 
 
 if __name__ == "__main__":  # pragma: no cover

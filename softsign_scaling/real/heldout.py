@@ -48,7 +48,7 @@ from .collect import FlatModel, require_torch, collect
 CONFIG = {
     "eps": (1e-8, 1e-6, 1e-3, 1e-2),
     "batch": (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
-    "probes": 32, "sketch_rank": 16, "seed": 0, "resamples": 200,
+    "probes": 32, "sketch_rank": 16, "noise_examples": 256, "seed": 0, "resamples": 200,
     "architectures": {
         "mlp": {"samples": 64, "stats": 512},
         "cnn": {"samples": 32, "stats": 512, "batch": (1, 4, 8, 16, 64, 128, 256, 1024)},
@@ -56,6 +56,8 @@ CONFIG = {
         "teacher": {"samples": 64, "stats": 1024},
     },
     "control": {"eps": (1e-8, 1e-3), "batch": (4, 64, 1024), "samples": 64},
+    "momentum": {"architecture": "mlp", "batch": (8, 64), "eps": 1e-8, "warmup": 20, "lr": 1e-3,
+                 "betas": (0.9, 0.999), "samples": 128},
 }
 CORRECTED = (("exact", "outside"), ("exact", "inside"))
 STEP = 1e-4  # the finite-difference step for u^T H u, relative to |u|/sqrt(n)
@@ -246,22 +248,42 @@ def correlated(stats, deviations: Deviations, eps: float, batch, placement: str,
     return np.array(out)
 
 
+def registered_correlated(stats, eps: float, batch, placement: str, shuffled: bool = False) -> np.ndarray:
+    """eta*(B) of the registered ``correlated`` model from the statistics file's own noise sketch (the sketch of H
+    and k training examples' gradient deviations projected on its eigenvectors, grouped: ``Statistics.noise``), as
+    ``predict`` computes it.  ``shuffled``: those projections permuted across examples per group
+    (``ProjectedNoise.shuffled``), the negative control."""
+    from .. import numeric
+    from .predict import problem_of
+
+    kept = (stats.sigma2 > 0) | (stats.g != 0)  # the components problem_of keeps (no gradient at all: left out)
+    noise = stats.noise(kept)
+    problem = problem_of(stats, eps, placement=placement, noise=noise.shuffled(0) if shuffled else noise)
+    return np.asarray(numeric.eta_star(np.asarray(batch, dtype=float), problem, model="correlated"), dtype=float)
+
+
 def predict_all(stats, deviations: Deviations | None, eps: float, batch, H="sketch") -> dict[str, list[float]]:
     """Every registered model (both placements) from the statistics (H: the file's sketch, or exact HVPs), plus
-    the +corr rows where deviations are given."""
+    the +corr rows and the registered correlated model from the deviations' sketch where deviations are given
+    (without them ``correlated`` is its base model: left out)."""
     from .predict import prediction
 
     out = {}
     for placement in ("outside", "inside"):
         result = prediction(stats, eps, batch, placement=placement, surge=False, H=H)
         for name, p in result.models.items():
-            out[f"{name}[{placement}]"] = [float(v) for v in p.eta]
+            if name != "correlated":
+                out[f"{name}[{placement}]"] = [float(v) for v in p.eta]
     if deviations is not None:
         shuffled = deviations.shuffled(0)
         for name, placement in CORRECTED:
             out[f"{name}[{placement}]+corr"] = [float(v) for v in correlated(stats, deviations, eps, batch, placement, name)]
             out[f"{name}[{placement}]+corr(shuffled)"] = [
                 float(v) for v in correlated(stats, shuffled, eps, batch, placement, name)]
+        for placement in ("outside", "inside"):
+            out[f"correlated[{placement}]"] = [float(v) for v in registered_correlated(stats, eps, batch, placement)]
+        out["correlated[outside](shuffled)"] = [float(v) for v in registered_correlated(stats, eps, batch, "outside",
+                                                                                        shuffled=True)]
     return out
 
 
@@ -272,9 +294,9 @@ MEASUREMENT = "heldout-measurement/1"  # bump when the measurement (not the pred
 
 
 def _digest(name: str, config: dict) -> str:
-    """The measurement cache's key: the configuration, :data:`MEASUREMENT` and the architectures' code."""
+    """The measurement cache's key: the configuration and :data:`MEASUREMENT` (bump it when the measurement or the
+    architectures change: the key does not read the code, so a refactoring keeps the cache)."""
     text = json.dumps({"config": config, "name": name, "version": MEASUREMENT}, sort_keys=True, default=str)
-    text += (Path(__file__).parent / "architectures.py").read_text("utf-8")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -284,10 +306,22 @@ def _statistics(architecture, model, x, y, count: int, config: dict, label: str)
     xs, ys = x[:count], y[:count]
     loader = [(xs[i:i + 256], ys[i:i + 256]) for i in range(0, count, 256)]
     stats = collect(model, architecture.loss_fn, loader, probes=config["probes"], sketch_rank=config["sketch_rank"],
-                    seed=config["seed"], progress=False, model_name=architecture.name, checkpoint=label)
+                    seed=config["seed"], progress=False, model_name=architecture.name, checkpoint=label,
+                    noise_examples=config["noise_examples"])
+    stats = _through_file(stats)  # the predictions read what a user's .npz holds (float32 sketches included)
     flat = FlatModel(model, architecture.loss_fn, loader)
     rows = torch.cat([flat.per_example(xs[i:i + 128], ys[i:i + 128]) for i in range(0, count, 128)]).to(torch.float64)
     return stats, Deviations(rows.numpy() - stats.g, stats)
+
+
+def _through_file(stats):
+    """The statistics as ``Statistics.save`` then ``statsfile.load`` give them back (the file's precision)."""
+    import tempfile
+
+    from .statsfile import load
+
+    with tempfile.TemporaryDirectory() as folder:
+        return load(stats.save(Path(folder) / "stats.npz"))
 
 
 def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path(".cache/heldout"),
@@ -307,7 +341,8 @@ def run_architecture(name: str, config: dict = CONFIG, cache: Path | None = Path
     spec = {**{"batch": config["batch"]}, **config["architectures"][name]}
     batch, samples = tuple(spec["batch"]), spec["samples"]
     checkpoints = tuple(checkpoints or architecture.checkpoints)
-    path = cache / f"{name}-{_digest(name, {**config, 'checkpoints': checkpoints})}.json" if cache is not None else None
+    measured_by = {k: v for k, v in config.items() if k != "noise_examples"}  # that one enters the predictions only
+    path = cache / f"{name}-{_digest(name, {**measured_by, 'checkpoints': checkpoints})}.json" if cache is not None else None
     stored = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
     with torch_single_thread():
         x_train, y_train, x_pop, y_pop = architecture.data(config["seed"])
@@ -400,8 +435,69 @@ def _control(population, stats, config, step, stored) -> list[dict]:
     return out
 
 
+def run_momentum(config: dict = CONFIG, cache: Path | None = Path(".cache/heldout")) -> list[dict]:
+    """Warmed-up Adam at the last checkpoint of ``config["momentum"]["architecture"]``, held out: the state after
+    ``warmup`` steps on population minibatches, frozen and copied into ``samples`` replicas that each take one more
+    step (:func:`.validate.measure_momentum`, its definition of eta_real: a log grid x1/4 .. x4 of eta_q, 4 points
+    per octave); the predictions from training-example statistics at the frozen point."""
+    import copy
+
+    from ..sim.optimizers import torch_single_thread
+    from . import validate
+    from .architectures import ARCHITECTURES
+    from .predict import prediction
+
+    torch = require_torch()
+    torch.use_deterministic_algorithms(True)
+    spec = config["momentum"]
+    architecture = ARCHITECTURES[spec["architecture"]]
+    stats_count = config["architectures"].get(spec["architecture"], {}).get("stats", 512)
+    key = _digest("momentum", {"momentum": spec, "seed": config["seed"], "stats": stats_count})
+    path = cache / f"momentum-{key}.json" if cache is not None else None
+    stored = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else None
+    out, cached = [], []
+    with torch_single_thread():
+        x_train, y_train, x_pop, y_pop = architecture.data(config["seed"])
+        model = architecture.build(config["seed"])
+        saved = architecture.train(model, x_train, y_train, seed=config["seed"])
+        model.load_state_dict(saved[max(architecture.checkpoints)])
+        for k, B in enumerate(spec["batch"]):
+            if stored is None:
+                pool = validate.Pool(model, architecture.loss_fn, x_pop, y_pop)
+                measured = validate.measure_momentum(pool, spec["eps"], B, spec["warmup"], spec["lr"], spec["samples"],
+                                                     config["seed"] + 100 + k, betas=tuple(spec["betas"]))
+                w = measured.pop("pool").w0.numpy()
+                measured = {name: (float(v) if isinstance(v, (float, np.floating)) else v)
+                            for name, v in measured.items()}
+                cached.append({**measured, "w": w.tolist()})
+            else:
+                measured = dict(stored[k])
+                w = np.array(measured["w"])
+            measured.pop("w", None)
+            moved = copy.deepcopy(model)
+            flat = FlatModel(moved, architecture.loss_fn, [(x_pop[:2], y_pop[:2])])
+            with torch.no_grad():
+                for (_, p), piece in zip(moved.named_parameters(), flat.unflat(torch.from_numpy(w)).values()):
+                    p.copy_(piece)
+            stats, _ = _statistics(architecture, moved, x_train, y_train, stats_count, config, "warmed up")
+            models = {}
+            for placement in ("outside", "inside"):
+                for b1, label in ((spec["betas"][0], "momentum"), (0.0, "fresh")):
+                    result = prediction(stats, spec["eps"], [B], placement=placement, beta1=b1, surge=False)
+                    models.update({f"{name}[{placement}, {label}]": float(p.eta[0]) for name, p in result.models.items()})
+            out.append({"B": B, **{n: v for n, v in measured.items() if n in (
+                "eta_q", "eta_real", "eta_real_low", "eta_real_high", "edge", "ascent")}, "models": models})
+    if path is not None and stored is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cached), encoding="utf-8")
+    return out
+
+
 def run(config: dict = CONFIG, names=None, cache: Path | None = Path(".cache/heldout"), progress: bool = True) -> dict:
     names = tuple(names or config["architectures"])
-    return {"config": {k: v for k, v in config.items() if k != "architectures"} | {
+    result = {"config": {k: v for k, v in config.items() if k != "architectures"} | {
         "architectures": {n: config["architectures"][n] for n in names}},
         "architectures": [run_architecture(n, config, cache, progress) for n in names]}
+    if config["momentum"]["architecture"] in names:
+        result["momentum"] = run_momentum(config, cache)
+    return result

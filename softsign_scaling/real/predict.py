@@ -16,7 +16,15 @@ Error bars: :func:`prediction` with ``resamples=R`` redraws g, sigma^2 and diag 
 distributions with the statistics' standard errors (a parametric bootstrap) and recomputes eta* with the
 sketch; the band is the basic bootstrap interval on the log scale, eta/q97.5 .. eta/q2.5 with q the
 resampled-to-central ratio (the plug-in eta* is biased where |g_i| is comparable to its standard error
-sigma_i/sqrt(N): the noise in g looks like signal, and the basic interval corrects that bias to first order).  The sketch's own bias (the residual's off-diagonal part) is not in the band: compare
+sigma_i/sqrt(N): the noise in g looks like signal, and the basic interval corrects that bias to first order), and
+its centre eta/median(q) (``ModelPrediction.centre``, what ``predict`` prints), which the band always contains.
+With a noise sketch each resample also redraws the sketch's k examples (a bootstrap), so the band carries the
+sketch's 1/sqrt(k) error.
+
+The "correlated" model (numeric/correlated.py) reads the file's noise sketch (``Statistics.noise``); a file
+without one refuses it with a one-line reason naming what to re-collect.  :data:`RECOMMENDED` picks the column
+``predict`` marks, :data:`MEASURED_ERROR` the caveat it prints, :func:`skew_checks` the small-B non-Gaussian
+check (the skewness's first Edgeworth term, and at B = 1 the per-example signs).  The sketch's own bias (the residual's off-diagonal part) is not in the band: compare
 ``H="sketch"`` with exact HVPs (docs/real-model.md does).
 """
 
@@ -32,6 +40,32 @@ from .statsfile import Statistics
 REGIMES = ("SignSGD-like (b < 0.1)", "between (0.1 <= b <= 10)", "SGD-like (b > 10)")
 REGIME_EDGES = (0.1, 10.0)
 
+RECOMMENDED = ("correlated", "exact")  # the first of these that gives a value is the recommended column
+
+# The measured error of a prediction on a real network: model -> ((B, median predicted/measured, lowest, highest),
+# ...) per batch size measured.  From docs/real-model.md (digits MLP, n = 4810, checkpoints after 50 and 2000 steps,
+# eps 1e-8, 1e-3, 1e-2, placement outside, 23 settings, the pool in-sample): "correlated" from its column
+# exact[outside]+corr (the same first-order correction, from 64 examples' full gradients and exact HVPs),
+# "exact" from exact[outside].  The held-out validation (real/heldout.py) replaces these numbers.
+MEASURED_ERROR = {
+    "correlated": ((1, 2.2, 0.93, 3.6), (8, 1.6, 1.2, 5.0), (64, 1.3, 1.2, 1.6), (512, 1.5, 1.2, 1.9)),
+    "exact": ((1, 76.0, 49.0, 170.0), (8, 32.0, 29.0, 72.0), (64, 6.3, 4.0, 8.4), (512, 2.2, 1.4, 3.3)),
+}
+MEASURED_WHERE = "digits MLP, docs/real-model.md, in-sample"
+
+
+def caveat(model: str, batch) -> str:
+    """One line: the measured predicted/measured factor of ``model`` at the measured batch sizes nearest to ``batch``
+    (in log B), or that it was not measured on a real network."""
+    rows = MEASURED_ERROR.get(model)
+    if rows is None:
+        return f"caveat: {model} was not measured against real networks (measured: {', '.join(MEASURED_ERROR)})"
+    finite = [float(B) for B in np.asarray(batch, dtype=float).reshape(-1) if math.isfinite(B)]
+    nearest = sorted({min(rows, key=lambda r: abs(math.log(r[0]) - math.log(B))) for B in finite})
+    parts = [f"B ~ {B:g}: x{median:.2g} ({low:.2g}..{high:.2g})" for B, median, low, high in nearest]
+    return (f"caveat: {model}'s eta* was measured at predicted/measured " + ", ".join(parts)
+            + f" ({MEASURED_WHERE}): divide by the factor for your B")
+
 
 def _numeric():
     from .. import numeric
@@ -44,8 +78,9 @@ def _kept(stats: Statistics) -> np.ndarray:
 
 
 def problem_of(stats: Statistics, eps: float, *, placement: str = "inside", beta1: float = 0.0, H="sketch",
-               g=None, sigma2=None, diag_H=None):
-    """A ``numeric.Problem`` whose H is the statistics' operator (see the module docstring)."""
+               g=None, sigma2=None, diag_H=None, noise="sketch"):
+    """A ``numeric.Problem`` whose H is the statistics' operator (see the module docstring); its noise covariance
+    (``noise=``, for the "correlated" model) is the file's noise sketch when it has one (``noise=None``: none)."""
     numeric = _numeric()
     kept = _kept(stats)
     if not kept.any():
@@ -56,8 +91,10 @@ def problem_of(stats: Statistics, eps: float, *, placement: str = "inside", beta
     sigma = np.sqrt(sigma2[kept])
     floor = 1e-12 * max(float(sigma.max()), 1e-300)  # sigma_i = 0 with g_i != 0: a deterministic component
     sigma = np.maximum(sigma, floor)
+    if isinstance(noise, str):
+        noise = stats.noise(kept) if stats.has_noise_sketch else None
     if "H_diagonal" in getattr(numeric.Problem, "__dataclass_fields__", {}):
-        return _operator_problem(numeric, stats, kept, g[kept], sigma, diag, eps, placement, beta1, H)
+        return _operator_problem(numeric, stats, kept, g[kept], sigma, diag, eps, placement, beta1, H, noise)
     # A Problem validated on a stand-in diagonal; then H's diagonal and quadratic form are the operator's.
     base = numeric.Problem(g[kept], sigma, np.ones(int(kept.sum())), eps, placement=placement, beta1=beta1)
     if isinstance(H, str):
@@ -71,7 +108,7 @@ def problem_of(stats: Statistics, eps: float, *, placement: str = "inside", beta
     return _OperatorProblem.wrap(base, diag[kept], quadratic)
 
 
-def _operator_problem(numeric, stats, kept, g, sigma, diag, eps, placement, beta1, H):
+def _operator_problem(numeric, stats, kept, g, sigma, diag, eps, placement, beta1, H, noise=None):
     """The same problem through numeric.Problem's operator interface (H a matvec, with H_diagonal), where it exists.
 
     That interface requires diag H > 0; an estimated diagonal entry <= 0 (negative curvature, or Hutchinson
@@ -95,7 +132,8 @@ def _operator_problem(numeric, stats, kept, g, sigma, diag, eps, placement, beta
             return np.asarray(H(full), dtype=float)[kept]
     else:
         raise ValueError("H must be 'sketch' or a function v -> H v")
-    return numeric.Problem(g, sigma, H=matvec, H_diagonal=diagonal, eps=eps, placement=placement, beta1=beta1)
+    return numeric.Problem(g, sigma, H=matvec, H_diagonal=diagonal, eps=eps, placement=placement, beta1=beta1,
+                           noise=noise)
 
 
 def _sketch_quadratic(stats: Statistics, kept: np.ndarray, diag: np.ndarray):
@@ -186,9 +224,10 @@ def regime_shares(stats: Statistics, eps: float, B: float) -> dict[str, tuple[fl
 @dataclass(frozen=True)
 class ModelPrediction:
     model: str
-    eta: np.ndarray          # eta*(B), one per batch size
+    eta: np.ndarray          # eta*(B), one per batch size: the plug-in value
     low: np.ndarray | None   # the band (2.5% .. 97.5% of the resamples), or None without resamples
     high: np.ndarray | None
+    centre: np.ndarray       # the bias-corrected centre eta/median(ratio), inside the band (eta without resamples)
     surge: tuple[float, ...]  # batch sizes of the local maxima of eta*(B) inside the batch range (empty: none)
     decrease: np.ndarray     # the expected loss decrease at eta* (E-5)
 
@@ -202,6 +241,54 @@ class Prediction:
     models: dict[str, ModelPrediction]
     refused: dict[str, str]
     regimes: dict[float, dict[str, tuple[float, float, float]]]
+    recommended: str | None = None  # the first of RECOMMENDED with a value
+    skew: dict = None  # B -> SkewCheck (statistics with skewness only)
+
+
+@dataclass(frozen=True)
+class SkewCheck:
+    """The small-B non-Gaussian check at one batch size: the numerator sum_i g_i m_i of eta* under Gaussian noise,
+    with the first Edgeworth term of the measured per-example skewness, and (B = 1, SignSGD-like) the exact
+    sum_i g_i E[sign(x_i)] from the per-example signs.  ``ascends``: the skew-aware numerator <= 0 (the real step
+    ascends in expectation: no learning rate helps)."""
+
+    B: float
+    gaussian: float
+    skewed: float
+    sign_test: float | None
+
+    @property
+    def ascends(self) -> bool:
+        return (self.sign_test if self.sign_test is not None else self.skewed) <= 0
+
+    @property
+    def shift(self) -> float:
+        """The skewness's relative change of the numerator."""
+        return (self.skewed - self.gaussian) / abs(self.gaussian) if self.gaussian else math.inf
+
+
+def skew_checks(stats: Statistics, eps: float, batch, placement: str) -> dict[float, SkewCheck]:
+    """:class:`SkewCheck` per finite batch size (empty without the per-example skewness in the file)."""
+    if stats.skewness is None:
+        return {}
+    numeric = _numeric()
+    from ..numeric.correlated import skewed_numerator
+
+    problem = problem_of(stats, eps, placement=placement, noise=None)
+    kept = _kept(stats)
+    mean = numeric.get_model("correlated").mean_function(problem)
+    out = {}
+    for B in batch:
+        if not math.isfinite(B):
+            continue
+        gaussian, skewed = skewed_numerator(problem, float(B), stats.skewness[kept], mean)
+        sign_test = None
+        if B == 1 and stats.sign_mean is not None:
+            shares = regime_shares(stats, eps, 1.0)["all"]
+            if shares[0] >= 0.9:  # SignSGD-like: u = sign(x_e) for one example, its mean is the file's
+                sign_test = float(stats.g @ stats.sign_mean)
+        out[float(B)] = SkewCheck(float(B), gaussian, skewed, sign_test)
+    return out
 
 
 def surge_peaks(eta, batch: np.ndarray, per_octave: int = 4) -> tuple[float, ...]:
@@ -255,12 +342,21 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
     if resamples < 0:
         raise ValueError(f"resamples must be >= 0, not {resamples}")
     names, refused = applicable_models(placement, beta1)
+    if not stats.has_noise_sketch:
+        for name in names:
+            if getattr(numeric.get_model(name), "needs_noise", False):
+                refused[name] = stats_no_sketch()
+        names = tuple(name for name in names if name not in refused)
     if models is not None:
         wanted = (models,) if isinstance(models, str) else tuple(models)
         for name in wanted:
             numeric.get_model(name)
         refused = {k: v for k, v in refused.items() if k in wanted}
         names = tuple(name for name in names if name in wanted)
+        if not names:
+            reasons = "; ".join(f"{k} {v}" for k, v in refused.items())
+            raise ValueError(f"no selected model applies here ({reasons}); models that do: "
+                             f"{', '.join(applicable_models(placement, beta1)[0])}")
     problem = problem_of(stats, eps, placement=placement, beta1=beta1, H=H)
     sketch = problem if (isinstance(H, str)) else problem_of(stats, eps, placement=placement, beta1=beta1)
     rng = np.random.default_rng(seed)
@@ -269,7 +365,17 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
         g = stats.g + stats.g_se * rng.standard_normal(stats.n)
         sigma2 = np.abs(stats.sigma2 + stats.sigma2_se * rng.standard_normal(stats.n))
         diag = stats.diag_H + stats.diag_H_se * rng.standard_normal(stats.n)
-        draws.append(problem_of(stats, eps, placement=placement, beta1=beta1, g=g, sigma2=sigma2, diag_H=diag))
+        noise = None
+        if stats.has_noise_sketch:  # the sketch's own sampling error: a bootstrap over its k examples
+            from ..numeric.correlated import projected_noise
+
+            k = stats.noise_projections.shape[0]
+            pick = rng.integers(0, k, k)
+            kept = (sigma2 > 0) | (g != 0)
+            noise = projected_noise(stats.sketch_values, stats.sketch_vectors[kept], np.asarray(stats.noise_groups)[kept],
+                                    sigma2[kept], stats.noise_projections[pick], stats.noise_diagonal)
+        draws.append(problem_of(stats, eps, placement=placement, beta1=beta1, g=g, sigma2=sigma2, diag_H=diag,
+                                noise=noise))
     out = {}
     from tqdm import tqdm
 
@@ -280,6 +386,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
             eta = np.asarray(numeric.eta_star(batch, problem, model=name), dtype=float)
             decrease = np.asarray(numeric.loss_decrease(batch, problem, model=name), dtype=float)
             low = high = None
+            centre_value = eta
             if draws:
                 centre = np.asarray(numeric.eta_star(batch, sketch, model=name), dtype=float)
                 ratios = []
@@ -287,12 +394,22 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
                     ratios.append(numeric.eta_star(batch, d, model=name))
                     bar.update(1)
                 ratios = np.array(ratios) / centre
+                # the basic bootstrap interval on the log scale and its centre, eta/median: the band holds the centre
                 low, high = eta / np.quantile(ratios, 0.975, axis=0), eta / np.quantile(ratios, 0.025, axis=0)
+                centre_value = eta / np.quantile(ratios, 0.5, axis=0)
             peaks = surge_peaks(lambda b: numeric.eta_star(b, problem, model=name), batch) if surge else ()
         except (ValueError, FloatingPointError) as error:
             refused[name] = str(error).splitlines()[0]
             continue
-        out[name] = ModelPrediction(name, eta, low, high, peaks, decrease)
+        out[name] = ModelPrediction(name, eta, low, high, centre_value, peaks, decrease)
     bar.close()
     regimes = {float(B): regime_shares(stats, eps, float(B)) for B in batch if math.isfinite(B)}
-    return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes)
+    recommended = next((name for name in RECOMMENDED if name in out), None)
+    return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes, recommended,
+                      skew_checks(stats, eps, batch, placement))
+
+
+def stats_no_sketch() -> str:
+    from .statsfile import NO_SKETCH
+
+    return NO_SKETCH

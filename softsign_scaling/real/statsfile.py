@@ -27,6 +27,22 @@ eps_convention       () str      "statistics are eps-free; give eps and placemen
 source               () str      "per-example" (vmap of grad) or "data-parallel" (small/large batch difference)
 ===================  ==========  ==============================================================
 
+Optional keys (files without them still load; what needs them says what to re-collect):
+
+===================  ==========  ==============================================================
+noise_groups         (n,) int16  each component's group for the noise sketch (numeric.correlated.quantile_groups:
+                                 8 quantile bins of |g_i|/sigma_i x 8 of sigma_i; -1 where sigma_i = 0)
+noise_projections    (k, r, G)   k gradient deviations d_e (E[d d^T] = Sigma) projected on the sketch's r
+                                 eigenvectors per group: sum_{i in G} U_ij d_ei (float32)
+noise_diagonal       (r, G)      (1/k) sum_e sum_{i in G} U_ij^2 d_ei^2 (removes the diagonal from the same samples)
+noise_source         () str      "per-example" or "per-rank" (DDP: (g_k - gbar) sqrt(b K/(K - 1)))
+skewness             (n,)        per-example gradient skewness m3/sigma^3 (0 where sigma = 0) (float32)
+sign_mean            (n,)        mean of sign(per-example gradient): the SignSGD update's mean at B = 1 (float32)
+===================  ==========  ==============================================================
+
+The noise sketch (numeric.ProjectedNoise) is O(n + k r G) numbers, never O(k n): with the defaults k = 256, r = 8,
+G = 64 it is 131072 float32 (0.5 MB) whatever n is.
+
 H is never stored: predictions from the file use the sketch H ~ U diag(lambda) U^T + diag(d), with d =
 diag_H - diag(U diag(lambda) U^T), which is exact on the sketch's span and on the diagonal.
 """
@@ -46,6 +62,11 @@ _ARRAYS = ("g", "g_se", "sigma2", "sigma2_se", "diag_H", "diag_H_se")
 _SCALARS = ("trace_H", "trace_H_se", "gHg", "loss")
 _INTEGERS = ("samples", "probes", "seed")
 _TEXT = ("model", "checkpoint", "source")
+_OPTIONAL = {"noise_groups": np.int16, "noise_projections": np.float32, "noise_diagonal": np.float64,
+             "skewness": np.float32, "sign_mean": np.float32}
+NO_SKETCH = ("the statistics file has no noise sketch (written before it existed, or with noise_examples = 0 or "
+             "sketch rank 0): re-collect it with `softsign-scaling stats` or collect(..., noise_examples=256, "
+             "sketch_rank >= 1)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +93,12 @@ class Statistics:
     checkpoint: str = ""
     loss: float = float("nan")
     source: str = "per-example"
+    noise_groups: np.ndarray | None = None       # the noise sketch (optional; see the module docstring)
+    noise_projections: np.ndarray | None = None
+    noise_diagonal: np.ndarray | None = None
+    noise_source: str = ""
+    skewness: np.ndarray | None = None
+    sign_mean: np.ndarray | None = None
     extra: dict = field(default_factory=dict)  # not saved: live objects (e.g. the exact HVP) for in-process use
 
     def __post_init__(self) -> None:
@@ -88,6 +115,34 @@ class Statistics:
             raise ValueError("statistics: layer_bounds must rise from 0 to n with one group per layer name")
         if not (np.all(np.isfinite(self.g)) and np.all(np.isfinite(self.sigma2)) and np.all(self.sigma2 >= 0)):
             raise ValueError("statistics: g and sigma2 must be finite, sigma2 >= 0")
+        for name in ("skewness", "sign_mean", "noise_groups"):
+            array = getattr(self, name)
+            if array is not None and np.shape(array) != (n,):
+                raise ValueError(f"statistics: {name} has shape {np.shape(array)}, expected ({n},)")
+        sketch = (self.noise_groups, self.noise_projections, self.noise_diagonal)
+        if any(a is not None for a in sketch) and not all(a is not None for a in sketch):
+            raise ValueError("statistics: noise_groups, noise_projections and noise_diagonal come together")
+        if self.noise_projections is not None:
+            k, r, G = np.shape(self.noise_projections)
+            if r != self.sketch_values.size or np.shape(self.noise_diagonal) != (r, G):
+                raise ValueError(f"statistics: noise_projections (k, r, G) = {np.shape(self.noise_projections)} and "
+                                 f"noise_diagonal {np.shape(self.noise_diagonal)} must match the rank-"
+                                 f"{self.sketch_values.size} sketch")
+
+    @property
+    def has_noise_sketch(self) -> bool:
+        return self.noise_projections is not None
+
+    def noise(self, kept: np.ndarray | None = None):
+        """The numeric.ProjectedNoise of the sketch (components ``kept`` only, a boolean mask), or a one-line
+        ValueError naming what to re-collect."""
+        if not self.has_noise_sketch:
+            raise ValueError(NO_SKETCH)
+        from ..numeric.correlated import projected_noise
+
+        kept = np.ones(self.n, dtype=bool) if kept is None else kept
+        return projected_noise(self.sketch_values, self.sketch_vectors[kept], np.asarray(self.noise_groups)[kept],
+                               self.sigma2[kept], self.noise_projections, self.noise_diagonal)
 
     @property
     def n(self) -> int:
@@ -107,7 +162,16 @@ class Statistics:
                       sketch_vectors=np.asarray(self.sketch_vectors, dtype=np.float32),
                       layer_names=np.asarray(self.layer_names, dtype=str),
                       layer_bounds=np.asarray(self.layer_bounds, dtype=np.int64))
-        with open(path, "wb") as handle:
+        for name, dtype in _OPTIONAL.items():
+            if getattr(self, name) is not None:
+                arrays[name] = np.asarray(getattr(self, name), dtype=dtype)
+        if self.noise_source:
+            arrays["noise_source"] = np.asarray(self.noise_source, dtype=str)
+        try:
+            handle = open(path, "wb")
+        except OSError as error:
+            raise ValueError(f"cannot write {path}: {error.strerror or error}") from None
+        with handle:
             np.savez(handle, **arrays)
         return path
 
@@ -129,6 +193,11 @@ def load(path) -> Statistics:
                           sketch_vectors=np.asarray(data["sketch_vectors"], dtype=np.float64),
                           layer_names=tuple(str(s) for s in data["layer_names"]),
                           layer_bounds=np.asarray(data["layer_bounds"], dtype=np.int64))
+            for name in _OPTIONAL:
+                if name in data.files:
+                    values[name] = np.asarray(data[name], dtype=np.int64 if name == "noise_groups" else np.float64)
+            if "noise_source" in data.files:
+                values["noise_source"] = str(data["noise_source"])
     except (OSError, KeyError, EOFError) as error:
         raise ValueError(f"{path}: not a readable statistics file ({type(error).__name__}: {error})") from None
     except ValueError as error:
