@@ -75,8 +75,8 @@ MUTANTS = (
     Mutant("kernel.kink_branch", "softsign_scaling/numeric/_kernel.py",
            "kink = bi * math.log1p(1.0 / bi) if bi > 1.0", "kink = bi * math.log1p(1.0 / bi) if bi > 10.0",
            ("tests/test_kernel.py",)),
-    # numeric/__init__.py and the models
-    Mutant("numeric.sign_mean_odd", "softsign_scaling/numeric/__init__.py",
+    # numeric (the families' sign form) and the models
+    Mutant("numeric.sign_mean_odd", "softsign_scaling/numeric/families.py",
            "return np.copysign(_g.mean_clip_b0(np.abs(a)), a)", "return _g.mean_clip_b0(np.abs(a))",
            ("tests/test_numeric_properties.py",)),
     Mutant("problem.symmetry_tolerance", "softsign_scaling/numeric/problem.py",

@@ -187,7 +187,9 @@ jobs = {
     "surge_peak anchored n=2e4": lambda: numeric.surge_peak(small, model="anchored"),
     "scalar mean_exact x 2000": lambda: [numeric.mean_exact(0.5, 0.3) for _ in range(2000)],
 }
-jobs["eta_star anchored n=1e6 x 20 B"]()  # warm-up (tables, kernel)
+only = sys.argv[1] if len(sys.argv) > 1 else ""
+jobs = {name: job for name, job in jobs.items() if only in name}
+numeric.eta_star(B, problem, model="anchored"), numeric.eta_star(B[:2], problem, model="exact")  # warm-up
 out = {}
 for name, job in jobs.items():
     start = time.process_time()
@@ -197,7 +199,7 @@ print(json.dumps(out))
 """
 
 
-def speed(base: Path, rounds: int) -> int:
+def speed(base: Path, rounds: int, only: str = "") -> int:
     """CPU seconds of the same jobs in this tree and in ``base`` (a directory holding a softsign_scaling package),
     alternating fresh processes (this, base, this, base, ...) so that the machine's load falls on both alike;
     the ratio of the medians, this/base, per job."""
@@ -209,7 +211,7 @@ def speed(base: Path, rounds: int) -> int:
     for _ in range(rounds):
         for label, tree in (("this", ROOT), ("base", base)):
             env = {**os.environ, "PYTHONPATH": str(tree)}
-            out = subprocess.run([sys.executable, "-c", SPEED_CODE], env=env, capture_output=True, text=True,
+            out = subprocess.run([sys.executable, "-c", SPEED_CODE, only], env=env, capture_output=True, text=True,
                                  check=True, cwd=str(tree))
             for name, seconds in json.loads(out.stdout.strip().splitlines()[-1]).items():
                 times[label].setdefault(name, []).append(seconds)
@@ -231,10 +233,11 @@ def main(argv=None) -> int:
     group.add_argument("--compare", type=Path)
     group.add_argument("--speed", type=Path, metavar="BASE_DIR", help="time against another tree's package")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="", help="--speed: only the jobs whose name contains this")
     parser.add_argument("--quick", action="store_true", help="skip surge_peak and b_noise")
     args = parser.parse_args(argv)
     if args.speed:
-        return speed(args.speed, args.rounds)
+        return speed(args.speed, args.rounds, args.only)
     found = digests(args.quick)
     if args.write:
         args.write.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")

@@ -89,6 +89,9 @@ QUOTES = [
      "within 2x for {0} of {1} Adam settings"),
     ("README.md", "docs/run-level.md", r"\| adam-0\.999 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (?:yes|no) \| ([0-9.]+) \|",
      "slope is {0} against the square-root rule"),
+    ("README.md", "docs/run-level.md", r"\| cnn \| [0-9.]+ \| [0-9]+ \| [^|]+\| [^|]+\| ([0-9.]+) \|",
+     "On a small CNN the same prediction is {0}x too large"),
+    ("README.md", "docs/run-level.md", r"\* cnn: .*? B_noise grows ([0-9.]+)x over the run", "(B_noise grows {0}x during"),
 ]
 
 

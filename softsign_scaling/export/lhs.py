@@ -110,6 +110,14 @@ NAMES: dict[str, str] = {
     "M-10": r"a_1 = \lim_{B \to \infty} B \left(\tfrac{\eta^*(B)}{\eta^*(\infty)} - 1\right)",
     "M-11": r"\Delta L(\eta^*;\ \beta_1)",
     "M-12": r"\left(\Delta L_{\text{avg}},\ \Delta L_{\text{avg}}\ (\text{equal } \kappa_i^2)\right)",
+    "R-1": r"\left(\tfrac{a'}{a},\ \tfrac{b'}{b}\right)",
+    "R-2": r"\eta^*\big|_{\text{leading order in } a}",
+    "R-3": r"\tfrac{\eta^*(k B,\ \epsilon/\sqrt{k})}{\sqrt{k}\,\eta^*(B,\ \epsilon)}\Big|_{\text{leading order in } a}",
+    "R-4": r"\tfrac{\eta^*(k B,\ \epsilon/\sqrt{k})}{\sqrt{k}\,\eta^*(B,\ \epsilon)} - 1\ \text{(first order in } a^2)",
+    "R-5": r"\left(\lim_{b \to 0} \tfrac{k_0(b)}{s_0(b)},\ \lim_{b \to \infty} \tfrac{k_0(b)}{b\,s_0(b)}\right)",
+    "R-6": r"\left(\tilde{k}_0(b),\ \tilde{s}_0(b)\right)",
+    "R-7": r"\left(T_{11},\ T_{12},\ T_{13},\ T_{21},\ T_{22},\ T_{23},\ T_{31},\ T_{32},\ T_{33},\ f_1,\ f_2,\ "
+           r"f_3\right)",
 }
 
 # Named quantities that a step computes exactly although its relation is an approximation: E-7's split

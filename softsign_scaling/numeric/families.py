@@ -73,14 +73,16 @@ class Regimes(NamedTuple):
     regular: np.ndarray
 
 
-def regimes(a: np.ndarray, b: np.ndarray, sign_at_zero: bool) -> Regimes | None:
-    """The regime of each point (a, b), or None where every point is regular (found by four reductions, no masks:
-    the common case).  zero: b < B_TINY (only if ``sign_at_zero``); far: b >= B_FAR; huge: |a| >= A_FAR elsewhere."""
-    if a.size and -A_FAR < a.min() and a.max() < A_FAR and b.max() < B_FAR and (
+def regimes(a: np.ndarray, b: np.ndarray, sign_at_zero: bool, far_too: bool = True) -> Regimes | None:
+    """The regime of each point (a, b), or None where every point is regular (found by up to four reductions, no
+    masks: the common case).  zero: b < B_TINY (only if ``sign_at_zero``); far: b >= B_FAR (only if ``far_too``: the
+    models route those points to the far form themselves, in SGD units, and skip that reduction); huge: |a| >= A_FAR
+    elsewhere."""
+    if a.size and -A_FAR < a.min() and a.max() < A_FAR and (not far_too or b.max() < B_FAR) and (
             not sign_at_zero or b.min() >= B_TINY):
         return None  # (NaN fails every comparison: the masks below)
     zero = (b < B_TINY) if sign_at_zero else np.zeros(b.shape, dtype=bool)
-    far = is_far(b)
+    far = is_far(b) if far_too else np.zeros(b.shape, dtype=bool)
     huge = ~(zero | far) & (np.abs(a) >= A_FAR)
     regular = ~(zero | far | huge)
     if not (zero.any() or far.any() or huge.any()):
@@ -194,8 +196,15 @@ class MomentFamily:
     def pair(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, variance) at points (a, b) of one shape: each regime's own form, the regular one elsewhere.
         b >= B_FAR gives the far form converted out of SGD units ((a/b) mu, nu/b^2); the models carry those points
-        in SGD units instead (:meth:`far` directly)."""
-        found = regimes(a, b, self.sign_at_zero)
+        in SGD units instead (:meth:`near` here, ``far`` there)."""
+        return self._pair(a, b, True)
+
+    def near(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`pair` for points with b < B_FAR (the models' contract for ``moments``; one reduction fewer)."""
+        return self._pair(a, b, False)
+
+    def _pair(self, a: np.ndarray, b: np.ndarray, far_too: bool) -> tuple[np.ndarray, np.ndarray]:
+        found = regimes(a, b, self.sign_at_zero, far_too)
         if found is None:
             return self.moments(a, b)
         m, v = np.empty(a.shape), np.empty(a.shape)

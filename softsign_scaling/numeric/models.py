@@ -195,7 +195,7 @@ class PerComponentModel(Model):
                 raise TypeError(f"model {self.name!r}: a family must be a numeric.MomentFamily, not "
                                 f"{type(family).__name__}")
             if getattr(self, moments) is None:
-                object.__setattr__(self, moments, family.pair)
+                object.__setattr__(self, moments, family.near)  # b < B_FAR: far rows take ``far``
             if getattr(self, far) is None:
                 object.__setattr__(self, far, family.far)
         if self.moments is None:

@@ -255,7 +255,7 @@ def reference_statistics(best_lr: float, steps: float, config=CONFIG, progress: 
     return out
 
 
-def correlated_noise(model, loader, x_train, y_train, stats, examples: int, seed: int = 0) -> dict:
+def correlated_noise(model, loader, x_train, y_train, stats, examples: int, seed: int = 0, loss_fn=None) -> dict:
     """B_noise with the minibatch noise's correlations, from ``examples`` per-example gradients d_n - g and one
     Hessian-vector product each (the diagonal statistics cannot see them):
 
@@ -270,7 +270,7 @@ def correlated_noise(model, loader, x_train, y_train, stats, examples: int, seed
     from .collect import FlatModel
     from . import example
 
-    flat = FlatModel(model, example.loss_fn, loader)
+    flat = FlatModel(model, example.loss_fn if loss_fn is None else loss_fn, loader)
     rng = np.random.default_rng(seed)
     chosen = rng.choice(x_train.shape[0], size=examples, replace=False)
     deviations = flat.per_example(x_train[chosen], y_train[chosen]).detach().numpy().astype(float) - stats.g

@@ -280,6 +280,7 @@ def document(data: dict) -> tuple[str, dict]:
     lines += ["", "![S against E](" + FIGURES[0] + ")", "", "![best learning rate](" + FIGURES[1] + ")", "",
               "![B_noise and B_peak along training](" + FIGURES[2] + ")", ""]
     lines += _findings(analyses, verdicts, p8, p3, checkpoints)
+    lines += _architectures(data.get("architectures", {}))
     lines += _simulation(data["sim"])
     lines += ["", stamp("softsign_scaling.real.runlevel_report"), ""]
     return "\n".join(lines), analyses
@@ -338,6 +339,53 @@ def _findings(analyses, verdicts, p8, p3, checkpoints) -> list[str]:
     return out
 
 
+def _architectures(architectures: dict) -> list[str]:
+    """The same measurement and prediction on the other architectures (real/runlevel_arch.py)."""
+    if not architectures:
+        return []
+    lines = ["", "## Other architectures", "",
+             "The same protocol (real/runlevel_arch.py: any torch module, replicas under torch.func.vmap, float32) on"
+             " the networks of real/architectures.py, Adam (0.9, 0.999), eps 1e-8, constant learning rate; the loss"
+             " is measured on each architecture's held-out population. Predicted: the correlated SignSGD-like B_noise"
+             " at the last checkpoint of a reference run (B = 32, the measured best learning rate).", "",
+             "| architecture | target | seeds | measured B_crit | predicted B_noise (correlated) | predicted / measured |"
+             " within 2x | independent exact B_noise | measured lr slope (8 .. 128) | one-step slope, correlated |"
+             " measured - 1/2 |",
+             "| --- |" + " --- |" * 10]
+    for name, result in architectures.items():
+        config = result["config"]
+        an = analyse_setting(result)
+        last = result["checkpoints"][-1]
+        measured = float(np.median(an["B_crit"]))
+        predicted_value = last["B_noise_sign_corr"]
+        one_step = np.asarray(config["one_step_batch"], dtype=float)
+        s_meas = float(np.median(an["slope"]))
+        lines.append(f"| {name} | {config['target']} | {len(config['seeds'])} | {_interval(an['B_crit'])} |"
+                     f" {fmt(predicted_value)} +- {fmt(last['B_noise_sign_corr_se'])} | {fmt(predicted_value / measured)} |"
+                     f" {'yes' if 0.5 <= predicted_value / measured <= 2 else 'no'} |"
+                     f" {fmt(last['eps'][repr(1e-8)]['B_noise_exact'])} | {_interval(an['slope'])} |"
+                     f" {fmt(slope(one_step, eta_corr(one_step, last)))} | {fmt(s_meas - 0.5)} |")
+    lines += ["", "Along the reference run (correlated SignSGD-like B_noise +- one standard error), and what the"
+              " measurement says about a miss:", ""]
+    for name, result in architectures.items():
+        an = analyse_setting(result)
+        values = np.array([c["B_noise_sign_corr"] for c in result["checkpoints"]])
+        geometric = float(np.exp(np.log(values).mean()))
+        measured = float(np.median(an["B_crit"]))
+        large = an["B"] >= 16
+        lines.append(f"* {name}: " + ", ".join(
+            f"step {c['step']} (loss {fmt(c['held_out_loss'])}): {fmt(c['B_noise_sign_corr'])} +-"
+            f" {fmt(c['B_noise_sign_corr_se'])}" for c in result["checkpoints"])
+            + f". B_noise grows {fmt(values[-1] / values[0])}x over the run, so no one checkpoint stands for it: the"
+            f" geometric mean over the checkpoints is {fmt(geometric)} ({fmt(geometric / measured)}x the measured"
+            f" B_crit). The best learning rate at B >= 16 spans {fmt(an['lr_median'][large].min())} ..."
+            f" {fmt(an['lr_median'][large].max())} (slope {fmt(slope(an['B'], an['lr_median'], 16, an['B'].max()))};"
+            " the noise models have it grow): where it stops growing with B, a larger batch cannot buy fewer"
+            " steps by a larger learning rate, and the trade-off saturates below B_noise; the efficiency law"
+            " (X-20 .. X-22) takes the learning rate at its optimum for every B.")
+    return lines
+
+
 def _simulation(sim: dict) -> list[str]:
     """The square-root rule for a whole run on the noisy quadratic model (sim/runlevel.py)."""
     config = sim["config"]
@@ -389,8 +437,11 @@ def build(root: Path, measure: bool = False, progress: bool = True) -> list[Path
 
         from ..sim import runlevel as sim_runlevel
 
+        from .runlevel_arch import run as run_architectures
+
         data = run(progress=progress)
         data["sim"] = sim_runlevel.run()
+        data["architectures"] = run_architectures(progress=progress)
         write_text(cache, json.dumps(data, indent=1, sort_keys=True) + "\n")
     if not cache.is_file():
         raise FileNotFoundError(f"{cache} is missing: run `softsign-scaling critical-batch --measure` (about 10"
