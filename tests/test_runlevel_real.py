@@ -131,3 +131,48 @@ def test_leading_order_run_slope_is_one_half_with_eps_scaled_and_more_with_eps_f
 
     assert abs(slope_of("scaled") - 0.5) < 1e-12  # R-3: exactly the square root
     assert slope_of("fixed") > 0.55  # the control: R-5's c(b) adds to it when eps is not scaled
+
+
+def test_teacher_steps_to_target_trains_online_and_cannot_beat_the_noise_floor():
+    """The teacher-student task (fresh examples every step) reaches an easy population loss; the label-noise
+    floor 0.5 * 0.1^2 = 0.005 cannot be beaten (the control: a target below it is never reached)."""
+    pytest.importorskip("torch")
+    from softsign_scaling.real import runlevel_arch
+
+    config = {"seeds": (0, 1), "betas": (0.9, 0.999), "eps": 1e-8, "max_steps": 300, "target": 0.2}
+    easy = runlevel_arch.steps_to_target("teacher", config, 32, [1e-2, 3e-2], stop_factor=100)
+    assert np.isfinite(easy).all() and (easy < 300).all()
+    assert not np.array_equal(easy[0], easy[1])  # each seed its own initialisation and its own fresh examples
+    floor = runlevel_arch.steps_to_target("teacher", {**config, "target": 0.004, "max_steps": 100}, 32, [1e-2])
+    assert np.isinf(floor).all()
+
+
+def test_measuring_one_architecture_keeps_the_rest_of_the_cache(tmp_path, monkeypatch):
+    """--architecture NAME adds that architecture's measurement to docs/run-level.json and keeps the others
+    (measurement replaced by a marker here); an unknown name is a one-line error before anything is measured."""
+    pytest.importorskip("matplotlib")
+    import json
+
+    from softsign_scaling.real import runlevel_arch, runlevel_report
+
+    (tmp_path / "docs" / "figures").mkdir(parents=True)
+    shutil.copy(ROOT / runlevel_report.CACHE, tmp_path / runlevel_report.CACHE)
+    before = json.loads((ROOT / runlevel_report.CACHE).read_text(encoding="utf-8"))
+    calls = []
+
+    def fake_run(names, progress=True):
+        calls.append(names)
+        return {name: before["architectures"]["cnn"] for name in names}
+
+    monkeypatch.setattr(runlevel_arch, "run", fake_run)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        runlevel_report.build(tmp_path, architectures=("resnet",))
+    assert calls == []
+    name = next(n for n in runlevel_arch.ARCH_CONFIG if n != "cnn")
+    runlevel_report.build(tmp_path, architectures=(name,))
+    after = json.loads((tmp_path / runlevel_report.CACHE).read_text(encoding="utf-8"))
+    assert calls == [(name,)]
+    assert after["architectures"][name] == before["architectures"]["cnn"]
+    assert {k: v for k, v in after.items() if k != "architectures"} == \
+        {k: v for k, v in before.items() if k != "architectures"}
+    assert all(after["architectures"][k] == v for k, v in before["architectures"].items() if k != name)

@@ -203,13 +203,16 @@ def _critical_batch_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default=None,
                    help="the checkout to write docs/ into (default: the checkout this package lives in)")
     p.add_argument("--measure", action="store_true", help="rerun the measurement and rewrite docs/run-level.json")
+    p.add_argument("--architecture", metavar="NAME", action="append", default=[],
+                   help="measure only this architecture (cnn, teacher, ...; repeatable) and add it to the cached"
+                        " docs/run-level.json, keeping the rest of the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def cmd_critical_batch(args: argparse.Namespace) -> int:
     from ..files import repository_root
 
-    if args.measure and (reason := _missing()):
+    if (args.measure or args.architecture) and (reason := _missing()):
         return _fail("critical-batch", reason)
     root = Path(args.out) if args.out is not None else repository_root()
     if not (root / "docs").is_dir():
@@ -217,8 +220,8 @@ def cmd_critical_batch(args: argparse.Namespace) -> int:
     from .runlevel_report import build
 
     try:
-        written = build(root, measure=args.measure, progress=not args.quiet)
-    except FileNotFoundError as error:
+        written = build(root, measure=args.measure, progress=not args.quiet, architectures=tuple(args.architecture))
+    except (FileNotFoundError, ValueError) as error:
         return _fail("critical-batch", str(error))
     for path in written:
         print(f"wrote {path}")

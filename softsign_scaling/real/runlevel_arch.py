@@ -16,12 +16,24 @@ import numpy as np
 from .collect import require_torch
 from .runlevel import AdamReplicas, correlated_noise, parabola_vertex, predictions
 
+TEACHER_TARGET = 0.01
+TEACHER_NOTE = ("twice the label-noise floor 0.5 * 0.1^2 = 0.005 and 1.5x the population loss 0.00663 that the"
+                " held-out validation's late checkpoint reaches (step 3000, B = 32, lr 3e-3; docs/real-model.md);"
+                " trained on fresh examples every step, as that validation trains it")
+
 ARCH_CONFIG = {
     "cnn": {"target": 0.3, "batch": (4, 8, 16, 32, 64, 128, 256, 512), "seeds": (0, 1, 2),
             "first_lrs": (3e-4, 1e-1, 9), "points": 5, "ratio": 2**0.5, "follow": 2**0.7, "max_steps": 4000,
             "betas": (0.9, 0.999), "eps": 1e-8, "reference_batch": 32, "fractions": (0.25, 0.5, 1.0),
             "probes": 16, "sketch_rank": 8, "examples": 128,
             "eps_predicted": (1e-8, 1e-3), "one_step_batch": (4, 8, 16, 32, 64, 128, 256, 512, 1024)},
+    # fresh Gaussian inputs every step (the population is the loss); label noise 0.1 puts the floor at 0.005
+    "teacher": {"target": TEACHER_TARGET, "batch": (4, 8, 16, 32, 64, 128, 256, 512, 1024), "seeds": (0, 1, 2),
+                "first_lrs": (3e-4, 1e-1, 9), "points": 5, "ratio": 2**0.5, "follow": 2**0.7, "max_steps": 8000,
+                "betas": (0.9, 0.999), "eps": 1e-8, "reference_batch": 32, "fractions": (0.25, 0.5, 1.0),
+                "probes": 16, "sketch_rank": 8, "examples": 128,
+                "eps_predicted": (1e-8, 1e-3), "one_step_batch": (4, 8, 16, 32, 64, 128, 256, 512, 1024),
+                "target_note": TEACHER_NOTE},
 }
 
 
@@ -40,7 +52,10 @@ def steps_to_target(name: str, config: dict, B: int, lrs, stop_factor: float = 2
 
     arch = ARCHITECTURES[name]
     x_train, y_train, x_pop, y_pop = arch.data(0)
-    x_train, x_pop = x_train.float(), x_pop.float()
+    if x_train.is_floating_point():  # (token indices stay integers)
+        x_train, x_pop = x_train.float(), x_pop.float()
+    if y_train.is_floating_point():  # regression targets (teacher-student): float32 like the replicas
+        y_train, y_pop = y_train.float(), y_pop.float()
     seeds, lrs = config["seeds"], np.asarray(lrs, dtype=float)
     L, S = lrs.size, len(seeds)
     R = L * S
@@ -64,8 +79,13 @@ def steps_to_target(name: str, config: dict, B: int, lrs, stop_factor: float = 2
     previous, previous_step = np.full(R, np.nan), 0
     target = config["target"]
     for step in range(1, max_steps + 1):
-        index = torch.stack([torch.randint(0, x_train.shape[0], (B,), generator=gen) for gen in generators])
-        xb, yb = x_train[index].repeat_interleave(L, 0), y_train[index].repeat_interleave(L, 0)
+        if arch.fresh is not None:  # online training (teacher-student): fresh examples every step, per seed
+            drawn = [arch.fresh(gen, B) for gen in generators]
+            xb = torch.stack([x for x, _ in drawn]).float().repeat_interleave(L, 0)
+            yb = torch.stack([y for _, y in drawn]).to(y_train.dtype).repeat_interleave(L, 0)
+        else:
+            index = torch.stack([torch.randint(0, x_train.shape[0], (B,), generator=gen) for gen in generators])
+            xb, yb = x_train[index].repeat_interleave(L, 0), y_train[index].repeat_interleave(L, 0)
         loss = batched(params, xb, yb).sum()
         adam.step(torch.autograd.grad(loss, params))
         if step in evaluations:
@@ -132,9 +152,13 @@ def reference(name: str, config: dict, best_lr: float, steps: float, progress: b
     loader = example.batches(x_train, y_train, 200)
     out = []
     for step in range(1, max(checkpoints) + 1):
-        index = torch.randint(0, x_train.shape[0], (config["reference_batch"],), generator=generator)
+        if arch.fresh is not None:
+            xb, yb = arch.fresh(generator, config["reference_batch"])
+        else:
+            index = torch.randint(0, x_train.shape[0], (config["reference_batch"],), generator=generator)
+            xb, yb = x_train[index], y_train[index]
         optimizer.zero_grad()
-        arch.loss_fn(model(x_train[index]), y_train[index]).backward()
+        arch.loss_fn(model(xb), yb).backward()
         optimizer.step()
         if step in checkpoints:
             with torch.no_grad():

@@ -23,6 +23,7 @@ CACHE = "docs/run-level.json"
 DOCUMENT = "docs/run-level.md"
 FIGURES = ("figures/run-level-tradeoff.png", "figures/run-level-lr.png", "figures/run-level-noise.png")
 SLOPE_RANGE = (8, 128)  # the issue's range for the best learning rate's slope
+SATURATED = 0.25  # a best-lr slope at B >= 16 below this: "stops growing with B" (half the square-root rule's)
 
 
 def fmt(value) -> str:
@@ -347,7 +348,8 @@ def _architectures(architectures: dict) -> list[str]:
              "The same protocol (real/runlevel_arch.py: any torch module, replicas under torch.func.vmap, float32) on"
              " the networks of real/architectures.py, Adam (0.9, 0.999), eps 1e-8, constant learning rate; the loss"
              " is measured on each architecture's held-out population. Predicted: the correlated SignSGD-like B_noise"
-             " at the last checkpoint of a reference run (B = 32, the measured best learning rate).", "",
+             " at the last checkpoint of a reference run (B = 32, the measured best learning rate). One architecture is"
+             " measured (and added to the cache, the rest kept) with the option `--architecture NAME`.", "",
              "| architecture | target | seeds | measured B_crit | predicted B_noise (correlated) | predicted / measured |"
              " within 2x | independent exact B_noise | measured lr slope (8 .. 128) | one-step slope, correlated |"
              " measured - 1/2 |",
@@ -365,6 +367,11 @@ def _architectures(architectures: dict) -> list[str]:
                      f" {'yes' if 0.5 <= predicted_value / measured <= 2 else 'no'} |"
                      f" {fmt(last['eps'][repr(1e-8)]['B_noise_exact'])} | {_interval(an['slope'])} |"
                      f" {fmt(slope(one_step, eta_corr(one_step, last)))} | {fmt(s_meas - 0.5)} |")
+    notes = [(name, result["config"]["target_note"]) for name, result in architectures.items()
+             if result["config"].get("target_note")]
+    if notes:
+        lines += ["", "How the targets were chosen (reachable at every B of the grid within the step budget):", ""]
+        lines += [f"* {name}: {result_config_target(architectures[name])}, {note}." for name, note in notes]
     lines += ["", "Along the reference run (correlated SignSGD-like B_noise +- one standard error), and what the"
               " measurement says about a miss:", ""]
     for name, result in architectures.items():
@@ -373,17 +380,28 @@ def _architectures(architectures: dict) -> list[str]:
         geometric = float(np.exp(np.log(values).mean()))
         measured = float(np.median(an["B_crit"]))
         large = an["B"] >= 16
+        late = slope(an["B"], an["lr_median"], 16, an["B"].max())
+        if late < SATURATED:
+            why = (": where it stops growing with B, a larger batch cannot buy fewer steps by a larger learning"
+                   " rate, and the trade-off saturates below B_noise; the efficiency law (X-20 .. X-22) takes the"
+                   " learning rate at its optimum for every B.")
+        else:
+            why = (f": it keeps growing with B (slope >= {SATURATED} there), as the efficiency law (X-20 .. X-22)"
+                   " assumes when it takes the learning rate at its optimum for every B.")
         lines.append(f"* {name}: " + ", ".join(
             f"step {c['step']} (loss {fmt(c['held_out_loss'])}): {fmt(c['B_noise_sign_corr'])} +-"
             f" {fmt(c['B_noise_sign_corr_se'])}" for c in result["checkpoints"])
-            + f". B_noise grows {fmt(values[-1] / values[0])}x over the run, so no one checkpoint stands for it: the"
+            + f". B_noise {'grows' if values[-1] >= values[0] else 'falls to'} {fmt(values[-1] / values[0])}x over"
+            " the run, so no one checkpoint stands for it: the"
             f" geometric mean over the checkpoints is {fmt(geometric)} ({fmt(geometric / measured)}x the measured"
             f" B_crit). The best learning rate at B >= 16 spans {fmt(an['lr_median'][large].min())} ..."
-            f" {fmt(an['lr_median'][large].max())} (slope {fmt(slope(an['B'], an['lr_median'], 16, an['B'].max()))};"
-            " the noise models have it grow): where it stops growing with B, a larger batch cannot buy fewer"
-            " steps by a larger learning rate, and the trade-off saturates below B_noise; the efficiency law"
-            " (X-20 .. X-22) takes the learning rate at its optimum for every B.")
+            f" {fmt(an['lr_median'][large].max())} (slope {fmt(late)}; the noise models have it grow)" + why)
     return lines
+
+
+def result_config_target(result: dict) -> str:
+    config = result["config"]
+    return f"target {config['target']} within {config['max_steps']} steps"
 
 
 def _simulation(sim: dict) -> list[str]:
@@ -429,10 +447,24 @@ def _simulation(sim: dict) -> list[str]:
     return lines
 
 
-def build(root: Path, measure: bool = False, progress: bool = True) -> list[Path]:
-    """Write docs/run-level.md and its figures from the cache (measuring first if asked); the written paths."""
+def build(root: Path, measure: bool = False, progress: bool = True, architectures=()) -> list[Path]:
+    """Write docs/run-level.md and its figures from the cache (measuring first if asked); the written paths.
+
+    ``architectures`` (names of real/runlevel_arch.ARCH_CONFIG): measure only these and add them to the cache,
+    keeping everything else in it (the cache must exist)."""
     cache = root / CACHE
-    if measure:
+    if architectures:
+        from .runlevel_arch import ARCH_CONFIG, run as run_architectures
+
+        unknown = [name for name in architectures if name not in ARCH_CONFIG]
+        if unknown:
+            raise ValueError(f"unknown architecture {unknown[0]!r}: one of {', '.join(ARCH_CONFIG)}")
+        if not cache.is_file():
+            raise FileNotFoundError(f"{cache} is missing: run `softsign-scaling critical-batch --measure` first")
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        data.setdefault("architectures", {}).update(run_architectures(tuple(architectures), progress=progress))
+        write_text(cache, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    elif measure:
         from .runlevel import run
 
         from ..sim import runlevel as sim_runlevel
