@@ -176,3 +176,14 @@ def test_measuring_one_architecture_keeps_the_rest_of_the_cache(tmp_path, monkey
     assert {k: v for k, v in after.items() if k != "architectures"} == \
         {k: v for k, v in before.items() if k != "architectures"}
     assert all(after["architectures"][k] == v for k, v in before["architectures"].items() if k != name)
+
+
+def test_a_miss_is_explained_only_when_every_checkpoint_misses():
+    from softsign_scaling.real import runlevel_report
+
+    B = np.array([4.0, 8, 16, 32, 64, 128])
+    an = {"B": B, "S_geo": 30 * (1 + 100 / B), "slope": np.array([0.5, 0.5])}
+    text = runlevel_report._miss(an, np.array([8.0, 12.0]), 100.0)
+    assert "no choice of checkpoint explains the miss" in text and "B = 4 to B = 32" in text
+    # the control: one checkpoint within 2x of the measured B_crit, nothing to explain
+    assert runlevel_report._miss(an, np.array([8.0, 60.0]), 100.0) == ""

@@ -395,8 +395,28 @@ def _architectures(architectures: dict) -> list[str]:
             " the run, so no one checkpoint stands for it: the"
             f" geometric mean over the checkpoints is {fmt(geometric)} ({fmt(geometric / measured)}x the measured"
             f" B_crit). The best learning rate at B >= 16 spans {fmt(an['lr_median'][large].min())} ..."
-            f" {fmt(an['lr_median'][large].max())} (slope {fmt(late)}; the noise models have it grow)" + why)
+            f" {fmt(an['lr_median'][large].max())} (slope {fmt(late)}; the noise models have it grow)" + why
+            + _miss(an, values, measured))
     return lines
+
+
+def _miss(an: dict, values: np.ndarray, measured: float) -> str:
+    """What the measurement says when every checkpoint's B_noise is more than 2x below the measured B_crit."""
+    if values.max() >= measured / 2:
+        return ""
+    predicted_value = float(values[-1])
+    B = an["B"]
+    E = an["S_geo"] * B
+    k = int(np.argmin(np.abs(np.log(B / (2 * predicted_value)))))  # the grid's B nearest 2 B_noise
+    return (f" Every checkpoint's B_noise is {fmt(values.min() / measured)} .. {fmt(values.max() / measured)}x the"
+            " measured B_crit, so no choice of checkpoint explains the miss: the one-step statistics see less noise"
+            " than the run does. The run says so itself: its best learning rate grows as"
+            f" B^{fmt(float(np.median(an['slope'])))} on B = {SLOPE_RANGE[0]} .. {SLOPE_RANGE[1]}, past the predicted"
+            f" B_peak = B_noise = {fmt(predicted_value)} where the one-step optimum stops growing; and the examples to"
+            f" the target, E = S B (geometric mean over seeds), grow {fmt(E[k] / E[0])}x from B = {int(B[0])} to"
+            f" B = {int(B[k])}, where S = S_min (1 + B_noise/B) with the predicted B_noise says"
+            f" {fmt((B[k] + predicted_value) / (B[0] + predicted_value))}x (E at B = {', '.join(str(int(b)) for b in B)}:"
+            f" {', '.join(fmt(v) for v in E)}).")
 
 
 def result_config_target(result: dict) -> str:
