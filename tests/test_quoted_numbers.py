@@ -92,6 +92,10 @@ QUOTES = [
     ("README.md", "docs/run-level.md", r"\| cnn \| [0-9.]+ \| [0-9]+ \| [^|]+\| [^|]+\| ([0-9.]+) \|",
      "On a small CNN the same prediction is {0}x too large"),
     ("README.md", "docs/run-level.md", r"\* cnn: .*? B_noise grows ([0-9.]+)x over the run", "(B_noise grows {0}x during"),
+    ("README.md", "docs/run-level.md", r"\| teacher \| [0-9.]+ \| [0-9]+ \| ([0-9.]+) \([^|]+\| [^|]+\| ([0-9.]+) \|",
+     "on the teacher-student MLP it is {1}x the measured {0}"),
+    ("README.md", "docs/run-level.md", r"\| transformer \| [0-9.]+ \| [0-9]+ \| ([0-9.]+) \([^|]+\| [^|]+\| ([0-9.]+) \|",
+     "on the character transformer {1}x the measured {0}"),
 ]
 
 
