@@ -38,7 +38,7 @@ def test_a_toy_family_is_one_registration_and_reaches_everything(toy_family, cap
     from softsign_scaling import cli
     from softsign_scaling.atlas import meanfield, surge
     from softsign_scaling.real.predict import prediction
-    from tests.test_real import synthetic
+    from test_real import synthetic
 
     # The family's public moments and its model.
     a, b = np.array([0.3, -2.0, 5.0]), np.array([0.1, 1.0, 3.0])
