@@ -160,17 +160,25 @@ def steps_to_target(setting: dict, B: int, lrs, seeds, target: float, max_steps:
                 out = forward(params, held).reshape(-1, 10)
                 now = torch.nn.functional.cross_entropy(out, held_targets, reduction="none").reshape(R, -1).mean(1)
             now = now.numpy().astype(float)
-            for r in np.where((now <= target) & ~np.isfinite(hit))[0]:
-                if np.isfinite(previous[r]) and previous[r] > target:
-                    fraction = (math.log(previous[r]) - math.log(target)) / (math.log(previous[r]) - math.log(now[r]))
-                    hit[r] = previous_step + fraction * (step - previous_step)
-                else:
-                    hit[r] = step
-            previous, previous_step = now, step
-            per_seed = hit.reshape(S, L).min(axis=1)
-            if np.isfinite(per_seed).all() and step >= stop_factor * per_seed.max():
+            if record_crossings(hit, previous, previous_step, now, step, target, (S, L), stop_factor):
                 break
+            previous, previous_step = now, step
     return hit.reshape(S, L)
+
+
+def record_crossings(hit: np.ndarray, previous: np.ndarray, previous_step: int, now: np.ndarray, step: int,
+                     target: float, shape: tuple[int, int], stop_factor: float) -> bool:
+    """Enter in ``hit`` (in place) the step where each replica's loss first fell to ``target``, interpolated in log
+    loss between the previous evaluation and this one; True when every seed (rows of ``shape`` = (seeds, lrs))
+    has a hit and the run has gone ``stop_factor`` times past the latest seed's first one (time to stop)."""
+    for r in np.where((now <= target) & ~np.isfinite(hit))[0]:
+        if np.isfinite(previous[r]) and previous[r] > target:
+            fraction = (math.log(previous[r]) - math.log(target)) / (math.log(previous[r]) - math.log(now[r]))
+            hit[r] = previous_step + fraction * (step - previous_step)
+        else:
+            hit[r] = step
+    per_seed = hit.reshape(shape).min(axis=1)
+    return bool(np.isfinite(per_seed).all() and step >= stop_factor * per_seed.max())
 
 
 def parabola_vertex(log_x: np.ndarray, log_y: np.ndarray) -> tuple[float, float]:

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from .collect import require_torch
-from .runlevel import AdamReplicas, correlated_noise, parabola_vertex, predictions
+from .runlevel import AdamReplicas, correlated_noise, parabola_vertex, predictions, record_crossings
 
 TEACHER_TARGET = 0.01
 TEACHER_NOTE = ("twice the label-noise floor 0.5 * 0.1^2 = 0.005 and 1.5x the population loss 0.00663 that the"
@@ -109,16 +109,9 @@ def steps_to_target(name: str, config: dict, B: int, lrs, stop_factor: float = 2
         if step in evaluations:
             with torch.no_grad():
                 now = pop_loss(params, x_pop, y_pop).numpy().astype(float)
-            for r in np.where((now <= target) & ~np.isfinite(hit))[0]:
-                if np.isfinite(previous[r]) and previous[r] > target:
-                    fraction = (math.log(previous[r]) - math.log(target)) / (math.log(previous[r]) - math.log(now[r]))
-                    hit[r] = previous_step + fraction * (step - previous_step)
-                else:
-                    hit[r] = step
-            previous, previous_step = now, step
-            per_seed = hit.reshape(S, L).min(axis=1)
-            if np.isfinite(per_seed).all() and step >= stop_factor * per_seed.max():
+            if record_crossings(hit, previous, previous_step, now, step, target, (S, L), stop_factor):
                 break
+            previous, previous_step = now, step
     return hit.reshape(S, L)
 
 
