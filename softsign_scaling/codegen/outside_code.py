@@ -1,4 +1,4 @@
-"""Generate softsign_scaling/numeric/_outside_anchored.py from X-9, X-10 and X-12 .. X-15 (eps outside the root).
+"""Generate softsign_scaling/numeric/generated/outside.py from X-9, X-10 and X-12 .. X-15 (eps outside the root).
 
 The module imports only numpy and scipy.special.  It holds:
 
@@ -27,7 +27,7 @@ from ..steps import Derivation
 from ..symbols import a, b, z
 from .anchored_code import horner_text
 
-GENERATED = Path("softsign_scaling") / "numeric" / family("outside").module_file
+GENERATED = Path("softsign_scaling") / "numeric" / "generated" / family("outside").module_file
 dawsn, expi_scaled = sp.Function("dawsn"), sp.Function("expi_scaled")
 
 
@@ -211,6 +211,6 @@ def source(derivation: Derivation) -> str:
 
 
 def write_outside_module(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
-    """Write softsign_scaling/numeric/_outside_anchored.py under ``root``; the paths written (empty when unchanged)."""
+    """Write softsign_scaling/numeric/generated/outside.py under ``root``; the paths written (empty when unchanged)."""
     path = Path(root) / GENERATED
     return [path] if write_text(path, source(derivation)) else []

@@ -34,11 +34,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _anchored, _far
+from . import _far
 from . import _fast as _f
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import _outside as _o
-from . import _outside_anchored as _oa
+from .generated import anchored as _anchored
+from .generated import outside as _oa
 from . import _quadrature as _q
 from ._checks import finite as _finite
 from ._checks import nonnegative as _nonnegative
@@ -357,7 +358,7 @@ def _approx_moments(a, b):
 
 def _anchored_moments(a, b):
     """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
-    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, _anchored_table.py;
+    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, generated/anchored_table.py;
     the closed forms stay as _anchored.moments_closed)."""
     mean, variance = _anchored.moments_anchored(a, b)
     return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array

@@ -85,5 +85,5 @@ def moments_closed(a, b):
 
 
 # The fast route: an ordinary module (numeric/anchored_fast.py), re-exported here.
-from .anchored_fast import (BLOCK, DEGREE, HALF_PI, INV_H, SEGMENTS, Y_HI, Y_LO, committed_table,  # noqa: E402, F401
+from ..anchored_fast import (BLOCK, DEGREE, HALF_PI, INV_H, SEGMENTS, Y_HI, Y_LO, committed_table,  # noqa: E402, F401
                             mean_anchored, moments_anchored, table_values, variance_anchored)
