@@ -1,10 +1,12 @@
 """Numeric functions of the SoftSign scaling law, generated from the derivation.
 
 ``from softsign_scaling import numeric``.  Everything here is float64 numpy, and
-importing it imports neither SymPy nor matplotlib: the closed forms live in ``generated/closed_forms.py``
-and ``generated/anchored.py``, printed by ``softsign-scaling derive`` from the pipeline's expressions (through
-the stable forms of :mod:`softsign_scaling.stable`); the exact moments are
-vectorised fixed quadratures (``_quadrature.py``).
+importing it imports neither SymPy nor matplotlib: the closed forms' expressions and coefficients live in
+``generated/`` (``closed_forms.py``, ``anchored.py``, ``outside.py`` and the fitted tables), printed by
+``softsign-scaling derive`` from the pipeline's expressions (through the stable forms of
+:mod:`softsign_scaling.stable`); the ordinary modules here evaluate them (``anchored_closed.py``,
+``anchored_outside.py``, ``anchored_fast.py``, ``_fast.py``); the exact moments' reference is a vectorised fixed
+quadrature (``_quadrature.py``).
 
 Reduced variables, per component: a = g sqrt(B)/sigma, b = eps sqrt(B)/sigma.
 

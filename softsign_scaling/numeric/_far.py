@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sc
 
-from .generated import anchored as _anchored
+from . import anchored_closed as _anchored
 
 B_FAR = 1e50
 

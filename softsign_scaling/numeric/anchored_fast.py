@@ -2,8 +2,8 @@
 piecewise polynomial table in y = log b (``generated/anchored_table.py``, fitted and certified by codegen/anchored_code.py,
 which evaluates this module's ``table_values`` in its certificate), then A-3's mean and A-4's variance.
 
-Hand-written runtime code (issue 24: only expressions and coefficients are generated): ``generated/anchored.py``, generated
-from A-1 .. A-4, re-exports these names beside the closed forms.
+Hand-written runtime code (issue 24: only expressions and coefficients are generated): the table is generated, this
+module evaluates it; the closed route (A-1 .. A-4's closed forms and series) is numeric/anchored_closed.py.
 """
 
 import functools

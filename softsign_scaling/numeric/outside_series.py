@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .generated import outside as _oa
+from . import anchored_outside as _ao
+from .generated import outside as _forms
 from ._checks import finite, nonnegative, positive, real
 
 __all__ = ["mean_outside_large_b", "second_moment_outside_large_b", "outside_large_b_bounds", "mean_outside_small_b",
@@ -48,26 +49,26 @@ def _out(value: np.ndarray):
 def mean_outside_large_b(a, b):
     """X-9: E[x/(|x| + b)], x = a + z, to 4 terms in 1/b (b > 0; asymptotic, see :func:`outside_large_b_bounds`)."""
     a, b = _ab(a, b, positive)
-    return _out(_oa.mean_outside_large_b(a, b))
+    return _out(_forms.mean_large_b(a, b))
 
 
 def second_moment_outside_large_b(a, b):
     """X-9: E[x^2/(|x| + b)^2] to 4 terms in 1/b (b > 0)."""
     a, b = _ab(a, b, positive)
-    return _out(_oa.second_moment_outside_large_b(a, b))
+    return _out(_forms.second_moment_large_b(a, b))
 
 
 def outside_large_b_bounds(a, b):
     """X-9's bounds on the truncation errors of the two series: (E|x|^5/b^5, E[|x|^6 (5 + 4|x|/b)]/b^6)."""
     a, b = _ab(a, b, positive)
-    return _out(_oa.mean_outside_large_b_bound(a, b)), _out(_oa.second_moment_outside_large_b_bound(a, b))
+    return _out(_forms.mean_large_b_bound(a, b)), _out(_forms.second_moment_large_b_bound(a, b))
 
 
 def mean_outside_small_b(a, b):
     """X-10: erf(a/sqrt2) - b D(a), D(a) = sqrt(2) dawsn(a/sqrt2) (the principal value E[1/x]); b >= 0."""
     a, b = _ab(a, b, nonnegative)
     finite(b, "b")
-    return _out(_oa.mean_outside_small_b(a, b))
+    return _out(_forms.mean_small_b(a, b))
 
 
 def second_moment_outside_small_b(a, b):
@@ -76,7 +77,7 @@ def second_moment_outside_small_b(a, b):
     if not (b < 1).all():
         raise ValueError(f"b must be < 1 for the small-b series (largest value {float(b.max())!r})")
     with np.errstate(divide="ignore", invalid="ignore"):
-        deficit = np.where(b > 0, _oa.one_minus_second_moment_outside_small_b(a, np.where(b > 0, b, 0.5)), 0.0)
+        deficit = np.where(b > 0, _forms.one_minus_second_moment_small_b(a, np.where(b > 0, b, 0.5)), 0.0)
     return _out(1.0 - deficit)
 
 
@@ -85,7 +86,7 @@ def k0_outside(b):
     b = real(b, "b")
     nonnegative(b, "b")
     finite(b, "b")
-    return _out(_oa.k0_outside(b))
+    return _out(_ao.k0_outside(b))
 
 
 def s0_outside(b):
@@ -93,4 +94,4 @@ def s0_outside(b):
     b = real(b, "b")
     nonnegative(b, "b")
     finite(b, "b")
-    return _out(_oa.s0_outside(b))
+    return _out(_ao.s0_outside(b))

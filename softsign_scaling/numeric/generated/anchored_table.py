@@ -25,7 +25,7 @@ points per segment (none a fit node) and 8 points beyond the table's ends; gener
 | C | 1e-3 <= b < 10 | 1180 | 3e-15 |
 | C | 10 <= b < 4.8e8 | 2261 | 3e-16 |
 | C | 4.8e8 <= b (clamped) | 12 | 0 |
-Inputs fingerprint: d730597f9d094a5dfdc9118353090459ec1ebbe18f5087ddaafe4896414c99b1
+Inputs fingerprint: bcf27bd555331b1eb9e6391f0bf9d7dea2736c8169fe5f25c298c7d7fc347116
 """
 
 QUANTUM_BITS = 51
