@@ -380,8 +380,7 @@ def _derivatives(problem: Problem, B: float, mean, near: np.ndarray | None = Non
         g, sigma = g[near], sigma[near]
     a, b = g * root / sigma, problem.eps * root / sigma
     h = SLOPE_STEP
-    f2, f1, m1, m2 = np.split(np.asarray(mean(np.concatenate([a + 2 * h, a + h, a - h, a - 2 * h]),
-                                              np.concatenate([b, b, b, b])), dtype=float), 4)
+    f2, f1, m1, m2 = (np.asarray(mean(shifted, b), dtype=float) for shifted in (a + 2 * h, a + h, a - h, a - 2 * h))
     found = ((8.0 * (f1 - m1) - (f2 - m2)) / (12.0 * h), (f2 - 2.0 * f1 + 2.0 * m1 - m2) / (2.0 * h**3))
     while cache and (len(cache) + 1) * 2 * a.nbytes > STENCIL_CACHE_BYTES:
         del cache[next(iter(cache))]
