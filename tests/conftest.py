@@ -26,6 +26,13 @@ GOLDEN = {
 # that verify and the mutation surveys run beside every other test instead of before them.
 BACKGROUND = ("verified", "stable_proofs", "mutation_survey", "derived_elsewhere")
 
+# Subprocess work one test only waits for (tests/early.py): test id -> "module:function" in tests/, a function that
+# starts it (an early.Early) or returns None where the test will skip.  Started when the session is collected.
+EARLY = {
+    "tests/test_kernel.py::test_equal_bits_where_numpy_uses_the_c_library": "test_kernel:start_limited_dispatch_run",
+    "tests/test_atlas.py::test_atlas_report_is_reproducible": "test_atlas:start_atlas_run",
+}
+
 
 def pytest_collection_modifyitems(config, items):
     run_slow = "slow" in (config.getoption("-m") or "")
@@ -35,7 +42,8 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.split("[")[0] in GOLDEN:
             item.add_marker(pytest.mark.golden)
     waits = lambda item: [name in getattr(item, "fixturenames", ()) for name in reversed(BACKGROUND)]  # noqa: E731
-    items.sort(key=waits)  # stable: the others first, in file order; the mutation surveys' tests last
+    # stable: the others first, in file order; then those reading early work; the mutation surveys' tests last
+    items.sort(key=lambda item: [*waits(item), item.nodeid in EARLY])
 
 
 def _runs(item) -> bool:
@@ -52,6 +60,29 @@ def pytest_collection_finish(session):
     tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
         _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree)
+    if not session.config.getoption("collectonly"):
+        for item in session.items:
+            if _runs(item) and item.nodeid in EARLY:
+                _early(session.config, item.nodeid)
+
+
+def _early(config, nodeid: str):
+    """The test's early work (tests/early.py), started now if the session did not start it (None: not needed)."""
+    import importlib
+
+    started = config.__dict__.setdefault("_softsign_early", {})
+    if nodeid not in started:
+        module, function = EARLY[nodeid].split(":")
+        started[nodeid] = getattr(importlib.import_module(module), function)()
+    return started[nodeid]
+
+
+@pytest.fixture
+def early(request):
+    """The finished early work of this test (tests/early.py; conftest.EARLY names the function that starts it)."""
+    handle = _early(request.config, request.node.nodeid)
+    assert handle is not None, f"{request.node.nodeid}: its early work was not needed here"
+    return handle.result()
 
 
 def _background(config, labels: tuple[str, ...] = (), verify: bool = True, tree: bool = True):
@@ -94,6 +125,9 @@ def _start_workers_under_another_hash_seed() -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    for handle in getattr(session.config, "_softsign_early", {}).values():
+        if handle is not None:
+            handle.close()
     background = getattr(session.config, "_softsign_background", None)
     if background is not None:
         background.close(finished=exitstatus in (0, 1, 5))
