@@ -150,7 +150,7 @@ def verified(pytestconfig):
 @pytest.fixture(scope="session")
 def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
     """(the folder, its PYTHONHASHSEED) of `derive --out` run in a background worker, from a folder holding the
-    committed _generated.py and fitted tables (tests/background.py)."""
+    committed generated/closed_forms.py and fitted tables (tests/background.py)."""
     background = _background(pytestconfig)
     assert background.tree is not None, "the session started without `derive` in a worker"
     out, seed = background.tree.result()
@@ -160,13 +160,13 @@ def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def derived_here(derivation, tmp_path_factory) -> tuple[Path, list[Path]]:
     """(the folder, the paths written) of `derive`'s writing in this process, once per session, from a folder
-    holding only the committed fitted tables: _generated.py is generated afresh (its golden test reads it)."""
+    holding only the committed fitted tables: generated/closed_forms.py is generated afresh (its golden test reads it)."""
     from background import COPIED, seeded_tree
 
     from softsign_scaling.cli import write_derived
 
     root = seeded_tree(tmp_path_factory.mktemp("derived-here"), tuple(name for name in COPIED
-                                                                       if not name.endswith("_generated.py")))
+                                                                       if not name.endswith("closed_forms.py")))
     return root, write_derived(derivation, root)
 
 

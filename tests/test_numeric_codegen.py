@@ -26,7 +26,7 @@ def test_committed_module_is_a_fresh_generation(derived_here):
     assert root / GENERATED_PATH in written  # generated afresh, not copied
     committed = (ROOT / GENERATED_PATH).read_bytes()
     assert (root / GENERATED_PATH).read_bytes() == committed, (
-        "softsign_scaling/numeric/_generated.py differs from a fresh generation: run `softsign-scaling derive`")
+        "softsign_scaling/numeric/generated/closed_forms.py differs from a fresh generation: run `softsign-scaling derive`")
 
 
 def test_generated_module_imports_only_numpy_and_scipy():
@@ -73,8 +73,8 @@ def test_equivalence_proofs_pass(stable_proofs):
 
 
 def test_write_all_writes_every_generated_module(derived_here, tmp_path):
-    """`derive`'s writing (derived_here: from a folder holding only the committed fitted tables) writes _generated.py,
-    _anchored.py, the anchored table and _outside_anchored.py, equal to the committed ones (the anchored table's
+    """`derive`'s writing (derived_here: from a folder holding only the committed fitted tables) writes generated/closed_forms.py,
+    generated/anchored.py, the anchored table and generated/outside.py, equal to the committed ones (the anchored table's
     fingerprint is current: the committed table is copied, not refitted); a second run writes nothing."""
     import shutil
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sc
 
-from . import _anchored
+from . import anchored_closed as _anchored
 
 B_FAR = 1e50
 
@@ -105,7 +105,7 @@ def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray
                     C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A-3's shapes through anchors (k0, s0, C) at b, divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
     v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2)).  The one runtime copy
-    for both placements (the outside anchors are X-12 .. X-15's, numeric/_outside_anchored.py)."""
+    for both placements (the outside anchors are X-12 .. X-15's, numeric/generated/outside.py)."""
     x = 1.0 / a
     bx2 = (b * x) ** 2
     px2 = (np.pi / 2) * x * x

@@ -36,11 +36,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _anchored, _far
+from . import _far, anchored_fast
+from . import anchored_outside as _ao
 from . import _fast as _f
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import _outside as _o
-from . import _outside_anchored as _oa
 from . import _quadrature as _q
 from ._checks import finite as _finite
 from ._checks import nonnegative as _nonnegative
@@ -377,20 +377,20 @@ def _approx_moments(a, b):
 
 def _anchored_moments(a, b):
     """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
-    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, _anchored_table.py;
-    the closed forms stay as _anchored.moments_closed)."""
-    mean, variance = _anchored.moments_anchored(a, b)
+    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, generated/anchored_table.py;
+    the closed forms stay as anchored_closed.moments_closed)."""
+    mean, variance = anchored_fast.moments_anchored(a, b)
     return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array
 
 
 def _anchored_outside_moments(a, b):
     """X-14/X-15: A-3's shapes through the exact outside slope and second moment at a = 0 (placement="outside")."""
-    return _oa.moments_anchored_outside(a, b)
+    return _ao.moments_anchored_outside(a, b)
 
 
 def _anchored_outside_steady(a, b):
     """|a| >= A_FAR: A-3's shapes through the outside anchors (X-12 .. X-15), the form shared with the inside one."""
-    return _far.anchored_steady(a, b, _oa.k0_outside(b), _oa.s0_outside(b), _oa.c_outside(b))
+    return _far.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
 
 
 def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -429,7 +429,7 @@ BUILT_IN = (
         "anchored", _anchored_moments, far=_far.anchored, steady=_far.steady_anchored,
         doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
     MomentFamily(
-        "anchored_outside", _anchored_outside_moments, far=_oa.far_anchored_outside,
+        "anchored_outside", _anchored_outside_moments, far=_ao.far_anchored_outside,
         steady=_anchored_outside_steady, placement="outside",
         doc="X-12 .. X-15: A-3's shapes at the exact outside slope and second moment at a = 0"),
 )

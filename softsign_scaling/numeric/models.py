@@ -39,7 +39,7 @@ from types import MappingProxyType
 import numpy as np
 
 from . import _threads
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import families as _families
 from .families import MomentFamily, is_far
 from .problem import KAPPA2, WIDTH, Problem, check_kappa2
