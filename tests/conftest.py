@@ -33,6 +33,23 @@ EARLY = {
     "tests/test_atlas.py::test_atlas_report_is_reproducible": "test_atlas:start_atlas_run",
 }
 
+# Heavy tests that take no session fixture, run in a second pytest process started when the session is collected
+# (tests/early.py ``Offload``); this process reports each one's outcome (pass, failure with its report, skip) from
+# that run.  A test id here, or a function's id for all its parameters.
+OFFLOADED = (
+    "tests/test_fast_moments.py::test_fast_moments_against_mpmath_on_a_random_grid",
+    "tests/test_numeric_accuracy.py::test_clip_moments_on_hostile_grid",
+    "tests/test_numeric_accuracy.py::test_variance_clip_keeps_its_digits",
+    "tests/test_numeric_accuracy.py::test_exact_moments_against_s_integral_and_faddeeva",
+    "tests/test_real_torch.py::test_data_parallel_gloo_two_processes",
+    "tests/test_real_torch.py::test_data_parallel_noise_sketch_from_per_rank_deviations",
+    "tests/test_mutations.py::test_the_fingerprint_covers_what_a_survey_runs",
+)
+
+
+def _offloaded(item) -> bool:
+    return not os.environ.get("SOFTSIGN_OFFLOADED_RESULTS") and item.nodeid.split("[")[0] in OFFLOADED
+
 
 def pytest_collection_modifyitems(config, items):
     run_slow = "slow" in (config.getoption("-m") or "")
@@ -43,7 +60,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.golden)
     waits = lambda item: [name in getattr(item, "fixturenames", ()) for name in reversed(BACKGROUND)]  # noqa: E731
     # stable: the others first, in file order; then those reading early work; the mutation surveys' tests last
-    items.sort(key=lambda item: [*waits(item), item.nodeid in EARLY])
+    items.sort(key=lambda item: [*waits(item), item.nodeid in EARLY or _offloaded(item)])
 
 
 def _runs(item) -> bool:
@@ -64,6 +81,25 @@ def pytest_collection_finish(session):
         for item in session.items:
             if _runs(item) and item.nodeid in EARLY:
                 _early(session.config, item.nodeid)
+        offloaded = [item.nodeid for item in session.items if _runs(item) and _offloaded(item)]
+        if offloaded:
+            from early import Offload
+
+            session.config._softsign_offload = Offload(offloaded)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """An offloaded test: its outcome in the second process (started at collection) is this test's outcome."""
+    offload = getattr(pyfuncitem.config, "_softsign_offload", None)
+    if offload is None or pyfuncitem.nodeid not in offload.nodeids:
+        return None
+    outcome, text = offload.outcome(pyfuncitem.nodeid)
+    if outcome == "skipped":
+        pytest.skip(text)
+    if outcome != "passed":
+        pytest.fail(f"(run in the offloaded pytest process, tests/early.py)\n{text}", pytrace=False)
+    return True
 
 
 def _early(config, nodeid: str):
@@ -125,6 +161,9 @@ def _start_workers_under_another_hash_seed() -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    offload = getattr(session.config, "_softsign_offload", None)
+    if offload is not None:
+        offload.close()
     for handle in getattr(session.config, "_softsign_early", {}).values():
         if handle is not None:
             handle.close()

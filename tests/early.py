@@ -53,3 +53,46 @@ class Early:
 
 def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+# --------------------------------------------------------------------------------------------
+# Offloaded tests: heavy tests that need no session fixture, run by a second pytest process started when the session
+# is collected; the test process reports each one's outcome from that run (conftest.py OFFLOADED).
+
+OFFLOAD_ENV = "SOFTSIGN_OFFLOADED_RESULTS"  # set in the second process: where its plugin writes the outcomes
+
+
+class Offload:
+    """``pytest <nodeids>`` in a subprocess, with tests/offload_report.py writing {nodeid: [outcome, text]}."""
+
+    def __init__(self, nodeids: list[str], timeout: float = 900.0, cwd: Path = ROOT):
+        import os
+        import sys
+
+        self.nodeids = frozenset(nodeids)
+        self.folder = scratch("softsign-offload-")
+        self.results = self.folder / "results.json"
+        env = dict(os.environ, **{OFFLOAD_ENV: str(self.results)})
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH", "")]))
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "offload_report", *sorted(nodeids)]
+        self.run = Early(argv, env=env, cwd=cwd, folder=self.folder, timeout=timeout)
+        self._outcomes: dict | None = None
+
+    def outcome(self, nodeid: str) -> tuple[str, str]:
+        """("passed" | "failed" | "skipped", the report's text) of one offloaded test."""
+        import json
+
+        if self._outcomes is None:
+            finished = self.run.result()
+            try:
+                self._outcomes = json.loads(self.results.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._outcomes = {}
+            self._tail = finished.output[-3000:]
+        if nodeid not in self._outcomes:
+            return "failed", f"the offloaded pytest process gave no outcome for {nodeid}:\n{self._tail}"
+        outcome, text = self._outcomes[nodeid]
+        return outcome, text
+
+    def close(self) -> None:
+        self.run.close()
