@@ -251,8 +251,11 @@ class ProjectedNoise:
                          for s in slopes])
 
     def shuffled(self, seed: int = 0) -> "ProjectedNoise":
-        """A negative control: each (eigenvector, group) column's samples permuted independently, which keeps every
-        group's own variance and destroys the correlation between groups (C_hat -> about 0 plus noise)."""
+        """A negative control: each group's samples permuted independently of the other groups' (one permutation
+        per group, the same for every eigenvector), which keeps every group's own projections and destroys the
+        correlation between groups: C_hat keeps only its within-group part (the sum of (c_ejg tbar_jg)^2 minus the
+        diagonal), which no permutation of projected samples can remove; a per-component shuffle of the deviations
+        before projection (real/validate.py's control) removes all of it."""
         rng = np.random.default_rng(seed)
         k, r, G = self.projections.shape
         mixed = np.empty_like(self.projections)
