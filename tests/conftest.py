@@ -33,9 +33,10 @@ EARLY = {
     "tests/test_atlas.py::test_atlas_report_is_reproducible": "test_atlas:start_atlas_run",
 }
 
-# Heavy tests that take no session fixture, run in a second pytest process started when the session is collected
-# (tests/early.py ``Offload``); this process reports each one's outcome (pass, failure with its report, skip) from
-# that run.  A test id here, or a function's id for all its parameters.
+# Heavy tests that take no costly session fixture (the offloaded process computes the fixtures they take), run in a
+# second pytest process started when the session is collected (tests/early.py ``Offload``); this process reports each
+# one's outcome (pass, failure with its report, skip) from that run.  A test id, or a function's id for all its
+# parameters.
 OFFLOADED = (
     "tests/test_fast_moments.py::test_fast_moments_against_mpmath_on_a_random_grid",
     "tests/test_numeric_accuracy.py::test_clip_moments_on_hostile_grid",
@@ -44,6 +45,7 @@ OFFLOADED = (
     "tests/test_real_torch.py::test_data_parallel_gloo_two_processes",
     "tests/test_real_torch.py::test_data_parallel_noise_sketch_from_per_rank_deviations",
     "tests/test_mutations.py::test_the_fingerprint_covers_what_a_survey_runs",
+    "tests/test_documented_commands.py::test_cheap_commands_leave_a_checkout_clean",
 )
 
 
