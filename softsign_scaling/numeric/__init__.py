@@ -102,6 +102,7 @@ __all__ = [
     "exact_backend",
     "get_model",
     "loss_decrease",
+    "eta_star_and_decrease",
     "mean_approx",
     "mean_clip",
     "mean_exact",
@@ -441,6 +442,24 @@ def loss_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **opt
     B = _batch(B)
     values = np.asarray(chosen.loss_decrease(problem, B.reshape(-1), options), dtype=float)
     return _shaped(values.reshape(-1), B.shape, "loss_decrease")
+
+
+def eta_star_and_decrease(B, g, sigma=None, H=None, eps=None, model=DEFAULT_MODEL, **options):
+    """(:func:`eta_star`, :func:`loss_decrease`) from one evaluation of the model's terms: the same values, bit for
+    bit, at about half the cost of the two calls (a model without shared terms computes each).
+
+    >>> g, sigma, H = [1.0, -0.5], [2.0, 1.0], [[2.0, 0.3], [0.3, 1.0]]
+    >>> eta, decrease = eta_star_and_decrease(64, g, sigma, H, 0.1, model="exact")
+    >>> (eta, decrease) == (eta_star(64, g, sigma, H, 0.1, model="exact"), loss_decrease(64, g, sigma, H, 0.1, model="exact"))
+    True
+    """
+    problem = Problem.of(g, sigma, H, eps)
+    chosen, options = _resolve(model, options)
+    chosen.check_problem(problem)
+    B = _batch(B)
+    eta, decrease = chosen.eta_and_decrease(problem, B.reshape(-1), options)
+    return (_shaped(np.asarray(eta, dtype=float).reshape(-1), B.shape, "eta_star"),
+            _shaped(np.asarray(decrease, dtype=float).reshape(-1), B.shape, "loss_decrease"))
 
 
 def eta_star_sgd(B, g, sigma=None, H=None):

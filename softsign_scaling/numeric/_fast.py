@@ -549,3 +549,9 @@ def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_v
 def outside_moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50)."""
     return _blocks(a, b, True, True, tables if tables is not None else committed_outside(), _outside_block)
+
+
+def outside_mean(a: np.ndarray, b: np.ndarray, tables=None) -> np.ndarray:
+    """The mean alone of :func:`outside_moments` (the same bits; the variance's table is not evaluated: about half
+    the cost)."""
+    return _blocks(a, b, True, False, tables if tables is not None else committed_outside(), _outside_block)[0]

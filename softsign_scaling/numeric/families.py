@@ -14,6 +14,8 @@ b = eps sqrt(B)/sigma (b >= 0):
   (derived, steps L-1 .. L-4, printed in ``generated/limits.py``; clip's typed in ``_far``); None: the family has none (a model of it refuses such eps);
 * ``steady(a, b) -> (mean, variance)``: the large-|a| form (the deterministic update, m = f(a), v = f'(a)^2),
   for |a| >= A_FAR = 1e50 with b < B_FAR; None: the regular form serves there;
+* ``near_mean``: the mean alone of ``moments`` (the same bits, cheaper: e.g. one fitted table instead of two),
+  for consumers that need only the mean (the correlated model's slopes); None: ``moments``' first half;
 * ``reference``: the reference quadrature (kind -> function), where the family has one (``method="quadrature"``);
 * ``placement``: where eps sits, "inside" the root (x/sqrt(x^2 + eps^2)) or "outside" (x/(|x| + eps)).
 
@@ -177,6 +179,7 @@ class MomentFamily:
     mean: Single | None = None
     second_moment: Single | None = None
     variance: Single | None = None
+    fast_mean: Single | None = None
     reference: Mapping[str, Single] = field(default_factory=lambda: MappingProxyType({}))
     placement: str = "inside"
     doc: str = ""
@@ -220,6 +223,23 @@ class MomentFamily:
         if found.regular.any():
             m[found.regular], v[found.regular] = self.moments(a[found.regular], b[found.regular])
         return m, v
+
+    def near_mean(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The mean of :meth:`near` alone, bit for bit: the family's ``fast_mean`` on the regular points (its
+        ``moments``' mean without the variance), each other regime's own form as :meth:`near` takes it."""
+        if self.fast_mean is None:
+            return self.near(a, b)[0]
+        found = regimes(a, b, self.sign_at_zero, False)
+        if found is None:
+            return np.asarray(self.fast_mean(a, b), dtype=float)
+        m = np.empty(a.shape)
+        if found.zero.any():
+            m[found.zero] = sign_mean(a[found.zero])
+        if found.huge.any():
+            m[found.huge] = (self.steady or self.moments)(a[found.huge], b[found.huge])[0]
+        if found.regular.any():
+            m[found.regular] = self.fast_mean(a[found.regular], b[found.regular])
+        return m
 
     def _far_form(self) -> Pair:
         if self.far is None:
@@ -386,6 +406,7 @@ BUILT_IN = (
     MomentFamily(
         "exact", _exact_moments, far=_limits.far_exact, steady=_far.steady_exact, sign_at_zero=True,
         mean=_f.mean_exact, second_moment=_f.second_moment_exact, variance=_f.variance_exact,
+        fast_mean=_f.mean_exact,
         reference=MappingProxyType({"mean": _quadrature_mean, "second moment": _q.second_moment_exact,
                                     "variance": _quadrature_variance}),
         doc="the SoftSign x/sqrt(x^2 + b^2) of x = a + z: fitted tables (_fast.py), the quadrature the reference"),
@@ -402,7 +423,7 @@ BUILT_IN = (
     MomentFamily(
         "outside", _outside_moments, far=_limits.far_outside, steady=_far.steady_outside, sign_at_zero=True,
         mean=_o.mean_outside, second_moment=_o.second_moment_outside, variance=_o.variance_outside,
-        placement="outside",
+        fast_mean=_f.outside_mean, placement="outside",
         doc="eps outside the root, x/(|x| + b) (X-1, X-5, X-6): the public functions by the quadrature of "
             "_outside.py, the models by its fitted tables"),
     MomentFamily(
