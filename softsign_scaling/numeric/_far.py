@@ -1,9 +1,11 @@
-"""The moments far from the origin that are still typed by hand: clip's large-b form, and the large-|a| forms.
+"""The moments far from the origin that are still typed by hand: clip's large-b and large-|a| forms, anchored's
+large-|a| form (both placements), and the regime bounds.
 
 b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): there b^4 (in the closed forms) would overflow float64 and v
 underflow, so the closed forms and quadratures cannot be used as they stand.  The exact, approx, anchored and
 outside families' forms there are derived (steps L-1 .. L-4: the limits as b -> oo at fixed r = a/b, relative error
-O(1/b^2) <= 1e-100) and printed into numeric/generated/limits.py; clip's stays here:
+O(1/b^2) <= 1e-100), and so are the exact and outside large-|a| forms (L-5, L-6) and approx's (E-9/E-12 by hypot):
+numeric/generated/limits.py prints them.  Clip's stays here:
 
 * clip: clip(x/b) is linear up to the corner at |x| = b: with t = b - |a|,
   E[min(z, t)] = t Q(t) - phi(t) and Var(min(z, t)) give mu = 1 + E[min(z, t)]/|a| and nu
@@ -40,7 +42,8 @@ def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------------------------
 # |a| >= A_FAR with b < B_FAR: the noise is negligible against |a| (relative 1/a^2 <= 1e-100), so
-# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method), written without a^2.
+# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method, derived for exact and outside as L-5, L-6),
+# written without a^2.
 
 A_FAR = 1e50
 
@@ -48,22 +51,9 @@ B_TINY = 1e-150  # below, the clip and exact moments are their b = 0 limits to f
 #                  the regular forms' 1/b^2 would overflow
 
 
-def steady_exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f(x) = x/sqrt(x^2 + b^2): m = a/R, v = (b^2/R^3)^2, R = hypot(a, b)."""
-    R = np.hypot(a, b)
-    slope = (b / R) ** 2 / R
-    return a / R, slope * slope
-
-
 def steady_clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """|a| - b exceeds float64's spacing at 1e50 (~1e34): the clip is at +-1, its tails e^(-(|a| - b)^2/2) = 0."""
     return np.sign(a), np.zeros(a.shape)
-
-
-def steady_approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """E-9/E-12 with R3 = sqrt(a^2 + b^2 + pi/2) formed by hypot: m = a/R3, v = (pi/2)/R3^2."""
-    R3 = np.hypot(np.hypot(a, b), np.sqrt(np.pi / 2))
-    return a / R3, (np.pi / 2) / R3 / R3
 
 
 def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,12 +71,3 @@ def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray
     px2 = (np.pi / 2) * x * x
     v = x * x * (C + s0 * (bx2 + px2) / (k0 * k0)) / ((1.0 + (x / k0) ** 2) * (1.0 + bx2 + px2))
     return a * k0 / np.hypot(a * k0, 1.0), v
-
-
-# eps outside the root (X-1): f(x) = x/(|x| + b).
-
-def steady_outside(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """|a| >= A_FAR: m = a/(|a| + b), v = (b/(|a| + b)^2)^2."""
-    R = np.abs(a) + b
-    slope = (b / R) / R
-    return a / R, slope * slope
