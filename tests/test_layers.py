@@ -439,10 +439,11 @@ def misplaced_generated(package_root: Path) -> list[str]:
 
 
 def test_generated_modules_live_in_numeric_generated(tmp_path):
-    from softsign_scaling.codegen import anchored_code, moments_code, numeric_code, outside_code
+    from softsign_scaling.codegen import anchored_code, limits_code, moments_code, numeric_code, outside_code
 
     written = {numeric_code.GENERATED_PATH, anchored_code.GENERATED, anchored_code.TABLE_PATH,
-               moments_code.TABLES_PATH, moments_code.OUTSIDE_TABLES_PATH, outside_code.GENERATED}
+               moments_code.TABLES_PATH, moments_code.OUTSIDE_TABLES_PATH, outside_code.GENERATED,
+               limits_code.GENERATED}
     there = {path.relative_to(ROOT.parent) for path in GENERATED.glob("*.py") if path.name != "__init__.py"}
     assert written == there
     assert "do not edit" in (GENERATED / "__init__.py").read_text()

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from softsign_scaling import numeric
-from softsign_scaling.numeric import _far, families
+from softsign_scaling.numeric import families
+from softsign_scaling.numeric.generated import limits
 
 PROBLEM = numeric.Problem([1.0, -0.5, 0.3], [2.0, 1.0, 0.5], [[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 1.0]], 0.1)
 
@@ -22,7 +23,7 @@ def _toy(a, b):
 
 
 def _toy_far(a, b):
-    mu, nu = _far.approx(a, b)
+    mu, nu = limits.far_approx(a, b)
     return mu / 2, nu
 
 

@@ -81,12 +81,13 @@ def test_write_all_writes_every_generated_module(derived_here, tmp_path):
     from softsign_scaling.codegen import write_all
     from softsign_scaling.codegen.anchored_code import GENERATED as ANCHORED_PATH
     from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
+    from softsign_scaling.codegen.limits_code import GENERATED as LIMITS_PATH
     from softsign_scaling.codegen.outside_code import GENERATED as OUTSIDE_PATH
 
     root, written = derived_here
     numeric = [path.relative_to(root) for path in written if "numeric" in path.parts]
-    assert numeric == [GENERATED_PATH, ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH]
-    for name in (ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH):
+    assert numeric == [GENERATED_PATH, ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH, LIMITS_PATH]
+    for name in (ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH, LIMITS_PATH):
         assert (root / name).read_bytes() == (ROOT / name).read_bytes(), name
     again = tmp_path / "again"
     shutil.copytree(root, again)
@@ -133,3 +134,17 @@ def test_a_family_registers_its_functions_and_inputs_in_one_place(monkeypatch):
     assert numeric_code.registered_functions()[-1] == "toy_function"
     assert numeric_code.input_labels()[-1] == "T-1"
     assert numeric_code.fingerprint(full) != before
+
+
+def test_limit_forms_are_proved_against_their_steps(derivation, monkeypatch):
+    """generated/limits.py prints L-1 .. L-4 in a chosen operation order; each form is proved equal to its step's
+    result before printing, and a form that is not (exact's nu as 1/R1^4, E-12's pi/2 as pi/3) fails generation."""
+    from softsign_scaling.codegen import limits_code as lc
+
+    lc.prove(derivation)
+    label, doc, assignments, (mu, _) = lc.FORMS["exact"]
+    for wrong in ({"exact": (label, doc, assignments, (mu, lc._pow(lc._mul(lc.inverse, lc.inverse), 2)))},
+                  {"approx": ("L-2", "", lc.FORMS["approx"][2], (mu, lc._mul(lc.sp.pi / 3, lc.inverse, lc.inverse)))}):
+        monkeypatch.setattr(lc, "FORMS", {**lc.FORMS, **wrong})
+        with pytest.raises(ArithmeticError, match="is not its result"):
+            lc.prove(derivation)

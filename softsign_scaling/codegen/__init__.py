@@ -9,6 +9,7 @@ anchored_code   generated/anchored.py: the anchored closed form's expressions an
                 (numeric/anchored_fast.py), fitted by mpmath (refitted only when its fingerprint changes)
 moments_code    generated/exact_tables.py, generated/outside_tables.py: the fast exact moments' tables, fitted to
                 numeric/_quadrature.py and numeric/_outside.py (evaluated by numeric/_fast.py)
+limits_code     generated/limits.py: the large-b forms in SGD units (L-1 .. L-4; served by numeric/_far.py)
 outside_code    generated/outside.py: eps outside the root: the anchored form's expressions and series (X-12 .. X-15;
                 evaluated by numeric/anchored_outside.py), X-9/X-10's series (numeric/outside_series.py)
 
@@ -27,9 +28,11 @@ def write_all(derivation: Derivation, root: Path, force: bool = False) -> list[P
     bytes change; ``generated/closed_forms.py`` and ``generated/exact_tables.py`` are not even regenerated while their inputs'
     fingerprints are unchanged, unless ``force``)."""
     from .anchored_code import write_anchored_module
+    from .limits_code import write_limits_module
     from .moments_code import write_moment_tables
     from .numeric_code import write_numeric_module
     from .outside_code import write_outside_module
 
     return (write_numeric_module(derivation, root, force) + write_anchored_module(derivation, root, force)
-            + write_moment_tables(root, force) + write_outside_module(derivation, root, force))
+            + write_moment_tables(root, force) + write_outside_module(derivation, root, force)
+            + write_limits_module(derivation, root, force))

@@ -11,7 +11,7 @@ b = eps sqrt(B)/sigma (b >= 0):
 * ``sign_at_zero``: at b < B_TINY = 1e-150 the sign update's moments (erf(a/sqrt2), 1 - erf^2): the b -> 0
   form, where the O(b) corrections are below float64's resolution and the regular form's 1/b^2 overflows;
 * ``far(a, b) -> (mu, nu)``: the large-b form in SGD units, m = (a/b) mu, v = nu/b^2, for b >= B_FAR = 1e50
-  (module ``_far``); None: the family has none (a model of it refuses such eps);
+  (derived, steps L-1 .. L-4, printed in ``generated/limits.py``; clip's typed in ``_far``); None: the family has none (a model of it refuses such eps);
 * ``steady(a, b) -> (mean, variance)``: the large-|a| form (the deterministic update, m = f(a), v = f'(a)^2),
   for |a| >= A_FAR = 1e50 with b < B_FAR; None: the regular form serves there;
 * ``near_mean``: the mean alone of ``moments`` (the same bits, cheaper: e.g. one fitted table instead of two),
@@ -38,6 +38,7 @@ import numpy as np
 
 from . import _far, anchored_fast
 from . import anchored_outside as _ao
+from .generated import limits as _limits
 from . import _fast as _f
 from .generated import closed_forms as _g
 from . import _outside as _o
@@ -403,7 +404,7 @@ def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 BUILT_IN = (
     MomentFamily(
-        "exact", _exact_moments, far=_far.exact, steady=_far.steady_exact, sign_at_zero=True,
+        "exact", _exact_moments, far=_limits.far_exact, steady=_far.steady_exact, sign_at_zero=True,
         mean=_f.mean_exact, second_moment=_f.second_moment_exact, variance=_f.variance_exact,
         fast_mean=_f.mean_exact,
         reference=MappingProxyType({"mean": _quadrature_mean, "second moment": _q.second_moment_exact,
@@ -416,17 +417,17 @@ BUILT_IN = (
         variance=lambda a, b: _g.variance_clip_nonneg(np.abs(a), b),
         doc="E-8 and E-11: clip((a + z)/b, -1, 1)"),
     MomentFamily(
-        "approx", _approx_moments, far=_far.approx, steady=_far.steady_approx,
+        "approx", _approx_moments, far=_limits.far_approx, steady=_far.steady_approx,
         mean=_g.mean_approx, second_moment=_g.second_moment_approx, variance=_g.variance_approx,
         doc="E-9/E-10 and E-12"),
     MomentFamily(
-        "outside", _outside_moments, far=_far.outside, steady=_far.steady_outside, sign_at_zero=True,
+        "outside", _outside_moments, far=_limits.far_outside, steady=_far.steady_outside, sign_at_zero=True,
         mean=_o.mean_outside, second_moment=_o.second_moment_outside, variance=_o.variance_outside,
         fast_mean=_f.outside_mean, placement="outside",
         doc="eps outside the root, x/(|x| + b) (X-1, X-5, X-6): the public functions by the quadrature of "
             "_outside.py, the models by its fitted tables"),
     MomentFamily(
-        "anchored", _anchored_moments, far=_far.anchored, steady=_far.steady_anchored,
+        "anchored", _anchored_moments, far=_limits.far_anchored, steady=_far.steady_anchored,
         doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
     MomentFamily(
         "anchored_outside", _anchored_outside_moments, far=_ao.far_anchored_outside,

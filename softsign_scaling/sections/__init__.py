@@ -84,6 +84,8 @@ FAMILIES: tuple[Family, ...] = (
            inputs=("A-1", "A-2", "A-4"), module_file="anchored.py", constants=("B_SWITCH", "W")),
     Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-15",
            inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="outside.py"),
+    Family("limits", "Beyond the article: the moments far from the origin (b -> oo in SGD units)", "L-1 .. L-4",
+           inputs=("L-1", "L-2", "L-3", "L-4"), module_file="limits.py"),
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
            "X-20 .. X-27"),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12"),
