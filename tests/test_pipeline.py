@@ -353,3 +353,21 @@ def test_the_schedule_keeps_a_lane_on_the_families_it_derived():
     schedule.pending = [task for task in schedule.pending if schedule.items[task.index].label == "B-2"]
     assert schedule._choose(0, forced=False) is None
     assert schedule.items[schedule._choose(0, forced=True).index].label == "B-2"
+
+
+def test_a_numeric_only_zero_identity_still_proves_and_fails():
+    """try_symbolic=False (for differences SymPy's attempts cannot reduce, such as a Piecewise against Max/Min):
+    the comparison is numeric, and it fails on a wrong expression as the symbolic route would."""
+    from softsign_scaling.checks.domain import domain
+    from softsign_scaling.sections.common import clip
+    from softsign_scaling.symbols import eps, x
+
+    piecewise = sp.Piecewise((-1, x <= -eps), (x / eps, x < eps), (1, True))
+    step = Step(label="T-1", section="test", statement="", definition=sp.Integer(0), result=piecewise,
+                relation=Relation("identity", "exact"))
+    where = domain((x, "real"), (eps, "positive"))
+    right = ZeroIdentity(name="t", build=lambda s: s.result - clip(x / eps), domain=where, try_symbolic=False)
+    wrong = ZeroIdentity(name="t", build=lambda s: s.result - clip(x / eps) * (1 + sp.Rational(1, 1000)),
+                         domain=where, try_symbolic=False)
+    assert (right.run(step).verdict, right.run(step).method) == ("pass", "numeric")
+    assert wrong.run(step).verdict == "fail"
