@@ -6,8 +6,11 @@ returns the results in the same order, on any :class:`concurrent.futures.Executo
 
 Work for an executor is plain data: a work item names the sections, a step label and
 a check index (or a proof group of :mod:`softsign_scaling.stable`), and the worker
-rebuilds the derivation from the section names once per process (checks hold
-lambdas, which do not pickle).  So a fork-, forkserver- or spawn-based
+rebuilds the families that step needs from their names, once per process (checks hold
+lambdas, which do not pickle).  A family derives on the families it declares it needs
+(:func:`softsign_scaling.sections.context_of`), so a worker that checks only the momentum steps never
+derives the outside ones; and verify's scheduler sends a step's checks to a worker that has derived its
+family where it can (:class:`Schedule`).  So a fork-, forkserver- or spawn-based
 ``ProcessPoolExecutor`` works, and so does a Dask cluster::
 
     from dask.distributed import Client
@@ -16,7 +19,7 @@ lambdas, which do not pickle).  So a fork-, forkserver- or spawn-based
     with Client("tcp://scheduler:8786") as client:   # every worker has softsign_scaling installed
         results = verify(executor=client.get_executor())
 
-Each Dask worker process derives the steps once (~10 s) and then runs its share of the checks.
+Each Dask worker process derives the families its share of the checks needs (~13 s for all), once.
 """
 
 from __future__ import annotations
@@ -26,30 +29,47 @@ import importlib
 import multiprocessing
 import os
 import sys
+import time
 import traceback
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy as sp
 
-from .sections import ORDER
+from .sections import ORDER, context_of
 from .steps import CheckResult, Derivation, Step
 
 
 def derive(sections: tuple[str, ...] = ORDER) -> Derivation:
-    """Derive every step of the named sections (each may use the steps before it)."""
-    derivation = Derivation()
+    """Derive every step of the named sections, each family on the steps of the families it needs
+    (:func:`~softsign_scaling.sections.context_of`; the steps before it, unless it declares fewer)."""
+    built: dict[str, tuple[Step, ...]] = {}
     for name in sections:
-        module = importlib.import_module(f"softsign_scaling.sections.{name}")
-        derivation = derivation.extended(module.steps(derivation))
-    return derivation
+        built[name] = _derive_family(name, _joined(built, context_of(name, sections)))
+    return _joined(built, sections)
 
 
-@lru_cache(maxsize=4)
+def _derive_family(name: str, previous: Derivation) -> tuple[Step, ...]:
+    module = importlib.import_module(f"softsign_scaling.sections.{name}")
+    return tuple(module.steps(previous))
+
+
+def _joined(built: dict[str, tuple[Step, ...]], names: tuple[str, ...]) -> Derivation:
+    return Derivation(tuple(step for name in names for step in built[name]))
+
+
+@lru_cache(maxsize=None)
+def family_steps(name: str, context: tuple[str, ...]) -> tuple[Step, ...]:
+    """Family ``name``'s steps derived on ``derived_sections(context)``, once per process."""
+    return _derive_family(name, derived_sections(context))
+
+
+@lru_cache(maxsize=None)
 def derived_sections(sections: tuple[str, ...]) -> Derivation:
-    """``derive(sections)``, once per process and section tuple (what a verify worker runs)."""
-    return derive(sections)
+    """``derive(sections)``, once per process and section tuple (what a verify worker runs); each family's steps
+    are derived once per process, whichever section tuples hold it."""
+    return Derivation(tuple(step for name in sections for step in family_steps(name, context_of(name, sections))))
 
 
 def derivation() -> Derivation:
@@ -68,6 +88,26 @@ def digest(derived: Derivation) -> str:
 @lru_cache(maxsize=4)
 def digest_of(sections: tuple[str, ...]) -> str:
     return digest(derived_sections(sections))
+
+
+def digest_steps(steps) -> str:
+    """:func:`digest` of some steps."""
+    return digest(Derivation(tuple(steps)))
+
+
+def _digest_of_digests(pairs: list[tuple[str, str]]) -> str:
+    return hashlib.sha256("".join(f"{label}\n{value}\n" for label, value in pairs).encode()).hexdigest()
+
+
+def expected_digest(derived: Derivation, item: "WorkItem") -> str:
+    """What a work item's ``expected_digest`` is for ``derived``: its step's digest, or for a proof group the
+    digests of the proofs' inputs (:data:`softsign_scaling.stable.PROOF_INPUTS`)."""
+    from .stable import PROOF_INPUTS
+
+    if not item.proofs:
+        return digest_steps([derived[item.label]])
+    return _digest_of_digests([(label, digest_steps([derived[label]]) if label in derived else "")
+                               for label in PROOF_INPUTS])
 
 
 # The stable forms' equivalence proofs (issue 3, stable.PROOFS): checks that are not attached to one step's
@@ -94,7 +134,10 @@ def run_proofs(derived: Derivation, names: tuple[str, ...]) -> list[tuple[str, l
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One unit of verify's work, as plain data: a step's check (label, index) or a proof group."""
+    """One unit of verify's work, as plain data: a step's check (label, index) or a proof group.
+
+    ``sections``: the families the worker derives for it (the step's family and its context);
+    ``expected_digest``: :func:`digest_steps` of the steps it checks, as the caller derived them."""
 
     sections: tuple[str, ...]
     expected_digest: str
@@ -103,15 +146,25 @@ class WorkItem:
     proofs: tuple[str, ...] = ()
 
 
-def run_item(item: WorkItem) -> list[tuple[str, list[CheckResult]]]:
-    """Run one work item in this process (the derivation is rebuilt from the section names once)."""
+@dataclass(frozen=True)
+class Done:
+    """A work item's results, with the CPU seconds it took and its worker's (pid, CPU seconds so far)."""
+
+    results: list[tuple[str, list[CheckResult]]]
+    cpu: float
+    pid: int
+    process_cpu: float
+
+
+def run_item(item: WorkItem) -> Done:
+    """Run one work item in this process (the families it needs are derived once per process)."""
+    start = time.process_time()
     derived = derived_sections(item.sections)
-    if digest_of(item.sections) != item.expected_digest:
+    if expected_digest(derived, item) != item.expected_digest:
         raise RuntimeError(f"verify: this process derived other steps from {item.sections} than the caller's "
                            "derivation; run a modified derivation with workers=1 and no executor")
-    if item.proofs:
-        return run_proofs(derived, item.proofs)
-    return [(item.label, [run_check(derived[item.label], item.index)])]
+    results = run_proofs(derived, item.proofs) if item.proofs else [(item.label, [run_check(derived[item.label], item.index)])]
+    return Done(results, time.process_time() - start, os.getpid(), time.process_time())
 
 
 def run_check(step: Step, index: int) -> CheckResult:
@@ -138,7 +191,8 @@ def default_context() -> multiprocessing.context.BaseContext:
 
 
 def verify(derived: Derivation | None = None, workers: int | None = None, executor: Executor | None = None,
-           progress: bool = False, sections: tuple[str, ...] | None = None) -> list[CheckResult]:
+           progress: bool = False, sections: tuple[str, ...] | None = None,
+           timings: list[dict] | None = None) -> list[CheckResult]:
     """Every check's result, in step order, then the stable forms' proofs.
 
     ``derived``: the derivation to check (default: ``derive(sections)``, once per process).
@@ -148,6 +202,8 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     ``executor``: any :class:`concurrent.futures.Executor` instead of the default pool (a
     ``ProcessPoolExecutor`` of any start method, a Dask ``Client.get_executor()``); it is not shut down.
     ``progress``: draw a tqdm bar on stderr (whether or not stderr is a terminal).
+    ``timings``: a list that receives one dict per work item run on workers (what, CPU seconds, worker pid, the
+    worker's CPU seconds so far; plans also the CPU seconds of deriving each family), for benchmarks.
     A check that raises gives a "fail" result with the error in its ``detail``.
     """
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -160,27 +216,24 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
         finally:
             if bar is not None:
                 bar.close()
+    if derived is None:
+        sections = sections or ORDER
+    else:
+        sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
+    # The default pool is one single-process pool per worker, so that the schedule knows which families each
+    # process has derived; an outside executor is one lane of ``workers`` processes.
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=default_context())
+    lanes = ([ProcessPoolExecutor(max_workers=1, mp_context=default_context()) for _ in range(workers)] if own
+             else [executor])
+    bar = _progress(0) if progress else None
     try:
-        if derived is None:
-            # The workers derive and plan, all at once; this process never derives (the workers must anyway).
-            # One plan per worker (of an outside executor, ``workers`` of them): a second plan in a process
-            # that has derived costs nothing (derived_sections is cached).
-            sections = sections or ORDER
-            plan = [pool.submit(planned, sections) for _ in range(workers)][0].result()
-        else:
-            sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
-            plan = plan_of(derived)
-        bar = _progress(len(plan.checks) + len(plan.groups)) if progress else None
-        try:
-            return _verify_pool(sections, plan, pool, bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        return Schedule(sections, lanes, 1 if own else workers, derived, bar, timings).run()
     finally:
+        if bar is not None:
+            bar.close()
         if own:
-            pool.shutdown(cancel_futures=sys.exc_info()[0] is not None)
+            for lane in lanes:
+                lane.shutdown(cancel_futures=sys.exc_info()[0] is not None)
 
 
 @dataclass(frozen=True)
@@ -201,7 +254,7 @@ def plan_of(derived: Derivation) -> Plan:
 
 
 def planned(sections: tuple[str, ...]) -> Plan:
-    """The plan of ``derive(sections)``, derived in this process (a worker's first task)."""
+    """The plan of ``derive(sections)``, derived in this process."""
     return plan_of(derived_sections(sections))
 
 
@@ -225,19 +278,187 @@ def _in_proof_order(proved: dict[str, list[CheckResult]]) -> list[CheckResult]:
     return [result for name in PROOFS if name in proved for result in proved[name]]
 
 
-def _verify_pool(sections: tuple[str, ...], plan: Plan, pool: Executor, bar) -> list[CheckResult]:
-    items = [WorkItem(sections, plan.digest, label=label, index=index) for label, index, _ in plan.checks]
-    items += [WorkItem(sections, plan.digest, proofs=names) for names in plan.groups]
-    ranks = [(1 + rank, 0) for _, _, rank in plan.checks] + [(0, i) for i in range(len(plan.groups))]
-    # Costly work first, so that the last item to finish is a cheap one; results keep the step order.
-    futures = {pool.submit(run_item, items[i]): i for i in sorted(range(len(items)), key=ranks.__getitem__)}
-    done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
-    for future in as_completed(futures):
-        done[futures[future]] = future.result()
-        _advance(bar, sum(len(results) for _, results in done[futures[future]]))
-    results = [done[i][0][1][0] for i in range(len(plan.checks))]
-    proved = {name: found for i in range(len(plan.checks), len(items)) for name, found in done[i]}
-    return results + _in_proof_order(proved)
+# ---------------------------------------------------------------------------------------------------------
+# The schedule: plans first, then every check, costly ones first, each on a worker that has its family.
+
+
+@dataclass(frozen=True)
+class FamilyPlan:
+    """One family's share of verify's work: its checks (label, index, cost rank), its steps' digests, the families a
+    worker derives for them, and the CPU seconds deriving the family took where it was planned (0: derived before)."""
+
+    name: str
+    sections: tuple[str, ...]
+    checks: tuple[tuple[str, int, int], ...]
+    digests: tuple[tuple[str, str], ...]
+    derive_cpu: float = 0.0
+
+
+def _family_plan(name: str, sections: tuple[str, ...], derived: Derivation, derive_cpu: float = 0.0) -> FamilyPlan:
+    steps = [step for step in derived.steps if step.section == name]
+    context = set(context_of(name, sections)) | {name}
+    return FamilyPlan(name, tuple(section for section in sections if section in context),
+                      tuple((step.label, i, _cost_rank(check)) for step in steps for i, check in enumerate(step.checks)),
+                      tuple((step.label, digest_steps([step])) for step in steps), derive_cpu)
+
+
+def planned_families(sections: tuple[str, ...]) -> tuple[list[FamilyPlan], float, int, float]:
+    """The plans of the families ``sections`` (a family and its context), derived in this process; with the CPU
+    seconds this took, the pid and the process's CPU seconds so far (a worker's first task)."""
+    start = time.process_time()
+    cpu = {}
+    for name in sections:  # in order: each family's context is derived (and cached) before it
+        begin = time.process_time()
+        family_steps(name, context_of(name, sections))
+        cpu[name] = time.process_time() - begin
+    derived = derived_sections(sections)
+    plans = [_family_plan(name, sections, derived, cpu[name]) for name in sections]
+    return plans, time.process_time() - start, os.getpid(), time.process_time()
+
+
+# Expected CPU seconds by cost rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each rank's
+# checks); a proof group is -1.  The schedule orders by rank, and weighs deriving a family for a lane by these.
+EXPECTED_SECONDS = {-1: 5.0, 0: 3.0, 1: 0.3, 2: 0.05, 3: 0.15}
+
+
+@dataclass
+class _Task:
+    fn: object
+    args: tuple
+    families: frozenset
+    key: tuple  # order among tasks of one kind: smaller first
+    plan: bool = False
+    index: int = -1  # an item's position in ``Schedule.items``
+
+
+class Schedule:
+    """verify's work on ``lanes`` (executors of ``width`` processes each), from plain data.
+
+    Plans first: one task per leaf family (a family no other one needs) derives it with its context in a worker
+    and returns the plans of those families; each family's checks are queued when its plan comes in, and the
+    proof groups when their inputs are planned.  A free lane takes, of the checks whose families it has derived,
+    first those that no other lane can run without deriving, then the costly ones (proof groups, quadratures),
+    so that the work left at the end is many cheap checks either lane can take.  A lane derives a family for a
+    check only when the work waiting for that family is worth it (more than twice the derive's cost)."""
+
+    def __init__(self, sections: tuple[str, ...], lanes: list[Executor], width: int, derived: Derivation | None,
+                 bar, timings: list[dict] | None):
+        self.sections, self.lanes, self.width, self.bar, self.timings = sections, lanes, width, bar, timings
+        self.have: list[set[str]] = [set() for _ in lanes]
+        self.pending: list[_Task] = []
+        self.plans: dict[str, FamilyPlan] = {}
+        self.items: list[WorkItem] = []
+        self.done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
+        self.derive_cpu: dict[str, float] = {}
+        self.owner: dict[str, int] = {}  # step label -> the lane that ran its first check
+        self.proofs_queued = False
+        if derived is None:
+            needed = {other for name in sections for other in context_of(name, sections)}
+            for order, leaf in enumerate(name for name in sections if name not in needed):
+                context = set(context_of(leaf, sections)) | {leaf}
+                leaf_sections = tuple(name for name in sections if name in context)
+                self.pending.append(_Task(planned_families, (leaf_sections,), frozenset(leaf_sections), (order,), True))
+        else:
+            for name in sections:
+                self._add_plan(_family_plan(name, sections, derived))
+
+    def run(self) -> list[CheckResult]:
+        running: dict[Future, tuple[int, _Task]] = {}
+        while self.pending or running:
+            self._dispatch(running)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                lane, task = running.pop(future)
+                self._finished(task, future.result())
+        return self._results()
+
+    def _dispatch(self, running: dict) -> None:
+        for lane, executor in enumerate(self.lanes):
+            while self.pending and sum(1 for busy, _ in running.values() if busy == lane) < self.width:
+                task = self._choose(lane, forced=not running)
+                if task is None:
+                    break
+                self.pending.remove(task)
+                self.have[lane] |= task.families
+                if self._label(task):
+                    self.owner.setdefault(self._label(task), lane)
+                running[executor.submit(task.fn, *task.args)] = (lane, task)
+
+    def _choose(self, lane: int, forced: bool) -> _Task | None:
+        have = self.have[lane]
+        plans = [task for task in self.pending if task.plan]
+        if plans:
+            return min(plans, key=lambda task: (len(task.families - have), task.key))
+        ready = [task for task in self.pending if task.families <= have]
+        if ready:
+            return min(ready, key=lambda task: (sum(task.families <= other for other in self.have),
+                                                self.owner.get(self._label(task), lane) != lane, task.key))
+        best = min(self.pending, key=lambda task: (self._cost_of(task.families - have), task.key))
+        missing = best.families - have
+        waiting = sum(EXPECTED_SECONDS[task.key[0]] for task in self.pending if task.families <= have | missing)
+        return best if forced or waiting > 2 * self._cost_of(missing) else None
+
+    def _label(self, task: _Task) -> str:
+        return self.items[task.index].label if task.index >= 0 else ""
+
+    def _cost_of(self, families) -> float:
+        return sum(self.derive_cpu.get(name, 1.0) for name in families)
+
+    def _finished(self, task: _Task, value) -> None:
+        if task.plan:
+            plans, cpu, pid, process_cpu = value
+            self._timed(f"plan: derive {', '.join(plan.name for plan in plans if plan.derive_cpu > 0.05)}", cpu, pid,
+                        process_cpu, derive={plan.name: plan.derive_cpu for plan in plans})
+            for plan in plans:
+                self.derive_cpu[plan.name] = max(self.derive_cpu.get(plan.name, 0.0), plan.derive_cpu)
+                if plan.name not in self.plans:
+                    self._add_plan(plan)
+            return
+        self.done[task.index] = value.results
+        item = self.items[task.index]
+        self._timed(f"{item.label} #{item.index}" if not item.proofs else "proofs: " + ", ".join(item.proofs),
+                    value.cpu, value.pid, value.process_cpu)
+        _advance(self.bar, sum(len(results) for _, results in value.results))
+
+    def _timed(self, what: str, cpu: float, pid: int, process_cpu: float, **extra) -> None:
+        if self.timings is not None:
+            self.timings.append(dict(what=what, cpu=cpu, pid=pid, process_cpu=process_cpu, **extra))
+
+    def _add_plan(self, plan: FamilyPlan) -> None:
+        self.plans[plan.name] = plan
+        digests = dict(plan.digests)
+        for label, index, rank in plan.checks:
+            self._add_item(WorkItem(plan.sections, digests[label], label=label, index=index), rank)
+        self._add_proofs()
+
+    def _add_item(self, item: WorkItem, rank: int) -> None:
+        self.pending.append(_Task(run_item, (item,), frozenset(item.sections), (rank, len(self.items)),
+                                  index=len(self.items)))
+        self.items.append(item)
+        if self.bar is not None:
+            self.bar.total += 1
+            self.bar.refresh()
+
+    def _add_proofs(self) -> None:
+        from .stable import PROOF_INPUTS
+
+        planned_labels = {label: plan for plan in self.plans.values() for label, _ in plan.digests}
+        if self.proofs_queued or not all(label in planned_labels for label in PROOF_INPUTS):
+            return
+        self.proofs_queued = True
+        inputs = {name for label in PROOF_INPUTS for name in planned_labels[label].sections}
+        sections = tuple(name for name in self.sections if name in inputs)
+        # the digest of the inputs, from their planned digests: digest_steps over the steps, in PROOF_INPUTS order
+        expected = _digest_of_digests([(label, dict(planned_labels[label].digests)[label]) for label in PROOF_INPUTS])
+        for names in PROOF_GROUPS:
+            self._add_item(WorkItem(sections, expected, proofs=names), -1)
+
+    def _results(self) -> list[CheckResult]:
+        position = {(item.label, item.index): k for k, item in enumerate(self.items) if not item.proofs}
+        results = [self.done[position[(label, index)]][0][1][0]
+                   for name in self.sections for label, index, _ in self.plans[name].checks]
+        proved = {name: found for k, item in enumerate(self.items) if item.proofs for name, found in self.done[k]}
+        return results + _in_proof_order(proved)
 
 
 def _cost_rank(check) -> int:

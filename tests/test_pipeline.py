@@ -281,3 +281,93 @@ def test_progress_bar_ends_at_the_number_of_results():
         _advance(bar, results)
     assert (bar.n, bar.total) == (24, 24)
     _advance(None, 5)  # no bar: nothing to do
+
+
+def test_a_family_derives_on_the_families_it_declares_it_needs():
+    """The late families derive on the early ones they read, not on each other (so verify's workers derive only the
+    families of the checks they run); a family without declared needs derives on every family before it."""
+    from softsign_scaling.sections import ORDER, context_of
+
+    early = ORDER[:ORDER.index("anchored") + 1]
+    assert context_of("outside", ORDER) == early
+    for name in ("efficiency", "momentum", "runlevel"):
+        assert "outside" not in context_of(name, ORDER) and set(context_of(name, ORDER)) <= set(early)
+    assert context_of("mean", ORDER) == ORDER[:ORDER.index("mean")]
+    # within a shorter tuple, the needs it lacks are dropped (the builder's lookup then raises KeyError)
+    assert context_of("momentum", ("softsign", "momentum")) == ()
+    assert context_of("scurves", SMALL) == ("softsign",)
+
+
+def test_derive_is_the_cached_derivation_of_the_same_sections():
+    from softsign_scaling.pipeline import derive, derived_sections, digest
+
+    sections = ("softsign", "scurves", "quadratic")
+    assert digest(derive(sections)) == digest(derived_sections(sections))
+    assert derived_sections(sections[:2]).steps == derived_sections(sections).steps[:len(derived_sections(sections[:2]))]
+
+
+def test_a_family_that_reads_a_step_it_does_not_declare_fails_loudly():
+    """Negative control of the declared needs: momentum derived without the families it reads raises KeyError."""
+    from softsign_scaling.pipeline import derive
+
+    with pytest.raises(KeyError, match="no step labelled"):
+        derive(("softsign", "momentum"))
+
+
+def test_the_default_pool_matches_the_serial_run_and_reports_cpu():
+    """verify's own pool (one process per lane, planned by the workers): the serial run's results, in its order;
+    ``timings`` names every work item once, with its CPU seconds and worker."""
+    from softsign_scaling.pipeline import derived_sections, verify
+
+    timings = []
+    pooled = verify(workers=2, sections=SMALL, timings=timings)
+    assert pooled == verify(derived_sections(SMALL), workers=1)
+    items = [t["what"] for t in timings if not t["what"].startswith("plan:")]
+    assert len(items) == len(set(items)) == len(pooled)
+    assert all(t["cpu"] >= 0 and t["process_cpu"] >= t["cpu"] for t in timings)
+    assert sum("derive" in t for t in timings) == 1  # SMALL has one leaf family: one plan
+
+
+def test_the_schedule_keeps_a_lane_on_the_families_it_derived():
+    """A free lane takes the checks only it has derived the families of first, then those of steps it began;
+    it derives a family for another lane's checks only when the waiting work is worth the derive."""
+    from softsign_scaling.pipeline import FamilyPlan, Schedule
+
+    def plan(name, sections, labels):
+        return FamilyPlan(name, sections, tuple((label, 0, 0) for label in labels),
+                          tuple((label, "d") for label in labels), derive_cpu=5.0)
+
+    schedule = Schedule(("a", "b", "c"), [None, None], 1, None, None, None)
+    schedule.pending.clear()
+    for p in (plan("a", ("a",), ["A-1"]), plan("b", ("a", "b"), ["B-1", "B-2"]), plan("c", ("a", "c"), ["C-1"])):
+        schedule._add_plan(p)
+    schedule.derive_cpu = {"a": 5.0, "b": 5.0, "c": 5.0}
+    schedule.have = [{"a", "b"}, {"a", "c"}]
+    first = schedule._choose(0, forced=False)
+    assert schedule.items[first.index].label == "B-1"  # only lane 0 has b: before the shared A-1
+    schedule.pending.remove(first)
+    schedule.owner["B-1"] = 0
+    assert schedule.items[schedule._choose(1, forced=False).index].label == "C-1"
+    schedule.have = [{"a"}, {"a", "c"}]
+    # lane 0 lacks b: one check of b waiting (3 s expected) is less than twice its 5 s derive: it waits, unless forced
+    schedule.pending = [task for task in schedule.pending if schedule.items[task.index].label == "B-2"]
+    assert schedule._choose(0, forced=False) is None
+    assert schedule.items[schedule._choose(0, forced=True).index].label == "B-2"
+
+
+def test_a_numeric_only_zero_identity_still_proves_and_fails():
+    """try_symbolic=False (for differences SymPy's attempts cannot reduce, such as a Piecewise against Max/Min):
+    the comparison is numeric, and it fails on a wrong expression as the symbolic route would."""
+    from softsign_scaling.checks.domain import domain
+    from softsign_scaling.sections.common import clip
+    from softsign_scaling.symbols import eps, x
+
+    piecewise = sp.Piecewise((-1, x <= -eps), (x / eps, x < eps), (1, True))
+    step = Step(label="T-1", section="test", statement="", definition=sp.Integer(0), result=piecewise,
+                relation=Relation("identity", "exact"))
+    where = domain((x, "real"), (eps, "positive"))
+    right = ZeroIdentity(name="t", build=lambda s: s.result - clip(x / eps), domain=where, try_symbolic=False)
+    wrong = ZeroIdentity(name="t", build=lambda s: s.result - clip(x / eps) * (1 + sp.Rational(1, 1000)),
+                         domain=where, try_symbolic=False)
+    assert (right.run(step).verdict, right.run(step).method) == ("pass", "numeric")
+    assert wrong.run(step).verdict == "fail"

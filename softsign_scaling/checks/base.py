@@ -193,9 +193,11 @@ class ZeroIdentity(Check):
     domain: Domain | None = None
     digits: int = DIGITS
     kind: "CheckKind" = "identity"
+    try_symbolic: bool = True  # as MatchesPrinted's (False where SymPy's attempts are known to fail: numeric only)
 
     def run(self, step: "Step") -> "CheckResult":
-        return _identity_result(step, self.name, self.kind, as_expr(self.build(step)), self.domain, self.digits)
+        return _identity_result(step, self.name, self.kind, as_expr(self.build(step)), self.domain, self.digits,
+                                self.try_symbolic)
 
 
 @dataclass(frozen=True)

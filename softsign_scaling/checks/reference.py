@@ -33,6 +33,23 @@ class QuadratureError(ArithmeticError):
 
 CROSS_CHECK_DIGITS = 30  # at or above this working precision a second rule confirms every value
 
+# exp(-z^2/2) by (z, working precision): the quadrature nodes between the grid's fixed nodes are the same numbers
+# for every point (a, b) a check evaluates (and for every reference with the same grid), so most of the Gaussian
+# weights a check needs were computed already; cached, each is the same number as computed afresh.
+_WEIGHTS: dict[tuple, mp.mpf] = {}
+_WEIGHTS_KEPT = 400_000
+
+
+def _gaussian_weight(z: mp.mpf) -> mp.mpf:
+    key = (z._mpf_, mp.mp.prec)
+    weight = _WEIGHTS.get(key)
+    if weight is None:
+        if len(_WEIGHTS) >= _WEIGHTS_KEPT:
+            _WEIGHTS.clear()
+        weight = _WEIGHTS[key] = mp.exp(-z * z / 2)
+    return weight
+
+
 
 def gaussian_expectation(f: Callable[[mp.mpf], mp.mpf], kinks: Iterable[mp.mpf], cross_check: bool | None = None,
                          even: bool = False) -> mp.mpf:
@@ -56,7 +73,7 @@ def gaussian_expectation(f: Callable[[mp.mpf], mp.mpf], kinks: Iterable[mp.mpf],
         norm *= 2
 
     def integrand(z: mp.mpf) -> mp.mpf:
-        return f(z) * mp.exp(-z * z / 2) * norm
+        return f(z) * _gaussian_weight(z) * norm
 
     value, error = mp.quad(integrand, nodes, method="tanh-sinh", error=True)
     tol = mp.mpf(10) ** (-mp.mp.dps + 10)
@@ -73,8 +90,11 @@ def gaussian_expectation(f: Callable[[mp.mpf], mp.mpf], kinks: Iterable[mp.mpf],
     return value
 
 
+_ONE, _MINUS_ONE = mp.mpf(1), mp.mpf(-1)  # exact at every precision
+
+
 def _clip(u: mp.mpf) -> mp.mpf:
-    return max(mp.mpf(-1), min(mp.mpf(1), u))
+    return max(_MINUS_ONE, min(_ONE, u))
 
 
 @_cached

@@ -44,6 +44,10 @@ class Family:
         the generated code's fingerprint covers exactly these.
     module_file: a generated module of its own (``numeric/<module_file>``), if any.
     constants: names of module-level constants of ``sections/<name>.py`` that a code template reads.
+    needs: the families whose steps its builders read (each with what that family needs); None: every family
+        before it.  A family derives on the steps of these alone (:func:`context_of`), so that verify's workers
+        derive only what the checks they run need; a builder that reads a step of a family not declared here
+        raises KeyError (Derivation's lookup), it cannot read a stale or missing one.
     """
 
     name: str
@@ -53,6 +57,7 @@ class Family:
     inputs: tuple[str, ...] = ()
     module_file: str = ""
     constants: tuple[str, ...] = ()
+    needs: tuple[str, ...] | None = None
 
     @property
     def module(self) -> str:
@@ -83,18 +88,39 @@ FAMILIES: tuple[Family, ...] = (
     Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
            inputs=("A-1", "A-2", "A-4"), module_file="anchored.py", constants=("B_SWITCH", "W")),
     Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-15",
-           inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="outside.py"),
+           inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="outside.py",
+           needs=("softsign", "scurves", "sgd", "mean", "anchored")),
     Family("limits", "Beyond the article: the moments far from the origin (b -> oo in SGD units, |a| -> oo)",
-           "L-1 .. L-6", inputs=("L-1", "L-2", "L-3", "L-4", "L-5", "L-6"), module_file="limits.py"),
+           "L-1 .. L-6", inputs=("L-1", "L-2", "L-3", "L-4", "L-5", "L-6"), module_file="limits.py",
+           needs=("softsign", "mean", "second_moment", "anchored", "outside")),
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
-           "X-20 .. X-27"),
-    Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12"),
-    Family("runlevel", "Beyond the article: the square-root scaling rule for adaptive methods; the NQM's critical batch", "R-1 .. R-7"),
+           "X-20 .. X-27", needs=("quadratic", "sgd", "signsgd", "mean", "second_moment", "results")),
+    Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12",
+           needs=("quadratic", "sgd", "mean", "results")),
+    Family("runlevel", "Beyond the article: the square-root scaling rule for adaptive methods; the NQM's critical batch",
+           "R-1 .. R-7", needs=("quadratic", "mean", "second_moment", "anchored")),
 )
 
 ORDER: tuple[str, ...] = tuple(family.name for family in FAMILIES)
 BY_NAME: dict[str, Family] = {family.name: family for family in FAMILIES}
 SECTION_TITLES: dict[str, str] = {family.name: family.title for family in FAMILIES}
+
+
+def context_of(name: str, sections: tuple[str, ...]) -> tuple[str, ...]:
+    """The families of ``sections`` that family ``name`` derives on, in their order: those it needs, and what they
+    need, transitively (a family without declared needs: every family before it in ``sections``)."""
+    position = {section: k for k, section in enumerate(sections)}
+    wanted: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        declared = BY_NAME[current].needs if current in BY_NAME else None
+        before = sections[:position[current]]
+        for other in (before if declared is None else [n for n in declared if n in before]):
+            if other not in wanted:
+                wanted.add(other)
+                todo.append(other)
+    return tuple(section for section in sections if section in wanted)
 
 
 def family(name: str) -> Family:

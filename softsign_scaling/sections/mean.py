@@ -108,7 +108,8 @@ def _e6(previous: Derivation) -> Step:
         relation=approximation("sup |softsign(x, eps) - clip(x/eps)| over x in R, the same for every eps > 0 "
                                "(scale-free in x/eps)"),
         checks=(
-            MatchesPrinted(domain=domain((x, "real"), (eps, "positive"))),
+            # Max/Min (the printed clip) against a Piecewise: SymPy's attempts fail (~1 s), the comparison is numeric
+            MatchesPrinted(domain=domain((x, "real"), (eps, "positive")), try_symbolic=False),
             ZeroIdentity(name="slope at 0 == softsign's (E-1) slope at 0, 1/eps",
                          build=lambda s: sp.diff(s.result, x).subs(x, 0) - softsign_slope),
             ZeroIdentity(name="beyond E-4's saturation point x = 1/k = eps it is softsign's limit, 1",

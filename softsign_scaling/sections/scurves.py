@@ -84,7 +84,8 @@ def _e4(previous: Derivation) -> Step:
         printed=clip(k * x),
         relation=approximation("error measured for S = erf (k = 2/sqrt(pi)) as sup |error| on the real line"),
         checks=(
-            MatchesPrinted(domain=domain((x, "real"), (k, "positive"))),
+            # Max/Min (the printed clip) against a Piecewise: SymPy's attempts fail (~0.5 s), the comparison is numeric
+            MatchesPrinted(domain=domain((x, "real"), (k, "positive")), try_symbolic=False),
             ZeroIdentity(name="S(+-oo) = +-1 and S'(0) = k", build=lambda s: s_curve_conditions(s.result)),
             # Saturation exactly at the defining x_sat: continuous there, so |S| <= 1 with no jump.
             ZeroIdentity(name="S(x_sat) = 1 and S(-x_sat) = -1 (continuous at the kinks)",
