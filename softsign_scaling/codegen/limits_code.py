@@ -1,4 +1,5 @@
-"""Generate softsign_scaling/numeric/generated/limits.py from L-1 .. L-6: the large-b and large-|a| forms.
+"""Generate softsign_scaling/numeric/generated/limits.py from L-1 .. L-6 (and E-9/E-12, A-3/A-4): the large-b and
+large-|a| forms.
 
 Each family's form is a short sequence of assignments (common subexpressions: r = a/b, R1 = hypot(r, 1), 1/R1)
 and a pair (mu, nu), written here as unevaluated SymPy expressions in the operation order float64 evaluates them
@@ -40,6 +41,8 @@ def _pow(base: sp.Expr, exponent: int) -> sp.Expr:
 # (the approx family's regular form, written with hypot so that a^2 never overflows).
 _COMMON = [(sp.Symbol("r"), a / b), (R1, hypot(sp.Symbol("r"), 1)), (inverse, _pow(R1, -1))]
 R, R3, slope = sp.symbols("R R3 slope", positive=True)
+x_inv, bx2, px2 = sp.Symbol("x", real=True), sp.Symbol("bx2", positive=True), sp.Symbol("px2", positive=True)
+k0, s0, C = sp.symbols("k0 s0 C", positive=True)
 FORMS = {
     "far_exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
                   _COMMON, (inverse, _pow(_mul(inverse, inverse, inverse), 2))),
@@ -62,11 +65,27 @@ FORMS = {
     "steady_outside": ("L-6", "eps outside the root at |a| >= A_FAR: m = a/R, v = (b/R^2)^2, R = |a| + b",
                        [(R, sp.Add(sp.Abs(a), b, evaluate=False)), (slope, _mul(_mul(b, _pow(R, -1)), _pow(R, -1)))],
                        (_mul(a, _pow(R, -1)), _mul(slope, slope))),
+    "anchored_steady": ("A-3/A-4", "the shapes through anchors (k0, s0, C) at b, divided by a^2 (x = 1/a)",
+                        [(x_inv, _pow(a, -1)), (bx2, _pow(_mul(b, x_inv), 2)),
+                         (px2, _mul(sp.pi / 2, x_inv, x_inv))],
+                        (_mul(a, k0, _pow(hypot(_mul(a, k0), 1), -1)),
+                         _mul(x_inv, x_inv,
+                              sp.Add(C, _mul(s0, sp.Add(bx2, px2, evaluate=False), _pow(_mul(k0, k0), -1)),
+                                     evaluate=False),
+                              _pow(_mul(sp.Add(1, _pow(_mul(x_inv, _pow(k0, -1)), 2), evaluate=False),
+                                        sp.Add(1, bx2, px2, evaluate=False)), -1))),
+                        ("a", "b", "k0", "s0", "C")),
 }
 
 
 def expected(derivation: Derivation, label: str) -> sp.Tuple:
-    """The pair a form must equal: the step's result (L-1 .. L-4 at r = a/b), or E-9's mean and E-12 - E-9^2."""
+    """The pair a form must equal: the step's result (L-1 .. L-4 at r = a/b), E-9's mean and E-12 - E-9^2, or A-3's
+    mean and A-4's variance with the anchors as symbols."""
+    if label == "A-3/A-4":
+        from ..sections.anchored import K0, S0
+
+        anchors = {K0: k0, S0: s0, sp.Symbol("C"): C}
+        return sp.Tuple(derivation["A-3"].result[0].subs(anchors), derivation["A-4"].extra("variance").subs(anchors))
     if label == "E-9/E-12":
         mean = derivation["E-9"].result
         return sp.Tuple(mean, derivation["E-12"].result - mean**2)
@@ -92,7 +111,7 @@ def _substituted(assignments, expr: sp.Expr, constants: dict) -> sp.Expr:
 def prove(derivation: Derivation) -> None:
     """Each printed form equals its step's result (at r = a/b), or generation fails."""
     constants = {C_OO: c_oo(derivation)}
-    for name, (label, _, assignments, outputs) in FORMS.items():
+    for name, (label, _, assignments, outputs, *_) in FORMS.items():
         for k, (form, want) in enumerate(zip(outputs, expected(derivation, label))):
             difference = _substituted(assignments, form, constants) - want
             if not symbolic_zero(sp.simplify(difference)):
@@ -112,16 +131,18 @@ def source(derivation: Derivation) -> str:
         "",
         "The moments far from the origin.  far_*: b >= B_FAR, in SGD units, m = (a/b) mu and v = nu/b^2, the limits of",
         "L-1 .. L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 there).  steady_*: |a| >= A_FAR,",
-        "the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot.  Each is",
-        "printed in the operation order of codegen/limits_code.py and proved equal to its step's result there.",
+        "the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;",
+        "anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  Each is printed in the",
+        "operation order of codegen/limits_code.py and proved equal to its step's result there.",
         '"""',
         "",
         "import numpy",
         "",
         f"C_OO = {float(value)!r}  # L-3: lim C(b) as b -> oo, {sp.sstr(value)}",
     ]
-    for name, (label, doc, assignments, outputs) in FORMS.items():
-        lines += ["", "", f"def {name}(a, b):", f'    """{label}, {doc}."""']
+    for name, (label, doc, assignments, outputs, *arguments) in FORMS.items():
+        lines += ["", "", f"def {name}({', '.join(arguments[0] if arguments else ('a', 'b'))}):",
+                  f'    """{label}, {doc}."""']
         lines += [f"    {target} = {_print(value_)}" for target, value_ in assignments]
         lines += [f"    return {_print(outputs[0])}, {_print(outputs[1])}"]
     return "\n".join(lines) + "\n"

@@ -1,11 +1,11 @@
-"""The moments far from the origin that are still typed by hand: clip's large-b and large-|a| forms, anchored's
-large-|a| form (both placements), and the regime bounds.
+"""The moments far from the origin that are still typed by hand (clip's large-b and large-|a| forms), the anchored
+large-|a| form's anchors, and the regime bounds.
 
 b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): there b^4 (in the closed forms) would overflow float64 and v
 underflow, so the closed forms and quadratures cannot be used as they stand.  The exact, approx, anchored and
 outside families' forms there are derived (steps L-1 .. L-4: the limits as b -> oo at fixed r = a/b, relative error
-O(1/b^2) <= 1e-100), and so are the exact and outside large-|a| forms (L-5, L-6) and approx's (E-9/E-12 by hypot):
-numeric/generated/limits.py prints them.  Clip's stays here:
+O(1/b^2) <= 1e-100), and so are the exact and outside large-|a| forms (L-5, L-6), approx's (E-9/E-12 by hypot) and
+anchored's (A-3/A-4 divided by a^2): numeric/generated/limits.py prints them.  Clip's stays here:
 
 * clip: clip(x/b) is linear up to the corner at |x| = b: with t = b - |a|,
   E[min(z, t)] = t Q(t) - phi(t) and Var(min(z, t)) give mu = 1 + E[min(z, t)]/|a| and nu
@@ -20,6 +20,7 @@ import numpy as np
 import scipy.special as sc
 
 from . import anchored_closed as _anchored
+from .generated import limits as _limits
 
 B_FAR = 1e50
 
@@ -57,17 +58,5 @@ def steady_clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A-3/A-4 at |a| >= A_FAR: :func:`anchored_steady` with the inside anchors k0(b), s0(b), C(b) (A-1 .. A-4)."""
-    return anchored_steady(a, b, _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b))
-
-
-def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray,
-                    C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A-3's shapes through anchors (k0, s0, C) at b, divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
-    v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2)).  The one runtime copy
-    for both placements (the outside anchors are X-12 .. X-15's, numeric/generated/outside.py)."""
-    x = 1.0 / a
-    bx2 = (b * x) ** 2
-    px2 = (np.pi / 2) * x * x
-    v = x * x * (C + s0 * (bx2 + px2) / (k0 * k0)) / ((1.0 + (x / k0) ** 2) * (1.0 + bx2 + px2))
-    return a * k0 / np.hypot(a * k0, 1.0), v
+    """A-3/A-4 at |a| >= A_FAR: generated/limits.py's anchored_steady with the inside anchors k0(b), s0(b), C(b)."""
+    return _limits.anchored_steady(a, b, _anchored.k0(b), _anchored.s0(b), _anchored.c_gap(b))

@@ -392,7 +392,7 @@ def _anchored_outside_moments(a, b):
 
 def _anchored_outside_steady(a, b):
     """|a| >= A_FAR: A-3's shapes through the outside anchors (X-12 .. X-15), the form shared with the inside one."""
-    return _far.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
+    return _limits.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
 
 
 def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 The moments far from the origin.  far_*: b >= B_FAR, in SGD units, m = (a/b) mu and v = nu/b^2, the limits of
 L-1 .. L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 there).  steady_*: |a| >= A_FAR,
-the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot.  Each is
-printed in the operation order of codegen/limits_code.py and proved equal to its step's result there.
+the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;
+anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  Each is printed in the
+operation order of codegen/limits_code.py and proved equal to its step's result there.
 """
 
 import numpy
@@ -60,3 +61,11 @@ def steady_outside(a, b):
     R = abs(a) + b
     slope = (b/R)/R
     return a/R, slope*slope
+
+
+def anchored_steady(a, b, k0, s0, C):
+    """A-3/A-4, the shapes through anchors (k0, s0, C) at b, divided by a^2 (x = 1/a)."""
+    x = a**(-1.0)
+    bx2 = (b*x)**2
+    px2 = ((1/2)*numpy.pi)*x*x
+    return a*k0/numpy.hypot(a*k0, 1), x*x*(C + s0*(bx2 + px2)/((k0*k0)))/(((1 + (x/k0)**2)*(1 + bx2 + px2)))
