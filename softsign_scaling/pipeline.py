@@ -463,7 +463,7 @@ class Schedule:
 
 def _cost_rank(check) -> int:
     """Checks against quadrature first, then other numeric ones, symbolic ones last (measured with
-    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~40 s of them, go before all)."""
+    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~11 s of them, go before all)."""
     from .checks.base import ApproximationError, NumericIdentity, SupError1D
 
     for rank, kind in enumerate((NumericIdentity, ApproximationError, SupError1D)):
