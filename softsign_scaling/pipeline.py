@@ -302,18 +302,16 @@ def _family_plan(name: str, sections: tuple[str, ...], derived: Derivation, deri
                       tuple((step.label, digest_steps([step])) for step in steps), derive_cpu)
 
 
-def planned_families(sections: tuple[str, ...]) -> tuple[list[FamilyPlan], float, int, float]:
-    """The plans of the families ``sections`` (a family and its context), derived in this process; with the CPU
-    seconds this took, the pid and the process's CPU seconds so far (a worker's first task)."""
+def planned_family(sections: tuple[str, ...]) -> tuple[FamilyPlan, float, int, float]:
+    """The plan of the family ``sections[-1]``, derived in this process on the families before it in ``sections``
+    (its context); with the CPU seconds this took, the pid and the process's CPU seconds so far."""
     start = time.process_time()
-    cpu = {}
-    for name in sections:  # in order: each family's context is derived (and cached) before it
-        begin = time.process_time()
-        family_steps(name, context_of(name, sections))
-        cpu[name] = time.process_time() - begin
-    derived = derived_sections(sections)
-    plans = [_family_plan(name, sections, derived, cpu[name]) for name in sections]
-    return plans, time.process_time() - start, os.getpid(), time.process_time()
+    name, context = sections[-1], context_of(sections[-1], sections)
+    derived_sections(context)
+    begin = time.process_time()
+    family_steps(name, context)
+    plan = _family_plan(name, sections, derived_sections(sections), time.process_time() - begin)
+    return plan, time.process_time() - start, os.getpid(), time.process_time()
 
 
 # Expected CPU seconds by cost rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each rank's
@@ -334,9 +332,9 @@ class _Task:
 class Schedule:
     """verify's work on ``lanes`` (executors of ``width`` processes each), from plain data.
 
-    Plans first: one task per leaf family (a family no other one needs) derives it with its context in a worker
-    and returns the plans of those families; each family's checks are queued when its plan comes in, and the
-    proof groups when their inputs are planned.  A free lane takes, of the checks whose families it has derived,
+    Plans first: one task per family derives it (and its context, where the worker lacks it) and returns its plan,
+    a free lane taking the family it lacks the fewest families of; each family's checks are queued when its plan
+    comes in, and the proof groups when their inputs are planned.  A free lane takes, of the checks whose families it has derived,
     first those that no other lane can run without deriving, then the costly ones (proof groups, quadratures),
     so that the work left at the end is many cheap checks either lane can take.  A lane derives a family for a
     check only when the work waiting for that family is worth it (more than twice the derive's cost)."""
@@ -353,11 +351,10 @@ class Schedule:
         self.owner: dict[str, int] = {}  # step label -> the lane that ran its first check
         self.proofs_queued = False
         if derived is None:
-            needed = {other for name in sections for other in context_of(name, sections)}
-            for order, leaf in enumerate(name for name in sections if name not in needed):
-                context = set(context_of(leaf, sections)) | {leaf}
-                leaf_sections = tuple(name for name in sections if name in context)
-                self.pending.append(_Task(planned_families, (leaf_sections,), frozenset(leaf_sections), (order,), True))
+            for order, name in enumerate(sections):
+                context = set(context_of(name, sections)) | {name}
+                own = tuple(section for section in sections if section in context)
+                self.pending.append(_Task(planned_family, (own,), frozenset(own), (order,), True))
         else:
             for name in sections:
                 self._add_plan(_family_plan(name, sections, derived))
@@ -406,13 +403,10 @@ class Schedule:
 
     def _finished(self, task: _Task, value) -> None:
         if task.plan:
-            plans, cpu, pid, process_cpu = value
-            self._timed(f"plan: derive {', '.join(plan.name for plan in plans if plan.derive_cpu > 0.05)}", cpu, pid,
-                        process_cpu, derive={plan.name: plan.derive_cpu for plan in plans})
-            for plan in plans:
-                self.derive_cpu[plan.name] = max(self.derive_cpu.get(plan.name, 0.0), plan.derive_cpu)
-                if plan.name not in self.plans:
-                    self._add_plan(plan)
+            plan, cpu, pid, process_cpu = value
+            self._timed(f"plan: {plan.name}", cpu, pid, process_cpu, derive={plan.name: plan.derive_cpu})
+            self.derive_cpu[plan.name] = plan.derive_cpu
+            self._add_plan(plan)
             return
         self.done[task.index] = value.results
         item = self.items[task.index]
