@@ -128,7 +128,7 @@ def report_verify(wall: float, report: dict) -> None:
     items = [t for t in timings if not t["what"].startswith("plan:")]
     derive = sum(sum(t["derive"].values()) for t in timings if "derive" in t)
     total = report["main_cpu"] + sum(workers.values())
-    plans = ", ".join(f"{t['what'][len('plan: '):]} {sum(t['derive'].values()):.1f}" for t in timings if "derive" in t)
+    plans = ", ".join(f"{name} {cpu:.1f}" for t in timings for name, cpu in t.get("derive", {}).items())
     print(f"verify (CLI: forkserver pool of 2) : {wall:6.2f} s   target <= {BUDGET:.0f} s  ({wall / BUDGET:.2f} of budget); "
           f"{report['checks']} checks, {len(report['failed'])} fail")
     print(f"  CPU: total {total:.1f} s = main {report['main_cpu']:.1f} s + workers "

@@ -148,23 +148,26 @@ class WorkItem:
 
 @dataclass(frozen=True)
 class Done:
-    """A work item's results, with the CPU seconds it took and its worker's (pid, CPU seconds so far)."""
+    """A work item's results, with the CPU seconds it took (of which deriving families its worker lacked) and its
+    worker's (pid, CPU seconds so far)."""
 
     results: list[tuple[str, list[CheckResult]]]
     cpu: float
     pid: int
     process_cpu: float
+    derive_cpu: float = 0.0
 
 
 def run_item(item: WorkItem) -> Done:
     """Run one work item in this process (the families it needs are derived once per process)."""
     start = time.process_time()
     derived = derived_sections(item.sections)
+    derive_cpu = time.process_time() - start
     if expected_digest(derived, item) != item.expected_digest:
         raise RuntimeError(f"verify: this process derived other steps from {item.sections} than the caller's "
                            "derivation; run a modified derivation with workers=1 and no executor")
     results = run_proofs(derived, item.proofs) if item.proofs else [(item.label, [run_check(derived[item.label], item.index)])]
-    return Done(results, time.process_time() - start, os.getpid(), time.process_time())
+    return Done(results, time.process_time() - start, os.getpid(), time.process_time(), derive_cpu)
 
 
 def run_check(step: Step, index: int) -> CheckResult:
@@ -404,14 +407,17 @@ class Schedule:
     def _finished(self, task: _Task, value) -> None:
         if task.plan:
             plan, cpu, pid, process_cpu = value
-            self._timed(f"plan: {plan.name}", cpu, pid, process_cpu, derive={plan.name: plan.derive_cpu})
+            # the rest of the plan's CPU: deriving the families before it that this worker lacked, and the digests
+            self._timed(f"plan: {plan.name}", cpu, pid, process_cpu,
+                        derive={plan.name: plan.derive_cpu, f"(before {plan.name})": cpu - plan.derive_cpu})
             self.derive_cpu[plan.name] = plan.derive_cpu
             self._add_plan(plan)
             return
         self.done[task.index] = value.results
         item = self.items[task.index]
+        extra = {"derive": {"(for " + (item.label or "proofs") + ")": value.derive_cpu}} if value.derive_cpu > 0.05 else {}
         self._timed(f"{item.label} #{item.index}" if not item.proofs else "proofs: " + ", ".join(item.proofs),
-                    value.cpu, value.pid, value.process_cpu)
+                    value.cpu - value.derive_cpu, value.pid, value.process_cpu, **extra)
         _advance(self.bar, sum(len(results) for _, results in value.results))
 
     def _timed(self, what: str, cpu: float, pid: int, process_cpu: float, **extra) -> None:
