@@ -122,8 +122,8 @@ def unblocked(problem: numeric.Problem, B: np.ndarray, moments) -> np.ndarray:
 
 def old_anchored_moments():
     """The anchored moments before the fitted table: the closed forms through scipy's kve/erfcx (one generated
-    call for both, kept in _anchored.py as moments_closed)."""
-    from softsign_scaling.numeric import _anchored
+    call for both, kept in numeric/anchored_closed.py as moments_closed)."""
+    from softsign_scaling.numeric import anchored_closed as _anchored
 
     def closed(a, b):
         mean, variance = _anchored.moments_closed(a, b)
@@ -208,7 +208,7 @@ def line(label: str, seconds: float, moments: float | None = None, extra: str = 
 
 
 def section_eta(exact_n: int, quick: bool) -> list[tuple[str, bool]]:
-    from softsign_scaling.numeric import _anchored
+    from softsign_scaling.numeric import anchored_closed as _anchored
 
     verdicts = []
     n = 10**5 if quick else 10**6

@@ -57,8 +57,28 @@ def record() -> None:
           f"mutants missed: {missed or 'none'}")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--record"]:
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python benchmarks/mutation_survey.py",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("labels", nargs="*", metavar="LABEL", help="steps to survey here (default: all)")
+    parser.add_argument("--record", action="store_true",
+                        help="verify and survey every step on two workers; write tests/mutation_record.json")
+    args = parser.parse_args(argv)
+    if args.record:
+        if args.labels:
+            parser.error("--record surveys every step: give no LABEL")
         record()
-    else:
-        survey_here(sys.argv[1:])
+        return 0
+    from softsign_scaling.pipeline import derivation
+
+    unknown = [label for label in args.labels if label not in derivation().labels]
+    if unknown:
+        parser.error(f"no step labelled {', '.join(unknown)} (labels look like E-1, X-11, R-7)")
+    survey_here(args.labels)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -228,9 +228,9 @@ def cmd_eta(args: argparse.Namespace) -> int:
 
 def _derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help=OUT_HELP.format(
-        what="docs/steps/*.tex, docs/manifest.json and softsign_scaling/numeric/_generated.py, _anchored.py"))
+        what="docs/steps/*.tex, docs/manifest.json and softsign_scaling/numeric/generated/closed_forms.py, generated/anchored.py"))
     p.add_argument("--force", action="store_true",
-                   help="regenerate numeric/_generated.py even when its inputs' fingerprint is unchanged (~40 s)")
+                   help="regenerate numeric/generated/closed_forms.py even when its inputs' fingerprint is unchanged (~40 s)")
 
 
 def _verify_arguments(p: argparse.ArgumentParser) -> None:
@@ -274,7 +274,7 @@ COMMANDS = (
     Command("derive", "derive every step; write the LaTeX snippets, the manifest and the numeric code",
             _derive_arguments, cmd_derive,
             description="Derive every step in SymPy and write docs/steps/*.tex, docs/manifest.json, "
-                        "softsign_scaling/numeric/_generated.py and _anchored.py under the project root."),
+                        "softsign_scaling/numeric/generated/closed_forms.py and generated/anchored.py under the project root."),
     Command("verify", "run every check and print a table (or --json); exit 1 iff a check fails",
             _verify_arguments, cmd_verify,
             description="Run every check of every step.  A progress bar goes to stderr "

@@ -633,7 +633,7 @@ def proofs(derivation: Derivation) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The closure forms printed into numeric/_generated.py (E-14, E-15, P-10), from the derivation.
+# The closure forms printed into numeric/generated/closed_forms.py (E-14, E-15, P-10), from the derivation.
 
 
 def _provisional(label: str, what: str) -> sp.Basic:

@@ -27,8 +27,8 @@ WORKERS = 2  # the machine has 2 cores: 2 workers and the main process share the
 RECORD = Path(__file__).with_name("mutation_record.json")
 
 
-COPIED = ("softsign_scaling/numeric/_generated.py", "softsign_scaling/numeric/_exact_tables.py",
-          "softsign_scaling/numeric/_outside_tables.py")  # regenerated (and refitted) only by their own tests
+COPIED = ("softsign_scaling/numeric/generated/closed_forms.py", "softsign_scaling/numeric/generated/exact_tables.py",
+          "softsign_scaling/numeric/generated/outside_tables.py")  # regenerated (and refitted) only by their own tests
 
 
 def seeded_tree(root: Path, copied: tuple[str, ...] = COPIED) -> Path:
@@ -42,7 +42,7 @@ def seeded_tree(root: Path, copied: tuple[str, ...] = COPIED) -> Path:
 
 def derive_tree(out: str) -> tuple[str, str]:
     """`derive --out out` in a worker (its own hash seed: conftest starts the workers under another PYTHONHASHSEED
-    than the test process), from a folder holding the committed _generated.py and fitted tables; (out, the seed)."""
+    than the test process), from a folder holding the committed generated/closed_forms.py and fitted tables; (out, the seed)."""
     import contextlib
     import io
     import os

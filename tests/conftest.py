@@ -26,6 +26,32 @@ GOLDEN = {
 # that verify and the mutation surveys run beside every other test instead of before them.
 BACKGROUND = ("verified", "stable_proofs", "mutation_survey", "derived_elsewhere")
 
+# Subprocess work one test only waits for (tests/early.py): test id -> "module:function" in tests/, a function that
+# starts it (an early.Early) or returns None where the test will skip.  Started when the session is collected.
+EARLY = {
+    "tests/test_kernel.py::test_equal_bits_where_numpy_uses_the_c_library": "test_kernel:start_limited_dispatch_run",
+    "tests/test_atlas.py::test_atlas_report_is_reproducible": "test_atlas:start_atlas_run",
+}
+
+# Heavy tests that take no costly session fixture (the offloaded process computes the fixtures they take), run in a
+# second pytest process started when the session is collected (tests/early.py ``Offload``); this process reports each
+# one's outcome (pass, failure with its report, skip) from that run.  A test id, or a function's id for all its
+# parameters.
+OFFLOADED = (
+    "tests/test_fast_moments.py::test_fast_moments_against_mpmath_on_a_random_grid",
+    "tests/test_numeric_accuracy.py::test_clip_moments_on_hostile_grid",
+    "tests/test_numeric_accuracy.py::test_variance_clip_keeps_its_digits",
+    "tests/test_numeric_accuracy.py::test_exact_moments_against_s_integral_and_faddeeva",
+    "tests/test_real_torch.py::test_data_parallel_gloo_two_processes",
+    "tests/test_real_torch.py::test_data_parallel_noise_sketch_from_per_rank_deviations",
+    "tests/test_mutations.py::test_the_fingerprint_covers_what_a_survey_runs",
+    "tests/test_documented_commands.py::test_cheap_commands_leave_a_checkout_clean",
+)
+
+
+def _offloaded(item) -> bool:
+    return not os.environ.get("SOFTSIGN_OFFLOADED_RESULTS") and item.nodeid.split("[")[0] in OFFLOADED
+
 
 def pytest_collection_modifyitems(config, items):
     run_slow = "slow" in (config.getoption("-m") or "")
@@ -35,7 +61,8 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.split("[")[0] in GOLDEN:
             item.add_marker(pytest.mark.golden)
     waits = lambda item: [name in getattr(item, "fixturenames", ()) for name in reversed(BACKGROUND)]  # noqa: E731
-    items.sort(key=waits)  # stable: the others first, in file order; the mutation surveys' tests last
+    # stable: the others first, in file order; then those reading early work; the mutation surveys' tests last
+    items.sort(key=lambda item: [*waits(item), item.nodeid in EARLY or _offloaded(item)])
 
 
 def _runs(item) -> bool:
@@ -52,6 +79,48 @@ def pytest_collection_finish(session):
     tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
         _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree)
+    if not session.config.getoption("collectonly"):
+        for item in session.items:
+            if _runs(item) and item.nodeid in EARLY:
+                _early(session.config, item.nodeid)
+        offloaded = [item.nodeid for item in session.items if _runs(item) and _offloaded(item)]
+        if offloaded:
+            from early import Offload
+
+            session.config._softsign_offload = Offload(offloaded)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """An offloaded test: its outcome in the second process (started at collection) is this test's outcome."""
+    offload = getattr(pyfuncitem.config, "_softsign_offload", None)
+    if offload is None or pyfuncitem.nodeid not in offload.nodeids:
+        return None
+    outcome, text = offload.outcome(pyfuncitem.nodeid)
+    if outcome == "skipped":
+        pytest.skip(text)
+    if outcome != "passed":
+        pytest.fail(f"(run in the offloaded pytest process, tests/early.py)\n{text}", pytrace=False)
+    return True
+
+
+def _early(config, nodeid: str):
+    """The test's early work (tests/early.py), started now if the session did not start it (None: not needed)."""
+    import importlib
+
+    started = config.__dict__.setdefault("_softsign_early", {})
+    if nodeid not in started:
+        module, function = EARLY[nodeid].split(":")
+        started[nodeid] = getattr(importlib.import_module(module), function)()
+    return started[nodeid]
+
+
+@pytest.fixture
+def early(request):
+    """The finished early work of this test (tests/early.py; conftest.EARLY names the function that starts it)."""
+    handle = _early(request.config, request.node.nodeid)
+    assert handle is not None, f"{request.node.nodeid}: its early work was not needed here"
+    return handle.result()
 
 
 def _background(config, labels: tuple[str, ...] = (), verify: bool = True, tree: bool = True):
@@ -94,6 +163,12 @@ def _start_workers_under_another_hash_seed() -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    offload = getattr(session.config, "_softsign_offload", None)
+    if offload is not None:
+        offload.close()
+    for handle in getattr(session.config, "_softsign_early", {}).values():
+        if handle is not None:
+            handle.close()
     background = getattr(session.config, "_softsign_background", None)
     if background is not None:
         background.close(finished=exitstatus in (0, 1, 5))
@@ -116,7 +191,7 @@ def verified(pytestconfig):
 @pytest.fixture(scope="session")
 def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
     """(the folder, its PYTHONHASHSEED) of `derive --out` run in a background worker, from a folder holding the
-    committed _generated.py and fitted tables (tests/background.py)."""
+    committed generated/closed_forms.py and fitted tables (tests/background.py)."""
     background = _background(pytestconfig)
     assert background.tree is not None, "the session started without `derive` in a worker"
     out, seed = background.tree.result()
@@ -126,13 +201,13 @@ def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def derived_here(derivation, tmp_path_factory) -> tuple[Path, list[Path]]:
     """(the folder, the paths written) of `derive`'s writing in this process, once per session, from a folder
-    holding only the committed fitted tables: _generated.py is generated afresh (its golden test reads it)."""
+    holding only the committed fitted tables: generated/closed_forms.py is generated afresh (its golden test reads it)."""
     from background import COPIED, seeded_tree
 
     from softsign_scaling.cli import write_derived
 
     root = seeded_tree(tmp_path_factory.mktemp("derived-here"), tuple(name for name in COPIED
-                                                                       if not name.endswith("_generated.py")))
+                                                                       if not name.endswith("closed_forms.py")))
     return root, write_derived(derivation, root)
 
 

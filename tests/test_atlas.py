@@ -1,5 +1,6 @@
 """The error atlas: its layers, the sweep runner (executor, cache, resume) and the reproducible report."""
 
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -92,11 +93,27 @@ def test_sweep_names_the_failing_task():
             sweep(_square, [("x",)], executor=pool, progress=False)
 
 
-def test_atlas_report_is_reproducible(tmp_path):
-    from softsign_scaling.atlas.report import run_atlas
+ATLAS_RUN = """
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from softsign_scaling.atlas.report import run_atlas
+root = Path({folder!r})
+with ProcessPoolExecutor(max_workers=2) as pool:
+    run_atlas(root, executor=pool, cache=root / "cache", progress=False)
+"""
 
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        path = run_atlas(tmp_path, executor=pool, cache=tmp_path / "cache", progress=False)
-    assert path.read_text() == (ROOT / "docs" / "atlas.md").read_text()
+
+def start_atlas_run():
+    """The atlas regenerated in a scratch folder by a subprocess (tests/early.py: started when the session is
+    collected, so its minute of CPU runs beside the other tests)."""
+    from early import Early, scratch
+
+    folder = scratch("softsign-atlas-")
+    return Early([sys.executable, "-c", ATLAS_RUN.format(folder=str(folder))], folder=folder)
+
+
+def test_atlas_report_is_reproducible(early):
+    assert early.returncode == 0, early.output[-3000:]
+    assert (early.folder / "docs" / "atlas.md").read_text() == (ROOT / "docs" / "atlas.md").read_text()
     for name in ("atlas_error_maps.png", "atlas_surge.png", "atlas_outside_conversion.png"):
-        assert (tmp_path / "docs" / "figures" / name).read_bytes() == (ROOT / "docs" / "figures" / name).read_bytes()
+        assert (early.folder / "docs" / "figures" / name).read_bytes() == (ROOT / "docs" / "figures" / name).read_bytes()

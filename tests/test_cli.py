@@ -50,8 +50,8 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_derive_is_byte_reproducible_and_matches_the_committed_files(derived_here, derived_elsewhere):
-    """`derive` in a background worker under another hash seed (conftest: from the committed _generated.py) and this
-    session's `derive` writing (derived_here: _generated.py generated afresh) write the same bytes, and those are the
+    """`derive` in a background worker under another hash seed (conftest: from the committed generated/closed_forms.py) and this
+    session's `derive` writing (derived_here: generated/closed_forms.py generated afresh) write the same bytes, and those are the
     committed files."""
     elsewhere, seed = derived_elsewhere
     assert seed and seed != os.environ.get("PYTHONHASHSEED"), "the worker ran under this process's hash seed"
@@ -153,7 +153,7 @@ def test_out_help_says_what_is_written(capsys):
     with pytest.raises(SystemExit):
         cli.main(["derive", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "softsign_scaling/numeric/_generated.py" in text and "--out is required" in text
+    assert "softsign_scaling/numeric/generated/closed_forms.py" in text and "--out is required" in text
 
 
 def test_verify_progress_bar_unless_quiet(monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""The fast exact moments (numeric/_fast.py, tables in numeric/_exact_tables.py) against mpmath.
+"""The fast exact moments (numeric/_fast.py, tables in numeric/generated/exact_tables.py) against mpmath.
 
 The reference points are drawn from their own seeded generator, per region, independently of the tables'
 fit nodes (Chebyshev nodes of each rectangle) and of their check points (seeded by the rectangles):
@@ -173,7 +173,7 @@ def test_negative_control_a_wrong_skeleton_fails(monkeypatch):
 def test_committed_tables_are_current_and_certified():
     """The committed module's fingerprint is the generator's (else: run `derive`), its printed bounds meet the
     generator's certified bound, and re-measuring a sample of rectangles here stays within them."""
-    from softsign_scaling.numeric import _exact_tables
+    from softsign_scaling.numeric.generated import exact_tables as _exact_tables
 
     text = moments_code.COMMITTED.read_text()
     assert f"Inputs fingerprint: {moments_code.fingerprint()}\n" in text, "run `softsign-scaling derive`"

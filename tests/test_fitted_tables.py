@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from softsign_scaling.codegen import moments_code
-from softsign_scaling.numeric import _exact_tables, _fast, _outside_tables
+from softsign_scaling.numeric import _fast
+from softsign_scaling.numeric.generated import exact_tables as _exact_tables
+from softsign_scaling.numeric.generated import outside_tables as _outside_tables
 
 STREAM = 5  # the fit nodes and the certificate use other streams of moments_code._seed
 FAMILIES = {"inside": (_exact_tables, moments_code.CERTIFIED_BOUND),

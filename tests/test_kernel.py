@@ -285,16 +285,25 @@ BITWISE_TESTS = ("test_kernel_equals_the_numpy_path", "test_mean_only_and_varian
                  "test_negative_control_one_reordered_operation_is_told_apart")
 
 
-def test_equal_bits_where_numpy_uses_the_c_library(compiled):
+def start_limited_dispatch_run():
+    """The bitwise tests in a process whose numpy uses the C library's exp/log (tests/early.py: started when the
+    session is collected); None where the test below skips."""
+    if BITWISE or importlib.util.find_spec("numba") is None or not libm_under_limited_dispatch():
+        return None
+    from early import Early
+
+    command = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k", " or ".join(BITWISE_TESTS)]
+    return Early(command, env=limited_dispatch_env(), timeout=600)
+
+
+def test_equal_bits_where_numpy_uses_the_c_library(compiled, request):
     """Where this process's numpy has its own exp/log (AVX512F), the bitwise tests run again in a process whose
     numpy uses the C library's: every one must run (none skipped) and pass."""
     if BITWISE:
         pytest.skip("this process's numpy uses libm's exp/log: the bitwise tests above ran here")
     if not libm_under_limited_dispatch():
         pytest.skip("numpy keeps its own exp/log here even with its dispatch limited (not an x86-64 AVX512 build)")
-    command = [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k", " or ".join(BITWISE_TESTS)]
-    result = subprocess.run(command, capture_output=True, text=True, env=limited_dispatch_env(), timeout=600,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    tail = result.stdout[-3000:]
+    result = request.getfixturevalue("early")
+    tail = result.output[-3000:]
     assert result.returncode == 0, tail
     assert "skipped" not in tail and " passed" in tail, tail

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from softsign_scaling import numeric
-from softsign_scaling.numeric import _far, families
+from softsign_scaling.numeric import families
+from softsign_scaling.numeric.generated import limits
 
 PROBLEM = numeric.Problem([1.0, -0.5, 0.3], [2.0, 1.0, 0.5], [[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 1.0]], 0.1)
 
@@ -22,7 +23,7 @@ def _toy(a, b):
 
 
 def _toy_far(a, b):
-    mu, nu = _far.approx(a, b)
+    mu, nu = limits.far_approx(a, b)
     return mu / 2, nu
 
 
@@ -165,3 +166,33 @@ def test_the_identity_digest_sees_a_changed_form(monkeypatch):
     after = identity.moment_digests(a, b)
     changed = {key for key in before if before[key] != after.get(key)}
     assert "mean_clip(grid)" in changed and "mean_exact(grid)" not in changed
+
+
+def test_near_mean_is_the_pairs_mean_bit_for_bit_in_every_regime():
+    """The mean-only route (families with ``fast_mean``: one fitted table instead of two) gives the bits of the pair's
+    mean on regular, b -> 0 and large-|a| points; a family without one falls back to the pair.  Negative control: a
+    fast_mean one ulp off is seen."""
+    rng = np.random.default_rng(5)
+    a = np.concatenate([rng.standard_normal(400) * 4, [0.0, 3.0, 1e55, -1e60]])
+    b = np.concatenate([np.exp(rng.uniform(-30, 12, 400)), [1e-170, 1e-160, 0.3, 2.0]])
+    for name in numeric.FAMILY_NAMES:
+        family = numeric.get_family(name)
+        np.testing.assert_array_equal(family.near_mean(a, b), family.near(a, b)[0])
+    assert numeric.get_family("exact").fast_mean is not None and numeric.get_family("outside").fast_mean is not None
+    from dataclasses import replace
+
+    exact = numeric.get_family("exact")
+    off = replace(exact, name="off", fast_mean=lambda x, y: np.nextafter(exact.fast_mean(x, y), 2.0))
+    assert not np.array_equal(off.near_mean(a, b), exact.near(a, b)[0])
+
+
+@pytest.mark.parametrize("placement", ["inside", "outside"])
+def test_eta_star_and_decrease_is_both_calls_bit_for_bit(placement):
+    """numeric.eta_star_and_decrease (one evaluation of the terms, what real.predict calls) equals eta_star and
+    loss_decrease for every registered model that takes the placement, B = 1 .. oo."""
+    B = np.array([1.0, 7.0, 64.0, np.inf])
+    problem = numeric.Problem(PROBLEM.g, PROBLEM.sigma, PROBLEM.dense, 0.1, placement=placement)
+    for name in numeric.placement_models(placement):
+        eta, decrease = numeric.eta_star_and_decrease(B, problem, model=name)
+        np.testing.assert_array_equal(eta, numeric.eta_star(B, problem, model=name), err_msg=name)
+        np.testing.assert_array_equal(decrease, numeric.loss_decrease(B, problem, model=name), err_msg=name)

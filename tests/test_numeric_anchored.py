@@ -24,7 +24,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from softsign_scaling import numeric
-from softsign_scaling.numeric import _anchored
+from softsign_scaling.numeric import anchored_closed, anchored_fast
 
 ANCHORED = numeric.get_model("anchored")
 G = np.array([1.0, -0.5, 0.3])
@@ -53,19 +53,19 @@ def test_exact_at_a_zero(bv):
         b = mp.mpf(bv)
         slope = _gauss(lambda t: b * b / (t * t + b * b) ** mp.mpf(1.5), b)  # d/da E[softsign] at a = 0
         second = _gauss(lambda t: t * t / (t * t + b * b), b)  # E[softsign^2] at a = 0
-    assert abs(float(_anchored.k0(bv)) / float(slope) - 1) <= 1e-12
+    assert abs(float(anchored_closed.k0(bv)) / float(slope) - 1) <= 1e-12
     m_small, v_zero = moments([1e-9, 0.0], bv)
     assert abs(m_small[0] / 1e-9 / float(slope) - 1) <= 1e-12  # the mean's slope at a = 0
     assert m_small[1] == 0.0
     assert abs(v_zero[1] / float(second) - 1) <= 1e-12  # m = 0 there: the variance is s0
-    assert abs(float(_anchored.s0(bv)) / float(second) - 1) <= 1e-12
+    assert abs(float(anchored_closed.s0(bv)) / float(second) - 1) <= 1e-12
 
 
 def test_e9_e12_are_not_exact_at_a_zero():
     """Negative control: E-9's slope 1/sqrt(b^2 + pi/2) and E-12's s at a = 0 miss A-1/A-2 by > 1% at b ~ 1."""
     b = 0.5
-    assert abs(1 / math.sqrt(b * b + math.pi / 2) / float(_anchored.k0(b)) - 1) > 0.01
-    assert abs(numeric.second_moment_approx(0.0, b) / float(_anchored.s0(b)) - 1) > 0.01
+    assert abs(1 / math.sqrt(b * b + math.pi / 2) / float(anchored_closed.k0(b)) - 1) > 0.01
+    assert abs(numeric.second_moment_approx(0.0, b) / float(anchored_closed.s0(b)) - 1) > 0.01
 
 
 def _grid():
@@ -200,7 +200,7 @@ def _random_grid(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_fast_route_against_mpmath_on_a_random_grid():
     a, b = _random_grid(400, 20261129)
-    m, v = _anchored.moments_anchored(a, b)
+    m, v = anchored_fast.moments_anchored(a, b)
     reference = np.array([_closed_in_mpmath(x, y) for x, y in zip(a, b)])
     mean_error = np.abs(m / reference[:, 0] - 1)
     variance_error = np.abs(v / reference[:, 1] - 1)
@@ -208,18 +208,18 @@ def test_fast_route_against_mpmath_on_a_random_grid():
     assert variance_error.max() <= FAST_BOUND, (variance_error.max(), a[variance_error.argmax()],
                                                 b[variance_error.argmax()])
     # Negative control: a table whose constant terms are off by 1e-12 (relative) must fail the same bound.
-    wrong = _anchored.committed_table().copy()
+    wrong = anchored_fast.committed_table().copy()
     wrong[:, 0, :] *= 1 + 1e-12
-    m_wrong, v_wrong = _anchored.moments_anchored(a, b, wrong)
+    m_wrong, v_wrong = anchored_fast.moments_anchored(a, b, wrong)
     assert np.abs(v_wrong / reference[:, 1] - 1).max() > FAST_BOUND
 
 
 def test_fast_route_is_elementwise_and_matches_the_registry():
     """A point gives the same bits alone and inside an array (blocks of BLOCK), and the model calls this route."""
-    a, b = _random_grid(3 * _anchored.BLOCK + 7, 7)
-    m, v = _anchored.moments_anchored(a, b)
-    for k in (0, 1, _anchored.BLOCK, 3 * _anchored.BLOCK + 6):
-        (m1,), (v1,) = _anchored.moments_anchored(a[k:k + 1], b[k:k + 1])
+    a, b = _random_grid(3 * anchored_fast.BLOCK + 7, 7)
+    m, v = anchored_fast.moments_anchored(a, b)
+    for k in (0, 1, anchored_fast.BLOCK, 3 * anchored_fast.BLOCK + 6):
+        (m1,), (v1,) = anchored_fast.moments_anchored(a[k:k + 1], b[k:k + 1])
         assert m1 == m[k] and v1 == v[k]
     mr, vr = ANCHORED.moments(a, b)
     small = np.abs(a) < 1e49
@@ -230,13 +230,13 @@ def test_the_table_certificate_meets_its_bound():
     """The committed table's certificate (measured at generation against mpmath) is within the generator's bound,
     covers every band, and the table's layout is the runtime's."""
     from softsign_scaling.codegen import anchored_code
-    from softsign_scaling.numeric import _anchored_table
+    from softsign_scaling.numeric.generated import anchored_table as _anchored_table
 
     rows = _anchored_table.CERTIFICATE
     assert {row[0] for row in rows} == set(anchored_code.FUNCTIONS) and all(row[2] > 0 for row in rows)
     assert max(float(row[3]) for row in rows) <= anchored_code.TABLE_BOUND
-    assert _anchored.committed_table().shape == (3, anchored_code.TABLE_DEGREE + 1, anchored_code.SEGMENTS)
-    assert (_anchored.SEGMENTS, _anchored.DEGREE) == (anchored_code.SEGMENTS, anchored_code.TABLE_DEGREE)
+    assert anchored_fast.committed_table().shape == (3, anchored_code.TABLE_DEGREE + 1, anchored_code.SEGMENTS)
+    assert (anchored_fast.SEGMENTS, anchored_fast.DEGREE) == (anchored_code.SEGMENTS, anchored_code.TABLE_DEGREE)
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ def test_committed_module_is_a_fresh_generation(derived_here):
     assert root / GENERATED_PATH in written  # generated afresh, not copied
     committed = (ROOT / GENERATED_PATH).read_bytes()
     assert (root / GENERATED_PATH).read_bytes() == committed, (
-        "softsign_scaling/numeric/_generated.py differs from a fresh generation: run `softsign-scaling derive`")
+        "softsign_scaling/numeric/generated/closed_forms.py differs from a fresh generation: run `softsign-scaling derive`")
 
 
 def test_generated_module_imports_only_numpy_and_scipy():
@@ -73,20 +73,21 @@ def test_equivalence_proofs_pass(stable_proofs):
 
 
 def test_write_all_writes_every_generated_module(derived_here, tmp_path):
-    """`derive`'s writing (derived_here: from a folder holding only the committed fitted tables) writes _generated.py,
-    _anchored.py, the anchored table and _outside_anchored.py, equal to the committed ones (the anchored table's
+    """`derive`'s writing (derived_here: from a folder holding only the committed fitted tables) writes generated/closed_forms.py,
+    generated/anchored.py, the anchored table and generated/outside.py, equal to the committed ones (the anchored table's
     fingerprint is current: the committed table is copied, not refitted); a second run writes nothing."""
     import shutil
 
     from softsign_scaling.codegen import write_all
     from softsign_scaling.codegen.anchored_code import GENERATED as ANCHORED_PATH
     from softsign_scaling.codegen.anchored_code import TABLE_PATH as ANCHORED_TABLE
+    from softsign_scaling.codegen.limits_code import GENERATED as LIMITS_PATH
     from softsign_scaling.codegen.outside_code import GENERATED as OUTSIDE_PATH
 
     root, written = derived_here
     numeric = [path.relative_to(root) for path in written if "numeric" in path.parts]
-    assert numeric == [GENERATED_PATH, ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH]
-    for name in (ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH):
+    assert numeric == [GENERATED_PATH, ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH, LIMITS_PATH]
+    for name in (ANCHORED_PATH, ANCHORED_TABLE, OUTSIDE_PATH, LIMITS_PATH):
         assert (root / name).read_bytes() == (ROOT / name).read_bytes(), name
     again = tmp_path / "again"
     shutil.copytree(root, again)
@@ -133,3 +134,17 @@ def test_a_family_registers_its_functions_and_inputs_in_one_place(monkeypatch):
     assert numeric_code.registered_functions()[-1] == "toy_function"
     assert numeric_code.input_labels()[-1] == "T-1"
     assert numeric_code.fingerprint(full) != before
+
+
+def test_limit_forms_are_proved_against_their_steps(derivation, monkeypatch):
+    """generated/limits.py prints L-1 .. L-4 in a chosen operation order; each form is proved equal to its step's
+    result before printing, and a form that is not (exact's nu as 1/R1^4, E-12's pi/2 as pi/3) fails generation."""
+    from softsign_scaling.codegen import limits_code as lc
+
+    lc.prove(derivation)
+    label, doc, assignments, (mu, _) = lc.FORMS["exact"]
+    for wrong in ({"exact": (label, doc, assignments, (mu, lc._pow(lc._mul(lc.inverse, lc.inverse), 2)))},
+                  {"approx": ("L-2", "", lc.FORMS["approx"][2], (mu, lc._mul(lc.sp.pi / 3, lc.inverse, lc.inverse)))}):
+        monkeypatch.setattr(lc, "FORMS", {**lc.FORMS, **wrong})
+        with pytest.raises(ArithmeticError, match="is not its result"):
+            lc.prove(derivation)

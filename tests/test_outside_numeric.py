@@ -116,7 +116,7 @@ def test_large_eps_is_sgd_with_lr_over_eps():
 
 # ---------------------------------------------------------------------------------------------
 # The fast outside moments: tables around closed-form skeletons (numeric/_fast.py ``outside_moments``, generated
-# numeric/_outside_tables.py), as the exact model reads them for Problem(placement="outside"), against mpmath on a
+# numeric/generated/outside_tables.py), as the exact model reads them for Problem(placement="outside"), against mpmath on a
 # seeded random grid drawn independently of the tables' fit nodes (Chebyshev nodes of each rectangle) and check
 # points (seeded by the rectangles).  Bound: 1e-10 relative (the issue's), per region.
 
@@ -276,7 +276,8 @@ def test_fast_outside_tables_are_current_and_certified():
     """The committed module's fingerprint is the generator's (else: run `derive`), its printed bounds meet the
     certified bound, and re-measuring a sample of rectangles against the quadrature stays within them."""
     from softsign_scaling.codegen import moments_code
-    from softsign_scaling.numeric import _fast, _outside_tables
+    from softsign_scaling.numeric import _fast
+    from softsign_scaling.numeric.generated import outside_tables as _outside_tables
 
     text = moments_code.COMMITTED_OUTSIDE.read_text()
     assert f"Inputs fingerprint: {moments_code.fingerprint('outside')}\n" in text, "run `softsign-scaling derive`"

@@ -11,7 +11,7 @@ from softsign_scaling import numeric
 from softsign_scaling.checks import reference
 from softsign_scaling.checks.evaluate import mp_function
 from softsign_scaling.numeric import _far
-from softsign_scaling.numeric import _outside_anchored as oa
+from softsign_scaling.numeric import anchored_outside as oa
 from softsign_scaling.numeric import outside_series as series
 from softsign_scaling.sections.outside import K0_OUT, S0_OUT
 from softsign_scaling.symbols import b as b_symbol

@@ -1,4 +1,4 @@
-"""Generate softsign_scaling/numeric/_exact_tables.py: the tables of the fast exact moments (numeric/_fast.py).
+"""Generate softsign_scaling/numeric/generated/exact_tables.py: the tables of the fast exact moments (numeric/_fast.py).
 
 What is fitted: the ratios Tm = m/M0 and Tv = v/V0 of the exact SoftSign mean and variance to their
 skeletons (``numeric._fast``), as functions of (X, Y) = (asinh|a|, log b) on the rectangle
@@ -22,11 +22,11 @@ boundary), so regeneration is anchored on the committed module: its rectangles a
 fresh integers differ from the committed ones by at most STICKY quanta (noise: float64 libm differences move
 a coefficient by ~1e-16, well under one quantum) the committed integers and certificate are kept, after
 re-measuring that they still meet the bound on this machine.  Only a real change (a new layout, a fit that
-moves by more than STICKY quanta, or a failed certificate) rewrites them.  Like _generated.py, the module is
+moves by more than STICKY quanta, or a failed certificate) rewrites them.  Like generated/closed_forms.py, the module is
 not regenerated at all while its fingerprint (this generator's version and layout, the quadrature's and the
 skeletons' source) is unchanged, unless forced.
 
-The same method makes softsign_scaling/numeric/_outside_tables.py, the tables of eps outside the root (u = x/(|x| + b),
+The same method makes softsign_scaling/numeric/generated/outside_tables.py, the tables of eps outside the root (u = x/(|x| + b),
 family "outside"): the ratios to ``_fast.outside_mean_skeleton`` / ``outside_variance_skeleton``, fitted to the
 float64 quadrature of ``numeric/_outside.py``, with its own fingerprint, tolerances and certificate.
 """
@@ -46,8 +46,8 @@ from ..files import write_text
 from ..numeric import _fast, _outside, _quadrature
 
 GENERATOR_VERSION = "1"
-TABLES_PATH = Path("softsign_scaling") / "numeric" / "_exact_tables.py"
-OUTSIDE_TABLES_PATH = Path("softsign_scaling") / "numeric" / "_outside_tables.py"
+TABLES_PATH = Path("softsign_scaling") / "numeric" / "generated" / "exact_tables.py"
+OUTSIDE_TABLES_PATH = Path("softsign_scaling") / "numeric" / "generated" / "outside_tables.py"
 FAMILIES = ("inside", "outside")
 NODES = _fast.DEGREE + 1
 # Relative, per kind: the fit's target on the probe points, and the certified bound on the check points that
@@ -412,16 +412,16 @@ def source(tables: dict, family: str = "inside") -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMITTED = Path(__file__).resolve().parents[1] / "numeric" / "_exact_tables.py"
-COMMITTED_OUTSIDE = Path(__file__).resolve().parents[1] / "numeric" / "_outside_tables.py"
+COMMITTED = Path(__file__).resolve().parents[1] / "numeric" / "generated" / "exact_tables.py"
+COMMITTED_OUTSIDE = Path(__file__).resolve().parents[1] / "numeric" / "generated" / "outside_tables.py"
 
 
 def write_moment_tables(root: Path, force: bool = False, log=None) -> list[Path]:
-    """Write numeric/_exact_tables.py and numeric/_outside_tables.py under ``root``; the paths written (empty when
+    """Write numeric/generated/exact_tables.py and numeric/generated/outside_tables.py under ``root``; the paths written (empty when
     unchanged).
 
     Not refitted while a fingerprint is current (unless ``force``): the file under ``root`` is kept, or else the
-    package's committed tables are copied (the cache, as the tests copy _generated.py).  A refit starts from the
+    package's committed tables are copied (the cache, as the tests copy generated/closed_forms.py).  A refit starts from the
     layout of the file under ``root`` or else the committed one (see the module docstring: STICKY); from scratch
     only when there is none, or when that layout no longer meets the certified bound."""
     written = []

@@ -1,4 +1,4 @@
-"""The numeric module, generated from the derivation: softsign_scaling/numeric/_generated.py.
+"""The numeric module, generated from the derivation: softsign_scaling/numeric/generated/closed_forms.py.
 
 Every formula in the generated module is printed from a SymPy expression of the
 derivation (through :mod:`softsign_scaling.stable`, which derives the stable
@@ -36,7 +36,7 @@ from ..symbols import B, G_nu, S_nu, T_H, a, b, gHg, gg, trSH
 # from scratch and compares the bytes (golden): a change of output without a bump fails there.
 GENERATOR_VERSION = "2"
 
-GENERATED_PATH = Path("softsign_scaling") / "numeric" / "_generated.py"
+GENERATED_PATH = Path("softsign_scaling") / "numeric" / "generated" / "closed_forms.py"
 FLOAT_DIGITS = 20  # > 17: every folded constant parses to the correctly rounded double
 
 
@@ -295,12 +295,12 @@ def _singles(forms, closures) -> list[Function]:
 
 
 def registered_functions() -> tuple[str, ...]:
-    """The functions the step families register for numeric/_generated.py, in family order."""
+    """The functions the step families register for numeric/generated/closed_forms.py, in family order."""
     return tuple(name for family in FAMILIES for name in family.generated)
 
 
 def generate(derivation: Derivation) -> str:
-    """The text of softsign_scaling/numeric/_generated.py."""
+    """The text of softsign_scaling/numeric/generated/closed_forms.py."""
     forms = derive_stable_forms(derivation)
     provisional: list[str] = []
     closures = closures_of(derivation, provisional)
@@ -354,7 +354,7 @@ def fingerprint(derivation: Derivation) -> str:
 
 
 def write_numeric_module(derivation: Derivation, root: Path, force: bool = False) -> list[Path]:
-    """Write softsign_scaling/numeric/_generated.py under ``root``; the paths written (empty when unchanged).
+    """Write softsign_scaling/numeric/generated/closed_forms.py under ``root``; the paths written (empty when unchanged).
 
     Deriving the stable forms takes ~40 s, so like ``make`` the module is regenerated only when its
     inputs' fingerprint (in its header) changed, or with ``force``; tests regenerate it from scratch and

@@ -1,17 +1,13 @@
-"""The moments far from the origin, b >= B_FAR, in SGD units: m = (a/b) mu, v = nu/b^2.
+"""The moments far from the origin that are still typed by hand: clip's large-b form, and the large-|a| forms.
 
-There b^4 (in the closed forms) would overflow float64 and v underflow, so the closed forms and
-quadratures cannot be used as they stand.  With r = a/b (which stays finite) and R1 = hypot(r, 1),
-every model's moments have a leading form whose relative error is O(1/b^2) <= 1e-200, far below
-float64's resolution:
+b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): there b^4 (in the closed forms) would overflow float64 and v
+underflow, so the closed forms and quadratures cannot be used as they stand.  The exact, approx, anchored and
+outside families' forms there are derived (steps L-1 .. L-4: the limits as b -> oo at fixed r = a/b, relative error
+O(1/b^2) <= 1e-100) and printed into numeric/generated/limits.py; clip's stays here:
 
-* exact: the noise is negligible against sqrt(a^2 + b^2) >= b, so m = f(a) and v = f'(a)^2
-  (the delta method) with f(x) = x/sqrt(x^2 + b^2): mu = 1/R1, nu = 1/R1^6;
 * clip: clip(x/b) is linear up to the corner at |x| = b: with t = b - |a|,
   E[min(z, t)] = t Q(t) - phi(t) and Var(min(z, t)) give mu = 1 + E[min(z, t)]/|a| and nu
-  (the lower corner at -b lies 2b away);
-* approx (E-9/E-12): mu = 1/R1 and nu = (pi/2)/R1^2 (the pi/2 of E-12: E-18's constant);
-* anchored (A-3/A-4): k0 b -> 1, s0 b^2 -> 1, C -> c_gap(oo): mu = 1/R1, nu = (C r^2 + 1)/R1^4.
+  (the lower corner at -b lies 2b away).
 
 At b = B_FAR the regular forms and these agree to float64 resolution (tests/test_numeric_registry.py).
 """
@@ -21,38 +17,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sc
 
-from . import _anchored
+from . import anchored_closed as _anchored
 
 B_FAR = 1e50
 
 _SQRT_HALF = np.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-
-
-def _r1(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r = a / b
-    return r, np.hypot(r, 1.0)
-
-
-def exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    _, R1 = _r1(a, b)
-    inverse = 1.0 / R1
-    return inverse, (inverse * inverse * inverse) ** 2
-
-
-def approx(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    _, R1 = _r1(a, b)
-    inverse = 1.0 / R1
-    return inverse, (np.pi / 2) * inverse * inverse
-
-
-def anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r, R1 = _r1(a, b)
-    with np.errstate(over="ignore"):  # b*b overflows inside c_gap's series variable; its limit is what is wanted
-        C = _anchored.c_gap(b)
-    inverse = 1.0 / R1
-    share = r * inverse  # r/R1 in [-1, 1]
-    return inverse, (C * share * share + inverse * inverse) * inverse * inverse
 
 
 def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +75,7 @@ def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray
                     C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A-3's shapes through anchors (k0, s0, C) at b, divided through by a^2 (x = 1/a): m = a k0/hypot(a k0, 1),
     v = x^2 [C + s0 ((b x)^2 + (pi/2) x^2)/k0^2] / ((1 + (x/k0)^2)(1 + (b x)^2 + (pi/2) x^2)).  The one runtime copy
-    for both placements (the outside anchors are X-12 .. X-15's, numeric/_outside_anchored.py)."""
+    for both placements (the outside anchors are X-12 .. X-15's, numeric/generated/outside.py)."""
     x = 1.0 / a
     bx2 = (b * x) ** 2
     px2 = (np.pi / 2) * x * x
@@ -114,12 +84,6 @@ def anchored_steady(a: np.ndarray, b: np.ndarray, k0: np.ndarray, s0: np.ndarray
 
 
 # eps outside the root (X-1): f(x) = x/(|x| + b).
-
-def outside(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """b >= B_FAR: m = f(a) = (a/b)/(1 + |r|), v = f'(a)^2 = (1/b^2)/(1 + |r|)^4 (the delta method)."""
-    inverse = 1.0 / (1.0 + np.abs(a / b))
-    return inverse, (inverse * inverse) ** 2
-
 
 def steady_outside(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """|a| >= A_FAR: m = a/(|a| + b), v = (b/(|a| + b)^2)^2."""

@@ -8,7 +8,7 @@ variance v(a, b) = E[(f - m)^2] (even in a) are evaluated, for |a| = A, as
 where the skeletons M0, V0 are closed forms that carry every magnitude and limit (so the ratios Tm, Tv
 are smooth, of order one, and tend to constants at the domain's edges), and Tm, Tv are piecewise
 polynomials of total degree <= 11 on rectangles of (X, Y) (a kd-split of a base grid, refined until a
-rectangle meets the tolerance; ``codegen/moments_code.py`` fits them, ``_exact_tables.py`` holds them):
+rectangle meets the tolerance; ``codegen/moments_code.py`` fits them, ``generated/exact_tables.py`` holds them):
 
 * M0 = E-9 x g(A)^(1/(1 + b^2)), E-9 = A/sqrt(A^2 + b^2 + pi/2), g = erf(A/sqrt2) sqrt(A^2 + pi/2)/A: the sign
   update's erf(A/sqrt2) at b -> 0 (the ratio is 1 + O(b^2 log b) there, so its fit error is tiny), E-9 at b >> 1;
@@ -31,13 +31,13 @@ Outside the tables' rectangle X in [0, X_MAX], Y in [Y_MIN, Y_MAX] (a <= 1.2e7, 
 
 Accuracy: each rectangle's error is measured at generation time on points distinct from its fit nodes
 (against the float64 quadrature of ``_quadrature.py``, itself verified to 1e-12 against mpmath) and
-printed in ``_exact_tables.py``'s header; tests/test_fast_moments.py checks against 30-digit mpmath on
+printed in ``generated/exact_tables.py``'s header; tests/test_fast_moments.py checks against 30-digit mpmath on
 an independent seeded random grid.
 
 Every operation is elementwise (cell lookup, Horner sums in a fixed order), so a point gives the same bits
 alone and inside an array.  The second moment is m^2 + v (at most 1): consistent with the pair to rounding.
 
-eps outside the root (u = x/(|x| + b), ``outside_moments``, tables in ``_outside_tables.py``, read by the exact
+eps outside the root (u = x/(|x| + b), ``outside_moments``, tables in ``generated/outside_tables.py``, read by the exact
 model for Problem(placement="outside")): the same tables around their own skeletons (see the section at the end),
 fitted to the quadrature of ``_outside.py`` with Y affine in log b on [-50, 16]; 289 + 933 rectangles, certified
 at 2e-12 (mean) and 1.5e-11 (variance) on the check points; 190-300x faster than that quadrature for the pair.
@@ -58,7 +58,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.special as sc
 
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import _threads
 
 PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
@@ -310,8 +310,8 @@ def _load(t) -> tuple[Compiled, Compiled, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def committed() -> tuple[Compiled, Compiled, np.ndarray]:
-    """(mean table, variance table, rd coefficients) from ``_exact_tables.py``."""
-    from . import _exact_tables
+    """(mean table, variance table, rd coefficients) from ``generated/exact_tables.py``."""
+    from .generated import exact_tables as _exact_tables
 
     return _load(_exact_tables)
 
@@ -519,8 +519,8 @@ def outside_variance_skeleton(A: np.ndarray, b: np.ndarray, rd_coefficients: np.
 
 @lru_cache(maxsize=1)
 def committed_outside() -> tuple[Compiled, Compiled, np.ndarray]:
-    """(mean table, variance table, rd coefficients) from ``_outside_tables.py``."""
-    from . import _outside_tables
+    """(mean table, variance table, rd coefficients) from ``generated/outside_tables.py``."""
+    from .generated import outside_tables as _outside_tables
 
     return _load(_outside_tables)
 
@@ -549,3 +549,9 @@ def _outside_block(a: np.ndarray, b: np.ndarray, tables, want_mean: bool, want_v
 def outside_moments(a: np.ndarray, b: np.ndarray, tables=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean, variance) of u = x/(|x| + b) for 1-D float64 arrays a (|a| < 1e50) and b (1e-150 <= b < 1e50)."""
     return _blocks(a, b, True, True, tables if tables is not None else committed_outside(), _outside_block)
+
+
+def outside_mean(a: np.ndarray, b: np.ndarray, tables=None) -> np.ndarray:
+    """The mean alone of :func:`outside_moments` (the same bits; the variance's table is not evaluated: about half
+    the cost)."""
+    return _blocks(a, b, True, False, tables if tables is not None else committed_outside(), _outside_block)[0]

@@ -1,9 +1,9 @@
 """The anchored model's fast route (what the ``anchored`` model and numeric.mean_anchored call): Kr, S, C from the
-piecewise polynomial table in y = log b (``_anchored_table.py``, fitted and certified by codegen/anchored_code.py,
+piecewise polynomial table in y = log b (``generated/anchored_table.py``, fitted and certified by codegen/anchored_code.py,
 which evaluates this module's ``table_values`` in its certificate), then A-3's mean and A-4's variance.
 
-Hand-written runtime code (issue 24: only expressions and coefficients are generated): ``_anchored.py``, generated
-from A-1 .. A-4, re-exports these names beside the closed forms.
+Hand-written runtime code (issue 24: only expressions and coefficients are generated): the table is generated, this
+module evaluates it; the closed route (A-1 .. A-4's closed forms and series) is numeric/anchored_closed.py.
 """
 
 import functools
@@ -24,7 +24,7 @@ BLOCK = 1 << 14  # points per block (the temporaries stay in the core's cache)
 @functools.lru_cache(maxsize=1)
 def committed_table():
     """The table's monomial coefficients, float64 (3, DEGREE + 1, SEGMENTS): function (Kr, S, C), power of t, segment."""
-    from . import _anchored_table as table
+    from .generated import anchored_table as table
     from ._fast import decode
 
     integers = decode(table.COEFFICIENTS, SEGMENTS)

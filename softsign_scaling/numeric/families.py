@@ -11,9 +11,11 @@ b = eps sqrt(B)/sigma (b >= 0):
 * ``sign_at_zero``: at b < B_TINY = 1e-150 the sign update's moments (erf(a/sqrt2), 1 - erf^2): the b -> 0
   form, where the O(b) corrections are below float64's resolution and the regular form's 1/b^2 overflows;
 * ``far(a, b) -> (mu, nu)``: the large-b form in SGD units, m = (a/b) mu, v = nu/b^2, for b >= B_FAR = 1e50
-  (module ``_far``); None: the family has none (a model of it refuses such eps);
+  (derived, steps L-1 .. L-4, printed in ``generated/limits.py``; clip's typed in ``_far``); None: the family has none (a model of it refuses such eps);
 * ``steady(a, b) -> (mean, variance)``: the large-|a| form (the deterministic update, m = f(a), v = f'(a)^2),
   for |a| >= A_FAR = 1e50 with b < B_FAR; None: the regular form serves there;
+* ``near_mean``: the mean alone of ``moments`` (the same bits, cheaper: e.g. one fitted table instead of two),
+  for consumers that need only the mean (the correlated model's slopes); None: ``moments``' first half;
 * ``reference``: the reference quadrature (kind -> function), where the family has one (``method="quadrature"``);
 * ``placement``: where eps sits, "inside" the root (x/sqrt(x^2 + eps^2)) or "outside" (x/(|x| + eps)).
 
@@ -34,11 +36,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _anchored, _far
+from . import _far, anchored_fast
+from . import anchored_outside as _ao
+from .generated import limits as _limits
 from . import _fast as _f
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import _outside as _o
-from . import _outside_anchored as _oa
 from . import _quadrature as _q
 from ._checks import finite as _finite
 from ._checks import nonnegative as _nonnegative
@@ -176,6 +179,7 @@ class MomentFamily:
     mean: Single | None = None
     second_moment: Single | None = None
     variance: Single | None = None
+    fast_mean: Single | None = None
     reference: Mapping[str, Single] = field(default_factory=lambda: MappingProxyType({}))
     placement: str = "inside"
     doc: str = ""
@@ -219,6 +223,23 @@ class MomentFamily:
         if found.regular.any():
             m[found.regular], v[found.regular] = self.moments(a[found.regular], b[found.regular])
         return m, v
+
+    def near_mean(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The mean of :meth:`near` alone, bit for bit: the family's ``fast_mean`` on the regular points (its
+        ``moments``' mean without the variance), each other regime's own form as :meth:`near` takes it."""
+        if self.fast_mean is None:
+            return self.near(a, b)[0]
+        found = regimes(a, b, self.sign_at_zero, False)
+        if found is None:
+            return np.asarray(self.fast_mean(a, b), dtype=float)
+        m = np.empty(a.shape)
+        if found.zero.any():
+            m[found.zero] = sign_mean(a[found.zero])
+        if found.huge.any():
+            m[found.huge] = (self.steady or self.moments)(a[found.huge], b[found.huge])[0]
+        if found.regular.any():
+            m[found.regular] = self.fast_mean(a[found.regular], b[found.regular])
+        return m
 
     def _far_form(self) -> Pair:
         if self.far is None:
@@ -357,20 +378,20 @@ def _approx_moments(a, b):
 
 def _anchored_moments(a, b):
     """A-3/A-4 (exact at a = 0 for every b, including b = 0); |m| < 1, which rounding can pass by an ulp.
-    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, _anchored_table.py;
-    the closed forms stay as _anchored.moments_closed)."""
-    mean, variance = _anchored.moments_anchored(a, b)
+    One generated call for both: the fast route (k0, s0, C from the fitted table in log b, generated/anchored_table.py;
+    the closed forms stay as anchored_closed.moments_closed)."""
+    mean, variance = anchored_fast.moments_anchored(a, b)
     return np.clip(mean, -1.0, 1.0, out=mean), variance  # in place: mean is a fresh array
 
 
 def _anchored_outside_moments(a, b):
     """X-14/X-15: A-3's shapes through the exact outside slope and second moment at a = 0 (placement="outside")."""
-    return _oa.moments_anchored_outside(a, b)
+    return _ao.moments_anchored_outside(a, b)
 
 
 def _anchored_outside_steady(a, b):
     """|a| >= A_FAR: A-3's shapes through the outside anchors (X-12 .. X-15), the form shared with the inside one."""
-    return _far.anchored_steady(a, b, _oa.k0_outside(b), _oa.s0_outside(b), _oa.c_outside(b))
+    return _far.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
 
 
 def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -383,8 +404,9 @@ def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 BUILT_IN = (
     MomentFamily(
-        "exact", _exact_moments, far=_far.exact, steady=_far.steady_exact, sign_at_zero=True,
+        "exact", _exact_moments, far=_limits.far_exact, steady=_far.steady_exact, sign_at_zero=True,
         mean=_f.mean_exact, second_moment=_f.second_moment_exact, variance=_f.variance_exact,
+        fast_mean=_f.mean_exact,
         reference=MappingProxyType({"mean": _quadrature_mean, "second moment": _q.second_moment_exact,
                                     "variance": _quadrature_variance}),
         doc="the SoftSign x/sqrt(x^2 + b^2) of x = a + z: fitted tables (_fast.py), the quadrature the reference"),
@@ -395,20 +417,20 @@ BUILT_IN = (
         variance=lambda a, b: _g.variance_clip_nonneg(np.abs(a), b),
         doc="E-8 and E-11: clip((a + z)/b, -1, 1)"),
     MomentFamily(
-        "approx", _approx_moments, far=_far.approx, steady=_far.steady_approx,
+        "approx", _approx_moments, far=_limits.far_approx, steady=_far.steady_approx,
         mean=_g.mean_approx, second_moment=_g.second_moment_approx, variance=_g.variance_approx,
         doc="E-9/E-10 and E-12"),
     MomentFamily(
-        "outside", _outside_moments, far=_far.outside, steady=_far.steady_outside, sign_at_zero=True,
+        "outside", _outside_moments, far=_limits.far_outside, steady=_far.steady_outside, sign_at_zero=True,
         mean=_o.mean_outside, second_moment=_o.second_moment_outside, variance=_o.variance_outside,
-        placement="outside",
+        fast_mean=_f.outside_mean, placement="outside",
         doc="eps outside the root, x/(|x| + b) (X-1, X-5, X-6): the public functions by the quadrature of "
             "_outside.py, the models by its fitted tables"),
     MomentFamily(
-        "anchored", _anchored_moments, far=_far.anchored, steady=_far.steady_anchored,
+        "anchored", _anchored_moments, far=_limits.far_anchored, steady=_far.steady_anchored,
         doc="A-3/A-4: E-9/E-12's shapes anchored at the exact slope k0(b) and second moment s0(b) at a = 0"),
     MomentFamily(
-        "anchored_outside", _anchored_outside_moments, far=_oa.far_anchored_outside,
+        "anchored_outside", _anchored_outside_moments, far=_ao.far_anchored_outside,
         steady=_anchored_outside_steady, placement="outside",
         doc="X-12 .. X-15: A-3's shapes at the exact outside slope and second moment at a = 0"),
 )

@@ -39,7 +39,7 @@ from types import MappingProxyType
 import numpy as np
 
 from . import _threads
-from . import _generated as _g
+from .generated import closed_forms as _g
 from . import families as _families
 from .families import MomentFamily, is_far
 from .problem import KAPPA2, WIDTH, Problem, check_kappa2
@@ -148,6 +148,12 @@ class Model:
 
     def loss_decrease(self, problem: Problem, B: np.ndarray, options: Mapping[str, object]) -> np.ndarray:
         raise NotImplementedError
+
+    def eta_and_decrease(self, problem: Problem, B: np.ndarray,
+                         options: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray]:
+        """(eta_star, loss_decrease) at B: the two methods' values (a model that computes both from one set of terms
+        overrides this to compute them once, with the same bits)."""
+        return self.eta_star(problem, B, options), self.loss_decrease(problem, B, options)
 
     def surge_peak(self, problem: Problem, options: Mapping[str, object]) -> "SurgePeak":
         """Every interior local maximum of eta*(B) (:class:`SurgePeak`; as a float, the peak above eta*(oo) or inf):
@@ -315,6 +321,19 @@ class PerComponentModel(Model):
         num, den, _ = self.terms(problem, self.batch_for(problem, B))  # the unit cancels: (num/unit)^2/(2 den/unit^2)
         return num * num / (2.0 * den)
 
+    def eta_and_decrease(self, problem, B, options):
+        num, den, unit = self.terms(problem, self.batch_for(problem, B))  # once: eta_star's and loss_decrease's bits
+        return unit * (num / den), num * num / (2.0 * den)
+
+    def mean_for(self, problem: Problem) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """The update's mean m(a, b) alone in reduced variables (b < B_FAR) for the problem's placement: the same
+        bits as ``moments``' mean; its family's :meth:`~.families.MomentFamily.near_mean` where it has one."""
+        moments = self._for(problem)[0]
+        family = self.family if (problem.placement == "inside" or self.shared_clip) else self.outside_family
+        if family is not None and moments == family.near:
+            return family.near_mean
+        return lambda a, b: np.asarray(moments(a, b)[0], dtype=float)
+
 
 # --------------------------------------------------------------------------------------------
 # Mean-field models.
@@ -447,6 +466,10 @@ class AveragedModel(Model):
     def loss_decrease(self, problem, B, options):
         num, den, _ = self.terms(problem, B)  # (num/k)^2/(2 den/k^2)
         return num * num / (2.0 * den)
+
+    def eta_and_decrease(self, problem, B, options):
+        num, den, k = self.terms(problem, B)
+        return k * (num / den), num * num / (2.0 * den)
 
     def atlas_variants(self):
         return {}  # another regime (beta2 -> 1): the atlas measures the per-step models against the exact one

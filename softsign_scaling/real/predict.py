@@ -122,7 +122,7 @@ def _operator_problem(numeric, stats, kept, g, sigma, diag, eps, placement, beta
     if isinstance(H, str):
         if H != "sketch":
             raise ValueError(f"H must be 'sketch' or a function v -> H v, not {H!r}")
-        U, lam = stats.sketch_vectors[kept], stats.sketch_values
+        U, lam = (stats.sketch_vectors if kept.all() else stats.sketch_vectors[kept]), stats.sketch_values
         rest = diagonal - (U * U) @ lam
 
         def matvec(v):
@@ -272,14 +272,16 @@ class SkewCheck:
         return value / self.gaussian if self.gaussian else math.inf
 
 
-def skew_checks(stats: Statistics, eps: float, batch, placement: str) -> dict[float, SkewCheck]:
-    """:class:`SkewCheck` per finite batch size (empty without the per-example skewness in the file)."""
+def skew_checks(stats: Statistics, eps: float, batch, placement: str, problem=None) -> dict[float, SkewCheck]:
+    """:class:`SkewCheck` per finite batch size (empty without the per-example skewness in the file).  ``problem``:
+    :func:`problem_of` the same statistics, eps and placement, if the caller has it (only g, sigma and eps are read)."""
     if stats.skewness is None:
         return {}
     numeric = _numeric()
     from ..numeric.correlated import skewed_numerator
 
-    problem = problem_of(stats, eps, placement=placement, noise=None)
+    if problem is None or problem.eps != eps or problem.placement != placement:
+        problem = problem_of(stats, eps, placement=placement, noise=None)
     kept = _kept(stats)
     mean = numeric.get_model("correlated").mean_function(problem)
     out = {}
@@ -389,8 +391,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
     for name in names:
         bar.update(1)
         try:
-            eta = np.asarray(numeric.eta_star(batch, problem, model=name), dtype=float)
-            decrease = np.asarray(numeric.loss_decrease(batch, problem, model=name), dtype=float)
+            eta, decrease = (np.asarray(x, dtype=float) for x in numeric.eta_star_and_decrease(batch, problem, model=name))
             low = high = None
             centre_value = eta
             if draws:
@@ -412,7 +413,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
     regimes = {float(B): regime_shares(stats, eps, float(B)) for B in batch if math.isfinite(B)}
     recommended = next((name for name in RECOMMENDED if name in out), None)
     return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes, recommended,
-                      skew_checks(stats, eps, batch, placement))
+                      skew_checks(stats, eps, batch, placement, problem))
 
 
 def stats_no_sketch() -> str:

@@ -144,10 +144,14 @@ class Statistics:
             raise ValueError(NO_SKETCH)
         from ..numeric.correlated import projected_noise
 
-        kept = np.ones(self.n, dtype=bool) if kept is None else kept
-        return projected_noise(self.sketch_values, self.sketch_vectors[kept], np.asarray(self.noise_groups)[kept],
-                               self.sigma2[kept], self.noise_projections, self.noise_diagonal,
-                               None if self.noise_scale is None else np.asarray(self.noise_scale)[kept])
+        every = kept is None or bool(kept.all())
+
+        def part(array):  # every component kept (the common case): the arrays themselves, not a copy of 1e6 x r
+            return array if every else array[kept]
+
+        return projected_noise(self.sketch_values, part(self.sketch_vectors), part(np.asarray(self.noise_groups)),
+                               part(self.sigma2), self.noise_projections, self.noise_diagonal,
+                               None if self.noise_scale is None else part(np.asarray(self.noise_scale)))
 
     @property
     def n(self) -> int:

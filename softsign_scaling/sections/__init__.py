@@ -39,7 +39,7 @@ class Family:
     name: the module's name, also the steps' ``section``.
     title: the section's title in the appendix and docs.
     steps: the labels it derives, for readers ("E-6 .. E-10").
-    generated: functions of ``numeric/_generated.py`` printed from this family's steps.
+    generated: functions of ``numeric/generated/closed_forms.py`` printed from this family's steps.
     inputs: the step labels those functions (or this family's generated module) are printed from;
         the generated code's fingerprint covers exactly these.
     module_file: a generated module of its own (``numeric/<module_file>``), if any.
@@ -86,10 +86,13 @@ FAMILIES: tuple[Family, ...] = (
            generated=("eta_star_mean_field", "one_minus_beta2", "b_peak_mean_field", "has_surge_mean_field"),
            inputs=("E-14", "E-15")),
     Family("anchored", "Beyond the article: E-9 and E-12 anchored at the exact values at a = 0", "A-1 .. A-4",
-           inputs=("A-1", "A-2", "A-4"), module_file="_anchored.py", constants=("B_SWITCH", "W")),
+           inputs=("A-1", "A-2", "A-4"), module_file="anchored.py", constants=("B_SWITCH", "W")),
     Family("outside", "Beyond the article: eps outside the root (PyTorch's Adam)", "X-1 .. X-15",
-           inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="_outside_anchored.py",
+           inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="outside.py",
            needs=("softsign", "scurves", "sgd", "mean", "anchored")),
+    Family("limits", "Beyond the article: the moments far from the origin (b -> oo in SGD units)", "L-1 .. L-4",
+           inputs=("L-1", "L-2", "L-3", "L-4"), module_file="limits.py",
+           needs=("softsign", "mean", "second_moment", "anchored", "outside")),
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",
            "X-20 .. X-27", needs=("quadratic", "sgd", "signsgd", "mean", "second_moment", "results")),
     Family("momentum", "Beyond the article: momentum and an averaged second moment", "M-1 .. M-12",

@@ -955,7 +955,7 @@ def _x14(previous: Derivation) -> Step:
                                domain=ANCHORED_OUT_DOMAIN, bound=X14_VARIANCE_SUP, pinned=True),
         ),
         depends=("A-3", "X-12", "X-13"),
-        note="Project addition; numeric: model \"anchored\" with placement=\"outside\" (numeric/_outside_anchored.py)."
+        note="Project addition; numeric: model \"anchored\" with placement=\"outside\" (numeric/generated/outside.py)."
         " Its noise-free limit (B -> oo at fixed eps) is E-3's g/sqrt(g^2 + eps^2), not the outside update g/(|g| + eps):"
         " eta_star at B = oo uses the latter (every outside model's full-batch update), so the model's eta*(B) does not"
         " tend to its B = oo value when some |g_i| ~ eps; the atlas's B grid stops at 1000 B_simple.",

@@ -1,0 +1,64 @@
+"""The test-session machinery of tests/early.py: offloaded tests report their real outcome (a failure in the second
+process fails the test here), and early work's output reaches the test."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+import pytest
+from early import Early, Offload
+
+PROBE = '''
+import pytest
+
+def test_passes():
+    assert 1 + 1 == 2
+
+def test_fails():
+    assert 1 + 1 == 3, "the probe's failure"
+
+def test_skips():
+    pytest.skip("the probe's skip")
+'''
+
+
+def test_offloaded_outcomes_are_the_second_process_outcomes(tmp_path):
+    (tmp_path / "test_probe.py").write_text(PROBE, encoding="utf-8")
+    ids = [f"test_probe.py::{name}" for name in ("test_passes", "test_fails", "test_skips")]
+    offload = Offload(ids, cwd=tmp_path, timeout=120)
+    try:
+        assert offload.outcome(ids[0]) == ("passed", "")
+        outcome, text = offload.outcome(ids[1])
+        assert outcome == "failed" and "the probe's failure" in text
+        outcome, text = offload.outcome(ids[2])
+        assert outcome == "skipped" and "the probe's skip" in text
+        outcome, text = offload.outcome("test_probe.py::test_absent")  # never ran: a failure, never a pass
+        assert outcome == "failed" and "no outcome" in text
+    finally:
+        offload.close()
+    assert not offload.folder.exists()
+
+
+def test_the_hook_fails_a_test_whose_offloaded_run_failed():
+    """conftest.pytest_pyfunc_call: a failed or skipped outcome becomes this test's; a test not offloaded runs here."""
+    import conftest
+
+    outcomes = {"a": ("failed", "boom"), "b": ("skipped", "why"), "c": ("passed", "")}
+    offload = SimpleNamespace(nodeids=set(outcomes), outcome=lambda nodeid: outcomes[nodeid])
+    config = SimpleNamespace(_softsign_offload=offload)
+    with pytest.raises(pytest.fail.Exception, match="boom"):
+        conftest.pytest_pyfunc_call(SimpleNamespace(config=config, nodeid="a"))
+    with pytest.raises(pytest.skip.Exception, match="why"):
+        conftest.pytest_pyfunc_call(SimpleNamespace(config=config, nodeid="b"))
+    assert conftest.pytest_pyfunc_call(SimpleNamespace(config=config, nodeid="c")) is True
+    assert conftest.pytest_pyfunc_call(SimpleNamespace(config=config, nodeid="d")) is None
+
+
+def test_early_work_keeps_its_output_and_exit_code():
+    run = Early([sys.executable, "-c", "import sys; print('x' * 200000); sys.exit(3)"], timeout=60)
+    try:
+        finished = run.result()  # 200 kB of output: more than a pipe holds, read only at the end
+        assert finished.returncode == 3 and len(finished.output) > 200000
+    finally:
+        run.close()
