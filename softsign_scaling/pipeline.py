@@ -95,6 +95,12 @@ def digest_steps(steps) -> str:
     return digest(Derivation(tuple(steps)))
 
 
+@lru_cache(maxsize=1024)
+def _step_digest(step: Step) -> str:
+    """:func:`digest_steps` of one step, once per step record (a step's checks are as many work items)."""
+    return digest_steps([step])
+
+
 def _digest_of_digests(pairs: list[tuple[str, str]]) -> str:
     return hashlib.sha256("".join(f"{label}\n{value}\n" for label, value in pairs).encode()).hexdigest()
 
@@ -105,8 +111,8 @@ def expected_digest(derived: Derivation, item: "WorkItem") -> str:
     from .stable import PROOF_INPUTS
 
     if not item.proofs:
-        return digest_steps([derived[item.label]])
-    return _digest_of_digests([(label, digest_steps([derived[label]]) if label in derived else "")
+        return _step_digest(derived[item.label])
+    return _digest_of_digests([(label, _step_digest(derived[label]) if label in derived else "")
                                for label in PROOF_INPUTS])
 
 
@@ -302,7 +308,7 @@ def _family_plan(name: str, sections: tuple[str, ...], derived: Derivation, deri
     context = set(context_of(name, sections)) | {name}
     return FamilyPlan(name, tuple(section for section in sections if section in context),
                       tuple((step.label, i, _cost_rank(check)) for step in steps for i, check in enumerate(step.checks)),
-                      tuple((step.label, digest_steps([step])) for step in steps), derive_cpu)
+                      tuple((step.label, _step_digest(step)) for step in steps), derive_cpu)
 
 
 def planned_family(sections: tuple[str, ...]) -> tuple[FamilyPlan, float, int, float]:
