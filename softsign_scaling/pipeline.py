@@ -230,13 +230,13 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     else:
         sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
     # The default pool is one single-process pool per worker, so that the schedule knows which families each
-    # process has derived; an outside executor is one lane of ``workers`` processes.
+    # process has derived; an outside executor is one lane that orders its queue itself.
     own = executor is None
     lanes = ([ProcessPoolExecutor(max_workers=1, mp_context=default_context()) for _ in range(workers)] if own
              else [executor])
     bar = _progress(0) if progress else None
     try:
-        return Schedule(sections, lanes, 1 if own else workers, derived, bar, timings).run()
+        return Schedule(sections, lanes, 1 if own else None, derived, bar, timings).run()
     finally:
         if bar is not None:
             bar.close()
@@ -339,7 +339,9 @@ class _Task:
 
 
 class Schedule:
-    """verify's work on ``lanes`` (executors of ``width`` processes each), from plain data.
+    """verify's work on ``lanes``, executors that each run ``width`` tasks at a time (None: an outside executor,
+    which gets every task as soon as it is known, in this order, and schedules them itself: a Dask cluster's
+    scheduler, the test session's AffinityExecutor).
 
     Plans first: one task per family derives it (and its context, where the worker lacks it) and returns its plan,
     a free lane taking the family it lacks the fewest families of; each family's checks are queued when its plan
@@ -348,7 +350,7 @@ class Schedule:
     so that the work left at the end is many cheap checks either lane can take.  A lane derives a family for a
     check only when the work waiting for that family is worth it (more than twice the derive's cost)."""
 
-    def __init__(self, sections: tuple[str, ...], lanes: list[Executor], width: int, derived: Derivation | None,
+    def __init__(self, sections: tuple[str, ...], lanes: list[Executor], width: int | None, derived: Derivation | None,
                  bar, timings: list[dict] | None):
         self.sections, self.lanes, self.width, self.bar, self.timings = sections, lanes, width, bar, timings
         self.have: list[set[str]] = [set() for _ in lanes]
@@ -380,7 +382,8 @@ class Schedule:
 
     def _dispatch(self, running: dict) -> None:
         for lane, executor in enumerate(self.lanes):
-            while self.pending and sum(1 for busy, _ in running.values() if busy == lane) < self.width:
+            while self.pending and (self.width is None
+                                    or sum(1 for busy, _ in running.values() if busy == lane) < self.width):
                 task = self._choose(lane, forced=not running)
                 if task is None:
                     break
