@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import multiprocessing
 import os
 import sys
@@ -307,7 +308,7 @@ def _family_plan(name: str, sections: tuple[str, ...], derived: Derivation, deri
     steps = [step for step in derived.steps if step.section == name]
     context = set(context_of(name, sections)) | {name}
     return FamilyPlan(name, tuple(section for section in sections if section in context),
-                      tuple((step.label, i, _cost_rank(check)) for step in steps for i, check in enumerate(step.checks)),
+                      tuple((step.label, i, _schedule_rank(check)) for step in steps for i, check in enumerate(step.checks)),
                       tuple((step.label, _step_digest(step)) for step in steps), derive_cpu)
 
 
@@ -323,9 +324,11 @@ def planned_family(sections: tuple[str, ...]) -> tuple[FamilyPlan, float, int, f
     return plan, time.process_time() - start, os.getpid(), time.process_time()
 
 
-# Expected CPU seconds by cost rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each rank's
-# checks); a proof group is -1.  The schedule orders by rank, and weighs deriving a family for a lane by these.
-EXPECTED_SECONDS = {-1: 5.0, 0: 3.0, 1: 0.3, 2: 0.05, 3: 0.15}
+# Expected CPU seconds by schedule rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each
+# rank's checks, 14, 24, 109 and 239 of them; the longest 5.3, 2.5, 4.1 and 1.7 s); a proof group is -1.  The
+# schedule orders by rank, and weighs deriving a family for a lane by these.
+EXPECTED_SECONDS = {-1: 5.0, 0: 2.8, 1: 0.5, 2: 0.3, 3: 0.05}
+CHEAP_DERIVE = 2.0  # seconds of derive a lane spends on families another lane has, to take a plan
 
 
 @dataclass
@@ -395,17 +398,29 @@ class Schedule:
 
     def _choose(self, lane: int, forced: bool) -> _Task | None:
         have = self.have[lane]
-        plans = [task for task in self.pending if task.plan]
+        # A plan whose context another lane has whole, and this one could only derive at a cost (a family not yet
+        # planned, or more than CHEAP_DERIVE seconds), is that lane's: a branch's family (outside, for limits) is not
+        # derived twice for a plan.  The early families, which every lane needs, are planned by either.
+        plans = [task for task in self.pending if task.plan and (forced or not self._elsewhere(task, lane))]
         if plans:
             return min(plans, key=lambda task: (len(task.families - have), task.key))
         ready = [task for task in self.pending if task.families <= have]
         if ready:
             return min(ready, key=lambda task: (sum(task.families <= other for other in self.have),
                                                 self.owner.get(self._label(task), lane) != lane, task.key))
-        best = min(self.pending, key=lambda task: (self._cost_of(task.families - have), task.key))
+        items = [task for task in self.pending if not task.plan]
+        if not items:  # only plans another lane is to take
+            return min(self.pending, key=lambda task: task.key) if forced else None
+        best = min(items, key=lambda task: (self._cost_of(task.families - have), task.key))
         missing = best.families - have
-        waiting = sum(EXPECTED_SECONDS[task.key[0]] for task in self.pending if task.families <= have | missing)
+        waiting = sum(EXPECTED_SECONDS[task.key[0]] for task in items if task.families <= have | missing)
         return best if forced or waiting > 2 * self._cost_of(missing) else None
+
+    def _elsewhere(self, task: _Task, lane: int) -> bool:
+        context = task.families - {task.args[0][-1]}
+        missing = context - self.have[lane]
+        cost = sum(self.plans[name].derive_cpu if name in self.plans else math.inf for name in missing)
+        return cost > CHEAP_DERIVE and any(context <= have for other, have in enumerate(self.have) if other != lane)
 
     def _label(self, task: _Task) -> str:
         return self.items[task.index].label if task.index >= 0 else ""
@@ -468,6 +483,20 @@ class Schedule:
                    for name in self.sections for label, index, _ in self.plans[name].checks]
         proved = {name: found for k, item in enumerate(self.items) if item.proofs for name, found in self.done[k]}
         return results + _in_proof_order(proved)
+
+
+def _schedule_rank(check) -> int:
+    """0: against quadrature; 1: other numeric comparisons (an approximation's error, a printed form or identity
+    compared only numerically); 2: claims and SymPy limits (numeric evidence, 0.3 s on average); 3: the rest
+    (symbolic, mostly a few milliseconds)."""
+    from .checks.base import ApproximationError, Claim, LimitValue, MatchesPrinted, NumericIdentity, ZeroIdentity
+
+    if isinstance(check, NumericIdentity):
+        return 0
+    if isinstance(check, ApproximationError) or (isinstance(check, (MatchesPrinted, ZeroIdentity))
+                                                 and not check.try_symbolic and check.domain is not None):
+        return 1
+    return 2 if isinstance(check, (Claim, LimitValue)) else 3
 
 
 def _cost_rank(check) -> int:

@@ -371,3 +371,20 @@ def test_a_numeric_only_zero_identity_still_proves_and_fails():
                          domain=where, try_symbolic=False)
     assert (right.run(step).verdict, right.run(step).method) == ("pass", "numeric")
     assert wrong.run(step).verdict == "fail"
+
+
+def test_a_branch_family_is_planned_by_the_lane_that_has_its_context():
+    """limits needs outside: a lane without outside leaves limits' plan to the lane that derived it (outside's
+    ~7 s derive is not repeated for a plan), unless nothing else runs; a cheap missing context it derives itself."""
+    from softsign_scaling.pipeline import CHEAP_DERIVE, FamilyPlan, Schedule
+    from softsign_scaling.sections import ORDER
+
+    schedule = Schedule(ORDER, [None, None], 1, None, None, None)
+    limits = next(task for task in schedule.pending if task.args[0][-1] == "limits")
+    schedule.pending = [limits]
+    context = limits.families - {"limits"}
+    schedule.have = [set(context), context - {"outside"}]
+    assert schedule._choose(1, forced=False) is None and schedule._choose(0, forced=False) is limits
+    assert schedule._choose(1, forced=True) is limits
+    schedule.plans["outside"] = FamilyPlan("outside", (), (), (), derive_cpu=CHEAP_DERIVE / 2)  # a cheap outside
+    assert schedule._choose(1, forced=False) is limits
