@@ -294,7 +294,7 @@ def _in_proof_order(proved: dict[str, list[CheckResult]]) -> list[CheckResult]:
 
 @dataclass(frozen=True)
 class FamilyPlan:
-    """One family's share of verify's work: its checks (label, index, cost rank), its steps' digests, the families a
+    """One family's share of verify's work: its checks (label, index, schedule rank), its steps' digests, the families a
     worker derives for them, and the CPU seconds deriving the family took where it was planned (0: derived before)."""
 
     name: str
