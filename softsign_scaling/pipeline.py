@@ -362,7 +362,7 @@ class Schedule:
         self.items: list[WorkItem] = []
         self.done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
         self.derive_cpu: dict[str, float] = {}
-        self.owner: dict[str, int] = {}  # step label -> the lane that ran its first check
+        self.owner: dict[str, int] = {}  # step label, "family <name>" -> the lane that ran its first check
         self.proofs_queued = False
         if derived is None:
             for order, name in enumerate(sections):
@@ -392,8 +392,9 @@ class Schedule:
                     break
                 self.pending.remove(task)
                 self.have[lane] |= task.families
-                if self._label(task):
+                if self._label(task):  # a step's checks, and a family's of one rank, share references
                     self.owner.setdefault(self._label(task), lane)
+                    self.owner.setdefault(self._family(task), lane)
                 running[executor.submit(task.fn, *task.args)] = (lane, task)
 
     def _choose(self, lane: int, forced: bool) -> _Task | None:
@@ -407,7 +408,8 @@ class Schedule:
         ready = [task for task in self.pending if task.families <= have]
         if ready:
             return min(ready, key=lambda task: (sum(task.families <= other for other in self.have),
-                                                self.owner.get(self._label(task), lane) != lane, task.key))
+                                                self.owner.get(self._label(task), lane) != lane, task.key[0],
+                                                self.owner.get(self._family(task), lane) != lane, task.key))
         items = [task for task in self.pending if not task.plan]
         if not items:  # only plans another lane is to take
             return min(self.pending, key=lambda task: task.key) if forced else None
@@ -424,6 +426,9 @@ class Schedule:
 
     def _label(self, task: _Task) -> str:
         return self.items[task.index].label if task.index >= 0 else ""
+
+    def _family(self, task: _Task) -> str:
+        return "family " + self.items[task.index].sections[-1] if task.index >= 0 else ""
 
     def _cost_of(self, families) -> float:
         return sum(self.derive_cpu.get(name, 1.0) for name in families)
