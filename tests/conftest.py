@@ -87,7 +87,7 @@ def pytest_collection_finish(session):
         if offloaded:
             from early import Offload
 
-            session.config._softsign_offload = Offload(offloaded)
+            session.config._softsign_offload = Offload(offloaded, markers=session.config.getoption("-m") or "")
 
 
 @pytest.hookimpl(tryfirst=True)

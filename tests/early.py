@@ -32,20 +32,42 @@ class Early:
         self.folder = folder
         self.timeout = timeout
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        # its own process group: close() stops what it started too (a pool's workers, a DDP run's ranks)
+        self._process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                         start_new_session=True)
         self._finished: Finished | None = None
 
     def result(self) -> Finished:
+        """The finished run; a run past its timeout is stopped and reported as failed (exit code -9), once."""
         if self._finished is None:
-            code = self._process.wait(timeout=self.timeout)
+            try:
+                code = self._process.wait(timeout=self.timeout)
+                note = ""
+            except subprocess.TimeoutExpired:
+                self._stop()
+                code, note = -9, f"\n[stopped after its timeout of {self.timeout:g} s]"
             self._log.seek(0)
-            self._finished = Finished(code, self._log.read(), self.folder)
+            self._finished = Finished(code, self._log.read() + note, self.folder)
         return self._finished
 
-    def close(self) -> None:
+    def _stop(self) -> None:
+        import os
+        import signal
+
         if self._process.poll() is None:
-            self._process.kill()
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._process.wait()
+        else:  # the leader is gone; its group may not be
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def close(self) -> None:
+        self._stop()
         self._log.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -65,7 +87,8 @@ OFFLOAD_ENV = "SOFTSIGN_OFFLOADED_RESULTS"  # set in the second process: where i
 class Offload:
     """``pytest <nodeids>`` in a subprocess, with tests/offload_report.py writing {nodeid: [outcome, text]}."""
 
-    def __init__(self, nodeids: list[str], timeout: float = 900.0, cwd: Path = ROOT):
+    def __init__(self, nodeids: list[str], timeout: float = 900.0, cwd: Path = ROOT, markers: str = ""):
+        """``markers``: the session's -m expression, passed on (so that, e.g., -m slow runs a slow test there too)."""
         import os
         import sys
 
@@ -73,8 +96,12 @@ class Offload:
         self.folder = scratch("softsign-offload-")
         self.results = self.folder / "results.json"
         env = dict(os.environ, **{OFFLOAD_ENV: str(self.results)})
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH", "")]))
-        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "offload_report", *sorted(nodeids)]
+        import softsign_scaling
+
+        package = Path(softsign_scaling.__file__).resolve().parents[1]  # the package this session imports, there too
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), str(package), env.get("PYTHONPATH", "")]))
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "offload_report",
+                *(["-m", markers] if markers else []), *sorted(nodeids)]
         self.run = Early(argv, env=env, cwd=cwd, folder=self.folder, timeout=timeout)
         self._outcomes: dict | None = None
 
@@ -83,7 +110,7 @@ class Offload:
         import json
 
         if self._outcomes is None:
-            finished = self.run.result()
+            finished = self.run.result()  # a timeout stops the run: every outcome it did not write is a failure
             try:
                 self._outcomes = json.loads(self.results.read_text(encoding="utf-8"))
             except (OSError, ValueError):

@@ -246,9 +246,10 @@ def _third_by_stein(a: float, b: float, placement: str) -> float:
 
 @pytest.mark.parametrize("placement", ["inside", "outside"])
 def test_the_skew_checks_third_derivative_against_stein_at_30_digits(placement):
-    """The skew check's d^3m/da^3 (the slopes' stencil, h = 0.01, on the fitted tables) is within 5e-4 of the exact
-    E[u He_3] at 30 digits, at b from the sign update's 1e-6 to 3 and |a| <= 3.  Negative control: a mean off by
-    1e-3 a^3/6 (m''' + 1e-3) fails the same bound."""
+    """The skew check's d^3m/da^3 (the slopes' stencil, h = 0.01, on the fitted tables) is within 1e-4 of the exact
+    E[u He_3] at 30 digits (measured 6e-5: the truncation h^2/4 m^(5) at a = 0), at b from the sign update's 1e-6
+    to 3 and |a| <= 3; h = 0.02 would give 2.4e-4.  Negative control: a mean off by 2e-4 a^3/6 (m''' + 2e-4) fails
+    the same bound."""
     points = [(0.0, 1e-6), (0.7, 1e-6), (-1.8, 0.05), (0.3, 0.4), (2.5, 1.0), (-1.1, 3.0)]
     g = np.array([a for a, _ in points])
     sigma = np.ones(g.size)
@@ -258,7 +259,7 @@ def test_the_skew_checks_third_derivative_against_stein_at_30_digits(placement):
         mean = numeric.get_model("correlated").mean_function(p)
         third = correlated.third_derivative_in_a(p, 1.0, mean)
         exact = np.array([_third_by_stein(a, b, placement) for a, bb in points if bb == b])
-        assert np.max(np.abs(third - exact)) <= 5e-4, (b, third, exact)
+        assert np.max(np.abs(third - exact)) <= 1e-4, (b, third, exact)
         q = numeric.Problem(g[rows], sigma[rows], np.ones(int(rows.sum())), b, placement=placement)
-        off = correlated.third_derivative_in_a(q, 1.0, lambda x, y: mean(x, y) + 1e-3 * x**3 / 6)
-        assert np.max(np.abs(off - exact)) > 5e-4
+        off = correlated.third_derivative_in_a(q, 1.0, lambda x, y: mean(x, y) + 2e-4 * x**3 / 6)
+        assert np.max(np.abs(off - exact)) > 1e-4

@@ -62,3 +62,51 @@ def test_early_work_keeps_its_output_and_exit_code():
         assert finished.returncode == 3 and len(finished.output) > 200000
     finally:
         run.close()
+
+
+CHILD_AND_GRANDCHILD = '''
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+'''
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:  # a zombie waiting for its parent is gone too
+        return handle.read().split(") ")[-1][0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_close_and_a_timeout_stop_what_the_work_started():
+    """close() before the result (an aborted session) stops the process and the processes it started (a pool's
+    workers); a run past its timeout is stopped and reported as failed, with its output so far."""
+    import time
+
+    for stop in ("close", "timeout"):
+        run = Early([sys.executable, "-c", CHILD_AND_GRANDCHILD], timeout=3 if stop == "timeout" else 120)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                run._log.seek(0)
+                text = run._log.read().strip()
+                if text:
+                    break
+                time.sleep(0.1)
+            grandchild = int(text)
+            assert _alive(grandchild)
+            if stop == "timeout":
+                finished = run.result()
+                assert finished.returncode == -9 and "timeout" in finished.output
+        finally:
+            run.close()
+        deadline = time.time() + 10
+        while _alive(grandchild) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not _alive(grandchild), stop

@@ -39,6 +39,36 @@ def test_checks_catch_every_mutant(label, derivation, mutation_survey):
     for kind in exempt:
         assert any(k.split("[")[0] == kind for k in missed), f"{label}: exemption {kind!r} is no longer needed"
         assert step.note, f"{label} is exempt from {kind!r} mutants but its note does not say why"
+    by_error = [kind for kind, by in found if "(raised " in by]
+    assert not by_error, f"{label}: the mutants {by_error} are caught only by a check raising an error: {found}"
+
+
+def test_an_error_is_a_catch_only_when_no_verdict_changes(derivation):
+    """caught() attributes a mutant to a check whose verdict changes, past a cheaper check that raises on it (A-1's
+    limit recurses on the mutated Meijer G form; its quadrature comparison fails on the value); a step whose only
+    catching check raises is still caught, by that error (the control)."""
+    import dataclasses
+
+    from softsign_scaling.checks.base import LimitValue, MatchesPrinted
+
+    step = derivation["A-1"]
+    baseline = [check.run(step).verdict for check in step.checks]
+    for mutant in mutants(step):
+        found = caught(step, mutant, baseline)
+        assert found[0] and "(raised" not in found[1], found
+
+    class Raising:  # a check that errs on any step (cheapest first: tried before the others)
+        name = "raises"
+
+        def run(self, _):
+            raise ValueError("no value")
+
+    numeric = tuple(c for c in step.checks if not isinstance(c, (MatchesPrinted, LimitValue)))
+    with_error = dataclasses.replace(step, checks=(Raising(), *numeric))
+    mutant = next(iter(mutants(step)))
+    assert caught(with_error, mutant, ["fail", *(c.run(step).verdict for c in numeric)]) == (True, numeric[0].name)
+    only_error = dataclasses.replace(step, checks=(Raising(),))
+    assert caught(only_error, mutant, ["fail"]) == (True, "raises (raised ValueError)")
 
 
 def test_the_mutation_test_can_fail(derivation):

@@ -142,9 +142,9 @@ def test_limit_forms_are_proved_against_their_steps(derivation, monkeypatch):
     from softsign_scaling.codegen import limits_code as lc
 
     lc.prove(derivation)
-    label, doc, assignments, (mu, _) = lc.FORMS["exact"]
-    for wrong in ({"exact": (label, doc, assignments, (mu, lc._pow(lc._mul(lc.inverse, lc.inverse), 2)))},
-                  {"approx": ("L-2", "", lc.FORMS["approx"][2], (mu, lc._mul(lc.sp.pi / 3, lc.inverse, lc.inverse)))}):
+    label, doc, assignments, (mu, _) = lc.FORMS["far_exact"]
+    for wrong in ({"far_exact": (label, doc, assignments, (mu, lc._pow(lc._mul(lc.inverse, lc.inverse), 2)))},
+                  {"far_approx": ("L-2", "", lc.FORMS["far_approx"][2], (mu, lc._mul(lc.sp.pi / 3, lc.inverse, lc.inverse)))}):
         monkeypatch.setattr(lc, "FORMS", {**lc.FORMS, **wrong})
         with pytest.raises(ArithmeticError, match="is not its result"):
             lc.prove(derivation)

@@ -120,21 +120,25 @@ def _cost(check) -> int:
 def caught(step, mutant: Mutant, baseline: list[str]) -> tuple[bool, str]:
     """(True, check name) when one of the step's non-print checks changes its verdict on the mutant.
 
-    ``baseline`` is each check's verdict on the unmutated step, in the step's check order.  A check that
-    raises on the mutant counts as catching it (verify reports it as a failure).  Cheap
-    (symbolic) checks run first and the first catch stops the search.
+    ``baseline`` is each check's verdict on the unmutated step, in the step's check order.  Cheap (symbolic)
+    checks run first and the first verdict that changes stops the search.  A check that raises on the mutant counts
+    as catching it (verify reports it as a failure) only when no other check's verdict changes: an error (a limit
+    that recurses on the mutated form, a division by zero) says that something is wrong, not that the check saw
+    the wrong value, so the search goes on for a check that does.
     """
     wrong = mutated(step, mutant)
     order = sorted((i for i, c in enumerate(step.checks) if not _is_print_check(c)), key=lambda i: _cost(step.checks[i]))
+    raised = ""
     for i in order:
         check = step.checks[i]
         try:
             verdict = check.run(wrong).verdict
-        except Exception as error:  # noqa: BLE001 - any error on a wrong result is a catch
-            return True, f"{check.name} (raised {type(error).__name__})"
+        except Exception as error:  # noqa: BLE001 - any error on a wrong result is a catch, if nothing else sees it
+            raised = raised or f"{check.name} (raised {type(error).__name__})"
+            continue
         if verdict != baseline[i]:
             return True, check.name
-    return False, ""
+    return (True, raised) if raised else (False, "")
 
 
 def survey(sections: tuple[str, ...], expected_digest: str, label: str,

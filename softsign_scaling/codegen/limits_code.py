@@ -1,4 +1,5 @@
-"""Generate softsign_scaling/numeric/generated/limits.py from L-1 .. L-4: the large-b forms in SGD units.
+"""Generate softsign_scaling/numeric/generated/limits.py from L-1 .. L-6 (and E-9/E-12, A-3/A-4): the large-b and
+large-|a| forms.
 
 Each family's form is a short sequence of assignments (common subexpressions: r = a/b, R1 = hypot(r, 1), 1/R1)
 and a pair (mu, nu), written here as unevaluated SymPy expressions in the operation order float64 evaluates them
@@ -35,21 +36,60 @@ def _pow(base: sp.Expr, exponent: int) -> sp.Expr:
     return sp.Pow(base, exponent, evaluate=False)
 
 
-# family -> (step, docstring, assignments [(name, expr)], (mu, nu)); names are read left to right.
+# function -> (step, docstring, assignments [(name, expr)], the pair); names are read left to right.  far_*: the
+# large-b forms (mu, nu) of L-1 .. L-4 in r = a/b; steady_*: the large-|a| forms (m, v) of L-5, L-6, and E-9/E-12's
+# (the approx family's regular form, written with hypot so that a^2 never overflows).
 _COMMON = [(sp.Symbol("r"), a / b), (R1, hypot(sp.Symbol("r"), 1)), (inverse, _pow(R1, -1))]
+R, R3, slope = sp.symbols("R R3 slope", positive=True)
+x_inv, bx2, px2 = sp.Symbol("x", real=True), sp.Symbol("bx2", positive=True), sp.Symbol("px2", positive=True)
+k0, s0, C = sp.symbols("k0 s0 C", positive=True)
 FORMS = {
-    "exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
-              _COMMON, (inverse, _pow(_mul(inverse, inverse, inverse), 2))),
-    "approx": ("L-2", "E-9/E-12: mu = 1/sqrt(r^2 + 1), nu = (pi/2)/(r^2 + 1)",
-               _COMMON, (inverse, _mul(sp.pi / 2, inverse, inverse))),
-    "anchored": ("L-3", "A-3/A-4: mu = 1/sqrt(r^2 + 1), nu = (C_oo r^2 + 1)/(r^2 + 1)^2, C_oo = 4 - pi/2",
-                 _COMMON + [(share, _mul(sp.Symbol("r"), inverse))],
-                 (inverse, _mul(sp.Add(_mul(C_OO, share, share), _mul(inverse, inverse), evaluate=False),
-                                inverse, inverse))),
-    "outside": ("L-4", "eps outside the root: mu = 1/(1 + |r|), nu = 1/(1 + |r|)^4 (the delta method)",
-                [(inverse, _pow(sp.Add(1, sp.Abs(a / b), evaluate=False), -1))],
-                (inverse, _pow(_mul(inverse, inverse), 2))),
+    "far_exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
+                  _COMMON, (inverse, _pow(_mul(inverse, inverse, inverse), 2))),
+    "far_approx": ("L-2", "E-9/E-12: mu = 1/sqrt(r^2 + 1), nu = (pi/2)/(r^2 + 1)",
+                   _COMMON, (inverse, _mul(sp.pi / 2, inverse, inverse))),
+    "far_anchored": ("L-3", "A-3/A-4: mu = 1/sqrt(r^2 + 1), nu = (C_oo r^2 + 1)/(r^2 + 1)^2, C_oo = 4 - pi/2",
+                     _COMMON + [(share, _mul(sp.Symbol("r"), inverse))],
+                     (inverse, _mul(sp.Add(_mul(C_OO, share, share), _mul(inverse, inverse), evaluate=False),
+                                    inverse, inverse))),
+    "far_outside": ("L-4", "eps outside the root: mu = 1/(1 + |r|), nu = 1/(1 + |r|)^4 (the delta method)",
+                    [(inverse, _pow(sp.Add(1, sp.Abs(a / b), evaluate=False), -1))],
+                    (inverse, _pow(_mul(inverse, inverse), 2))),
+    "steady_exact": ("L-5", "the exact SoftSign at |a| >= A_FAR: m = a/R, v = (b^2/R^3)^2, R = hypot(a, b)",
+                     [(R, hypot(a, b)), (slope, _mul(_pow(_mul(b, _pow(R, -1)), 2), _pow(R, -1)))],
+                     (_mul(a, _pow(R, -1)), _mul(slope, slope))),
+    "steady_approx": ("E-9/E-12", "the approx family at |a| >= A_FAR, R3 = sqrt(a^2 + b^2 + pi/2) by hypot: m = a/R3,"
+                      " v = (pi/2)/R3^2",
+                      [(R3, hypot(hypot(a, b), _pow(_mul(sp.pi, sp.Rational(1, 2)), sp.Rational(1, 2))))],
+                      (_mul(a, _pow(R3, -1)), _mul(_mul(sp.pi / 2, _pow(R3, -1)), _pow(R3, -1)))),
+    "steady_outside": ("L-6", "eps outside the root at |a| >= A_FAR: m = a/R, v = (b/R^2)^2, R = |a| + b",
+                       [(R, sp.Add(sp.Abs(a), b, evaluate=False)), (slope, _mul(_mul(b, _pow(R, -1)), _pow(R, -1)))],
+                       (_mul(a, _pow(R, -1)), _mul(slope, slope))),
+    "anchored_steady": ("A-3/A-4", "the shapes through anchors (k0, s0, C) at b, divided by a^2 (x = 1/a)",
+                        [(x_inv, _pow(a, -1)), (bx2, _pow(_mul(b, x_inv), 2)),
+                         (px2, _mul(sp.pi / 2, x_inv, x_inv))],
+                        (_mul(a, k0, _pow(hypot(_mul(a, k0), 1), -1)),
+                         _mul(x_inv, x_inv,
+                              sp.Add(C, _mul(s0, sp.Add(bx2, px2, evaluate=False), _pow(_mul(k0, k0), -1)),
+                                     evaluate=False),
+                              _pow(_mul(sp.Add(1, _pow(_mul(x_inv, _pow(k0, -1)), 2), evaluate=False),
+                                        sp.Add(1, bx2, px2, evaluate=False)), -1))),
+                        ("a", "b", "k0", "s0", "C")),
 }
+
+
+def expected(derivation: Derivation, label: str) -> sp.Tuple:
+    """The pair a form must equal: the step's result (L-1 .. L-4 at r = a/b), E-9's mean and E-12 - E-9^2, or A-3's
+    mean and A-4's variance with the anchors as symbols."""
+    if label == "A-3/A-4":
+        from ..sections.anchored import K0, S0
+
+        anchors = {K0: k0, S0: s0, sp.Symbol("C"): C}
+        return sp.Tuple(derivation["A-3"].result[0].subs(anchors), derivation["A-4"].extra("variance").subs(anchors))
+    if label == "E-9/E-12":
+        mean = derivation["E-9"].result
+        return sp.Tuple(mean, derivation["E-12"].result - mean**2)
+    return derivation[label].result.subs(r, a / b)
 
 
 def c_oo(derivation: Derivation) -> sp.Expr:
@@ -71,11 +111,9 @@ def _substituted(assignments, expr: sp.Expr, constants: dict) -> sp.Expr:
 def prove(derivation: Derivation) -> None:
     """Each printed form equals its step's result (at r = a/b), or generation fails."""
     constants = {C_OO: c_oo(derivation)}
-    on_ab = {r: a / b}
-    for name, (label, _, assignments, outputs) in FORMS.items():
-        derived = derivation[label].result
-        for k, (form, want) in enumerate(zip(outputs, derived)):
-            difference = _substituted(assignments, form, constants) - want.subs(on_ab)
+    for name, (label, _, assignments, outputs, *_) in FORMS.items():
+        for k, (form, want) in enumerate(zip(outputs, expected(derivation, label))):
+            difference = _substituted(assignments, form, constants) - want
             if not symbolic_zero(sp.simplify(difference)):
                 raise ArithmeticError(f"{name}: the printed form of {label}'s element {k} is not its result")
 
@@ -89,19 +127,22 @@ def source(derivation: Derivation) -> str:
     prove(derivation)
     value = c_oo(derivation)
     lines = [
-        '"""Generated by `softsign-scaling derive` from steps L-1 .. L-4; do not edit.',
+        '"""Generated by `softsign-scaling derive` from steps L-1 .. L-6 and E-9/E-12; do not edit.',
         "",
-        "The moments far from the origin (b >= B_FAR) in SGD units, m = (a/b) mu and v = nu/b^2: the limits of L-1 ..",
-        "L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 there), each printed in the operation",
-        "order of codegen/limits_code.py and proved equal to its step's result there.  numeric/_far.py serves them.",
+        "The moments far from the origin.  far_*: b >= B_FAR, in SGD units, m = (a/b) mu and v = nu/b^2, the limits of",
+        "L-1 .. L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 there).  steady_*: |a| >= A_FAR,",
+        "the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;",
+        "anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  Each is printed in the",
+        "operation order of codegen/limits_code.py and proved equal to its step's result there.",
         '"""',
         "",
         "import numpy",
         "",
         f"C_OO = {float(value)!r}  # L-3: lim C(b) as b -> oo, {sp.sstr(value)}",
     ]
-    for name, (label, doc, assignments, outputs) in FORMS.items():
-        lines += ["", "", f"def far_{name}(a, b):", f'    """{label}, {doc}."""']
+    for name, (label, doc, assignments, outputs, *arguments) in FORMS.items():
+        lines += ["", "", f"def {name}({', '.join(arguments[0] if arguments else ('a', 'b'))}):",
+                  f'    """{label}, {doc}."""']
         lines += [f"    {target} = {_print(value_)}" for target, value_ in assignments]
         lines += [f"    return {_print(outputs[0])}, {_print(outputs[1])}"]
     return "\n".join(lines) + "\n"

@@ -202,7 +202,8 @@ class ProjectedNoise:
         every = bool(kept.all())
         kept_groups = groups if every else groups[kept]
         kept_weights = np.ascontiguousarray((weights if every else weights[kept]).T)  # contiguous rows: group_slopes'
-        # r sums read them
+        if every:  # r sums read them; ``weights`` then a view of the same numbers (one copy in memory, not two)
+            weights = kept_weights.T
         for j in range(r):
             sums[j] = np.bincount(kept_groups, weights=kept_weights[j], minlength=G)
         for name, value in (("values", values), ("groups", groups), ("weights", weights), ("projections", projections),
@@ -392,6 +393,12 @@ def _derivatives(problem: Problem, B: float, mean, near: np.ndarray | None = Non
     return found
 
 
+def release(problem: Problem) -> None:
+    """Drop the derivatives :func:`_derivatives` keeps on ``problem`` (a problem evaluated once, e.g. a bootstrap
+    draw, need not hold them: 2 n floats per batch size)."""
+    problem.__dict__.pop("_derivatives", None)
+
+
 def _deterministic_slope(problem: Problem, g: np.ndarray) -> np.ndarray:
     """eps times phi'(g): the slope of the noiseless update, in SGD units (b -> oo)."""
     ratio = np.abs(g) / problem.eps
@@ -420,10 +427,11 @@ def slopes(problem: Problem, B: float, mean, unit: float) -> np.ndarray:
 
 def third_derivative_in_a(problem: Problem, B: float, mean) -> np.ndarray:
     """d^3 m/da^3 at every component by the central difference (f2 - 2 f1 + 2 m1 - m2)/(2 h^3) on the slopes'
-    points (h = SLOPE_STEP = 0.01): truncation h^2/4 |m^(5)| <= 3e-5 (|m^(5)| <= 2 max|phi^(4)| = 2.4 for a
-    monotone update with range [-1, 1]), and the tables' ~1e-10 amplified to ~1e-4, against |m'''| <= 2 max|phi''|
-    = 0.80.  Measured against Stein's E[u(a + z) He_3(z)] at 30 digits (tests/test_correlated.py): at most 6e-5
-    over b = 1e-6 .. 3, both placements (the former separate stencil, h = 0.05: 1.5e-3)."""
+    points (h = SLOPE_STEP = 0.01): truncation h^2/4 |m^(5)| <= 6e-5 (|m^(5)| <= 2 max|phi^(4)| = 2.4 for a
+    monotone update with range [-1, 1]), and the tables' error (~1e-10 each) amplified by 6/(2 h^3) to at most 3e-4,
+    against |m'''| <= 2 max|phi''| = 0.80.  Measured against Stein's E[u(a + z) He_3(z)] at 30 digits
+    (tests/test_correlated.py): at most 6e-5 over b = 1e-9 .. 30, both placements (the truncation at a = 0); the
+    former separate stencil, h = 0.05: 1.5e-3."""
     return _derivatives(problem, B, mean)[1]
 
 

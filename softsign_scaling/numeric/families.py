@@ -13,7 +13,8 @@ b = eps sqrt(B)/sigma (b >= 0):
 * ``far(a, b) -> (mu, nu)``: the large-b form in SGD units, m = (a/b) mu, v = nu/b^2, for b >= B_FAR = 1e50
   (derived, steps L-1 .. L-4, printed in ``generated/limits.py``; clip's typed in ``_far``); None: the family has none (a model of it refuses such eps);
 * ``steady(a, b) -> (mean, variance)``: the large-|a| form (the deterministic update, m = f(a), v = f'(a)^2),
-  for |a| >= A_FAR = 1e50 with b < B_FAR; None: the regular form serves there;
+  for |a| >= A_FAR = 1e50 with b < B_FAR (derived, L-5, L-6, and E-9/E-12 by hypot, in ``generated/limits.py``;
+  clip's and anchored's typed in ``_far``); None: the regular form serves there;
 * ``near_mean``: the mean alone of ``moments`` (the same bits, cheaper: e.g. one fitted table instead of two),
   for consumers that need only the mean (the correlated model's slopes); None: ``moments``' first half;
 * ``reference``: the reference quadrature (kind -> function), where the family has one (``method="quadrature"``);
@@ -391,7 +392,7 @@ def _anchored_outside_moments(a, b):
 
 def _anchored_outside_steady(a, b):
     """|a| >= A_FAR: A-3's shapes through the outside anchors (X-12 .. X-15), the form shared with the inside one."""
-    return _far.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
+    return _limits.anchored_steady(a, b, _ao.k0_outside(b), _ao.s0_outside(b), _ao.c_outside(b))
 
 
 def _quadrature_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -404,7 +405,7 @@ def _quadrature_variance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 BUILT_IN = (
     MomentFamily(
-        "exact", _exact_moments, far=_limits.far_exact, steady=_far.steady_exact, sign_at_zero=True,
+        "exact", _exact_moments, far=_limits.far_exact, steady=_limits.steady_exact, sign_at_zero=True,
         mean=_f.mean_exact, second_moment=_f.second_moment_exact, variance=_f.variance_exact,
         fast_mean=_f.mean_exact,
         reference=MappingProxyType({"mean": _quadrature_mean, "second moment": _q.second_moment_exact,
@@ -417,11 +418,11 @@ BUILT_IN = (
         variance=lambda a, b: _g.variance_clip_nonneg(np.abs(a), b),
         doc="E-8 and E-11: clip((a + z)/b, -1, 1)"),
     MomentFamily(
-        "approx", _approx_moments, far=_limits.far_approx, steady=_far.steady_approx,
+        "approx", _approx_moments, far=_limits.far_approx, steady=_limits.steady_approx,
         mean=_g.mean_approx, second_moment=_g.second_moment_approx, variance=_g.variance_approx,
         doc="E-9/E-10 and E-12"),
     MomentFamily(
-        "outside", _outside_moments, far=_limits.far_outside, steady=_far.steady_outside, sign_at_zero=True,
+        "outside", _outside_moments, far=_limits.far_outside, steady=_limits.steady_outside, sign_at_zero=True,
         mean=_o.mean_outside, second_moment=_o.second_moment_outside, variance=_o.variance_outside,
         fast_mean=_f.outside_mean, placement="outside",
         doc="eps outside the root, x/(|x| + b) (X-1, X-5, X-6): the public functions by the quadrature of "

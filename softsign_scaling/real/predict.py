@@ -387,6 +387,11 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
     out = {}
     from tqdm import tqdm
 
+    from ..numeric.correlated import release
+
+    # The skew check first: it reads the correlated model's stencil at each B, which the model's terms then reuse (the
+    # surge search's grid of batch sizes would push those out of the problem's capped store).
+    skew = skew_checks(stats, eps, batch, placement, problem)
     bar = tqdm(total=len(names) * (1 + resamples), desc="eta*(B) per model", disable=not progress, leave=False)
     for name in names:
         bar.update(1)
@@ -399,6 +404,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
                 ratios = []
                 for d in draws:
                     ratios.append(numeric.eta_star(batch, d, model=name))
+                    release(d)  # each draw is evaluated once per model: no derivatives kept for later
                     bar.update(1)
                 ratios = np.array(ratios) / centre
                 # the basic bootstrap interval on the log scale and its centre, eta/median: the band holds the centre
@@ -412,8 +418,7 @@ def prediction(stats: Statistics, eps: float, batch, *, placement: str = "inside
     bar.close()
     regimes = {float(B): regime_shares(stats, eps, float(B)) for B in batch if math.isfinite(B)}
     recommended = next((name for name in RECOMMENDED if name in out), None)
-    return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes, recommended,
-                      skew_checks(stats, eps, batch, placement, problem))
+    return Prediction(batch, float(eps), placement, float(beta1), out, refused, regimes, recommended, skew)
 
 
 def stats_no_sketch() -> str:

@@ -1,4 +1,5 @@
-"""L-1 .. L-4 (this project's): the moments far from the origin, b -> oo at fixed r = a/b, in SGD units.
+"""L-1 .. L-6 (this project's): the moments far from the origin: b -> oo at fixed r = a/b (L-1 .. L-4, in SGD
+units), and |a| -> oo with any b (L-5, L-6: the deterministic update).
 
 At b = eps sqrt(B)/sigma >= 1e50 the regular forms cannot be evaluated in float64 (b^4 overflows, the variance
 underflows), so every model carries its moments there in SGD units, m = (a/b) mu and v = nu/b^2, with the limits
@@ -15,7 +16,11 @@ means (exact in the limit; at b >= 1e50 the relative error is below 1e-100, far 
 * L-4, eps outside the root (X-1): x/(|x| + b) at x = r b + z is h(r + z/b), h(y) = y/(|y| + 1), as L-1 for r > 0
   (h is odd: mu even, nu even in r).  Its kink at y = 0 makes the error O(1/b) at r = 0 (O(1/b^2) at fixed r != 0).
 
-numeric/generated/limits.py prints these (codegen/limits_code.py); the families' large-b forms call it.
+* L-5, L-6: the exact and the outside update as R = sqrt(a^2 + b^2) -> oo along a ray (b = 0 included): m = f(a),
+  v = f'(a)^2, each with relative error O(1/R^2) (the next terms of the Taylor series in z: extras).
+
+numeric/generated/limits.py prints these (codegen/limits_code.py); the families' large-b and large-|a| forms call
+it.  Still typed by hand in numeric/_far.py: clip's large-b and large-|a| forms, and the anchored large-|a| form.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ CHECK_TOL = 1e-2
 
 
 def steps(previous: Derivation) -> list[Step]:
-    return build_in_order(previous, (_l1, _l2, _l3, _l4))
+    return build_in_order(previous, (_l1, _l2, _l3, _l4, _l5, _l6))
 
 
 def _expect(polynomial: sp.Expr) -> sp.Expr:
@@ -262,3 +267,95 @@ def _delta_outside(step: Step, update: sp.Expr, x_: sp.Symbol, eps_: sp.Symbol) 
         out.append(step.result[0].subs(r, value) - (update / value).subs(at))
         out.append(step.result[1].subs(r, value) - (b * sp.diff(update, x_)).subs(at) ** 2)
     return sp.Tuple(*out)
+
+
+# --------------------------------------------------------------------------------------------
+# L-5, L-6: the large-|a| forms, R = sqrt(a^2 + b^2) -> oo along a ray (a, b) = R (cos theta, sin theta): the update
+# is deterministic to O(1/R^2), m = f(a), v = f'(a)^2 (the delta method), which the models take at |a| >= 1e50 with
+# any b < 1e50 (b = 0 included: theta = 0).  f is homogeneous of degree 0 in (x, b), so the Taylor series of f(a + z)
+# in z orders its terms by degree in (a, b): the mean's next term f''(a)/2 is of degree -2, the variance's f'(a)^2 of
+# degree -2 and its next of degree -4.
+
+def _steady(update: sp.Expr, x_: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
+    """(m, v, m's and v's next terms) of f(a + z) for the update f(x) (in x and b): Taylor in z, averaged termwise."""
+    series = sp.Add(*[sp.diff(update, x_, k).subs(x_, a) * (T * z) ** k / sp.factorial(k) for k in range(ORDER + 1)])
+    mean = sp.expand(_expect(series))
+    variance = sp.expand(_expect(_truncate(series**2, ORDER)) - _truncate(mean**2, ORDER))
+    if variance.coeff(T, 0) != 0 or variance.coeff(T, 1) != 0 or mean.coeff(T, 1) != 0:  # pragma: no cover
+        raise ArithmeticError("the expansion does not start as the delta method says")
+    tidy = lambda e: sp.factor(sp.cancel(e))  # noqa: E731
+    return tidy(mean.coeff(T, 0)), tidy(variance.coeff(T, 2)), tidy(mean.coeff(T, 2)), tidy(variance.coeff(T, 4))
+
+
+def _steady_check(name: str, mean_of, second_of) -> Claim:
+    """(m_exact - m) and (v_exact - v) against the stated next terms (extras), at two points with R = 1000 and
+    R ~ 1000, b = 3 (mpmath, 60 digits)."""
+
+    def test(step: Step) -> ClaimOutcome:
+        forms = [mp_function(e, (a, b)) for e in (*step.result, step.extra("m next"), step.extra("v next"))]
+        worst, lines = 0.0, []
+        with mp.workdps(60):
+            for A, B in (("600", "800"), ("1000", "3")):
+                A, B = mp.mpf(A), mp.mpf(B)
+                m = mean_of(A, B)
+                v = second_of(A, B) - m * m
+                m0, v0, m2, v4 = (f(A, B) for f in forms)
+                for got, want in ((m - m0, m2), (v - v0, v4)):
+                    worst = max(worst, float(abs(got - want) / abs(want)))
+                lines.append(f"(a, b) = ({mp.nstr(A, 4)}, {mp.nstr(B, 4)}): m - f(a) = {mp.nstr(m - m0, 6)} vs"
+                             f" {mp.nstr(m2, 6)}, v - f'(a)^2 = {mp.nstr(v - v0, 6)} vs {mp.nstr(v4, 6)}")
+        return ClaimOutcome(worst < CHECK_TOL, "numeric", f"worst relative {worst:.3g}; " + "; ".join(lines),
+                            max_abs_error=worst, digits=60, points=4)
+
+    return Claim(name=f"{name} at (a, b) = (600, 800), (1000, 3) (60 digits): m - f(a) and v - f'(a)^2 equal the"
+                      f" stated next terms (relative {CHECK_TOL:g})", test=test, article_claim=False)
+
+
+def _l5(previous: Derivation) -> Step:
+    """L-5: the exact SoftSign for |a| -> oo (any b): the deterministic update, m = a/R, v = (b^2/R^3)^2."""
+    e1, l1 = previous["E-1"], previous["L-1"]
+    x_, eps_ = sorted(e1.result.free_symbols, key=str)[::-1]
+    m, v, m_next, v_next = _steady(e1.result.subs(eps_, b), x_)
+    R = sp.sqrt(a**2 + b**2)
+    return Step(
+        label="L-5", section=SECTION,
+        statement="exact SoftSign, R = sqrt(a^2 + b^2) -> oo along a ray (b = 0 included): m = f(a) = a/R,"
+        " v = f'(a)^2 = b^4/R^6 (the delta method), each with relative error O(1/R^2)",
+        definition=sp.Tuple(sp.Symbol("m"), sp.Symbol("v")), result=sp.Tuple(m, v), printed=sp.Tuple(a / R, (b**2 / R**3) ** 2),
+        relation=limit("exact as R = sqrt(a^2 + b^2) -> oo at fixed a/R; relative error O(1/R^2) (the next terms:"
+                       " extras)"),
+        checks=(MatchesPrinted(name="derived == the hand-typed steady form of numeric/_far.py (before issue 24)"),
+                ZeroIdentity(name="L-1 in (a, b): m = (a/b) mu, v = nu/b^2 at r = a/b",
+                             build=lambda s: sp.Tuple(s.result[0] - (a / b) * l1.result[0].subs(r, a / b),
+                                                      s.result[1] - l1.result[1].subs(r, a / b) / b**2)),
+                _steady_check("the exact moments (quadrature)", reference.softsign_mean,
+                              reference.softsign_second_moment)),
+        depends=("E-1", "L-1"), extras=(("m next", m_next), ("v next", v_next)),
+        note="Project addition: the exact model's large-|a| form, used at |a| >= 1e50 (numeric/generated/limits.py).")
+
+
+def _l6(previous: Derivation) -> Step:
+    """L-6: eps outside the root for |a| -> oo (any b): m = a/(|a| + b), v = (b/(|a| + b)^2)^2, for a > 0 (odd)."""
+    x1, l4 = previous["X-1"], previous["L-4"]
+    x_, eps_ = sorted(x1.result.free_symbols, key=str)[::-1]
+    # derived for a > 0 (x = a + z > 0 to all orders); the update is odd: m(a) = a m(|a|)/|a|, v even
+    positive = sp.Symbol("a_pos", positive=True)
+    found = [e.subs(a, positive) for e in _steady(x1.result.subs(eps_, b).subs(sp.Abs(x_), x_), x_)]
+    m, m_next = (a * sp.factor(e / positive).subs(positive, sp.Abs(a)) for e in (found[0], found[2]))
+    v, v_next = (e.subs(positive, sp.Abs(a)) for e in (found[1], found[3]))
+    return Step(
+        label="L-6", section=SECTION,
+        statement="eps outside the root (X-1), |a| -> oo (any b): m = a/(|a| + b), v = b^2/(|a| + b)^4 (the delta"
+        " method), each with relative error O(1/(|a| + b)^2)",
+        definition=sp.Tuple(sp.Symbol("m"), sp.Symbol("v")), result=sp.Tuple(m, v),
+        printed=sp.Tuple(a / (sp.Abs(a) + b), (b / (sp.Abs(a) + b) ** 2) ** 2),
+        relation=limit("exact as |a| -> oo at fixed b/|a|; relative error O(1/(|a| + b)^2) (next terms: extras)"),
+        checks=(MatchesPrinted(name="derived == the hand-typed steady form of numeric/_far.py (before issue 24)"),
+                ZeroIdentity(name="L-4 in (a, b) at a = 3 b and a = -b/2: m = (a/b) mu, v = nu/b^2",
+                             build=lambda s: sp.Tuple(*[e.subs(a, k * b) for k in (3, -sp.Rational(1, 2)) for e in (
+                                 s.result[0] - (a / b) * l4.result[0].subs(r, a / b),
+                                 s.result[1] - l4.result[1].subs(r, a / b) / b**2)])),
+                _steady_check("the exact outside moments (quadrature)", reference.outside_mean,
+                              reference.outside_second_moment)),
+        depends=("X-1", "L-4"), extras=(("m next", m_next), ("v next", v_next)),
+        note="Project addition: the outside placement's large-|a| form.")

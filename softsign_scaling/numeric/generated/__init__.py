@@ -11,5 +11,5 @@ anchored_table   the anchored fast route's table in log b (fitted by mpmath)    
 exact_tables     the fast exact moments' tables (fitted to numeric/_quadrature.py)    codegen/moments_code.py
 outside_tables   the same, eps outside the root (fitted to numeric/_outside.py)      codegen/moments_code.py
 outside          X-9, X-10, X-12 .. X-15: eps outside the root                        codegen/outside_code.py
-limits           L-1 .. L-4: the large-b forms in SGD units (b >= 1e50)               codegen/limits_code.py
+limits           L-1 .. L-6: the large-b forms in SGD units, the large-|a| forms      codegen/limits_code.py
 """
