@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import multiprocessing
 import os
 import sys
@@ -95,6 +96,12 @@ def digest_steps(steps) -> str:
     return digest(Derivation(tuple(steps)))
 
 
+@lru_cache(maxsize=1024)
+def _step_digest(step: Step) -> str:
+    """:func:`digest_steps` of one step, once per step record (a step's checks are as many work items)."""
+    return digest_steps([step])
+
+
 def _digest_of_digests(pairs: list[tuple[str, str]]) -> str:
     return hashlib.sha256("".join(f"{label}\n{value}\n" for label, value in pairs).encode()).hexdigest()
 
@@ -105,8 +112,8 @@ def expected_digest(derived: Derivation, item: "WorkItem") -> str:
     from .stable import PROOF_INPUTS
 
     if not item.proofs:
-        return digest_steps([derived[item.label]])
-    return _digest_of_digests([(label, digest_steps([derived[label]]) if label in derived else "")
+        return _step_digest(derived[item.label])
+    return _digest_of_digests([(label, _step_digest(derived[label]) if label in derived else "")
                                for label in PROOF_INPUTS])
 
 
@@ -148,23 +155,26 @@ class WorkItem:
 
 @dataclass(frozen=True)
 class Done:
-    """A work item's results, with the CPU seconds it took and its worker's (pid, CPU seconds so far)."""
+    """A work item's results, with the CPU seconds it took (of which deriving families its worker lacked) and its
+    worker's (pid, CPU seconds so far)."""
 
     results: list[tuple[str, list[CheckResult]]]
     cpu: float
     pid: int
     process_cpu: float
+    derive_cpu: float = 0.0
 
 
 def run_item(item: WorkItem) -> Done:
     """Run one work item in this process (the families it needs are derived once per process)."""
     start = time.process_time()
     derived = derived_sections(item.sections)
+    derive_cpu = time.process_time() - start
     if expected_digest(derived, item) != item.expected_digest:
         raise RuntimeError(f"verify: this process derived other steps from {item.sections} than the caller's "
                            "derivation; run a modified derivation with workers=1 and no executor")
     results = run_proofs(derived, item.proofs) if item.proofs else [(item.label, [run_check(derived[item.label], item.index)])]
-    return Done(results, time.process_time() - start, os.getpid(), time.process_time())
+    return Done(results, time.process_time() - start, os.getpid(), time.process_time(), derive_cpu)
 
 
 def run_check(step: Step, index: int) -> CheckResult:
@@ -221,13 +231,13 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
     else:
         sections = sections or tuple(dict.fromkeys(step.section for step in derived.steps))
     # The default pool is one single-process pool per worker, so that the schedule knows which families each
-    # process has derived; an outside executor is one lane of ``workers`` processes.
+    # process has derived; an outside executor is one lane that orders its queue itself.
     own = executor is None
     lanes = ([ProcessPoolExecutor(max_workers=1, mp_context=default_context()) for _ in range(workers)] if own
              else [executor])
     bar = _progress(0) if progress else None
     try:
-        return Schedule(sections, lanes, 1 if own else workers, derived, bar, timings).run()
+        return Schedule(sections, lanes, 1 if own else None, derived, bar, timings).run()
     finally:
         if bar is not None:
             bar.close()
@@ -284,7 +294,7 @@ def _in_proof_order(proved: dict[str, list[CheckResult]]) -> list[CheckResult]:
 
 @dataclass(frozen=True)
 class FamilyPlan:
-    """One family's share of verify's work: its checks (label, index, cost rank), its steps' digests, the families a
+    """One family's share of verify's work: its checks (label, index, schedule rank), its steps' digests, the families a
     worker derives for them, and the CPU seconds deriving the family took where it was planned (0: derived before)."""
 
     name: str
@@ -298,27 +308,27 @@ def _family_plan(name: str, sections: tuple[str, ...], derived: Derivation, deri
     steps = [step for step in derived.steps if step.section == name]
     context = set(context_of(name, sections)) | {name}
     return FamilyPlan(name, tuple(section for section in sections if section in context),
-                      tuple((step.label, i, _cost_rank(check)) for step in steps for i, check in enumerate(step.checks)),
-                      tuple((step.label, digest_steps([step])) for step in steps), derive_cpu)
+                      tuple((step.label, i, _schedule_rank(check)) for step in steps for i, check in enumerate(step.checks)),
+                      tuple((step.label, _step_digest(step)) for step in steps), derive_cpu)
 
 
-def planned_families(sections: tuple[str, ...]) -> tuple[list[FamilyPlan], float, int, float]:
-    """The plans of the families ``sections`` (a family and its context), derived in this process; with the CPU
-    seconds this took, the pid and the process's CPU seconds so far (a worker's first task)."""
+def planned_family(sections: tuple[str, ...]) -> tuple[FamilyPlan, float, int, float]:
+    """The plan of the family ``sections[-1]``, derived in this process on the families before it in ``sections``
+    (its context); with the CPU seconds this took, the pid and the process's CPU seconds so far."""
     start = time.process_time()
-    cpu = {}
-    for name in sections:  # in order: each family's context is derived (and cached) before it
-        begin = time.process_time()
-        family_steps(name, context_of(name, sections))
-        cpu[name] = time.process_time() - begin
-    derived = derived_sections(sections)
-    plans = [_family_plan(name, sections, derived, cpu[name]) for name in sections]
-    return plans, time.process_time() - start, os.getpid(), time.process_time()
+    name, context = sections[-1], context_of(sections[-1], sections)
+    derived_sections(context)
+    begin = time.process_time()
+    family_steps(name, context)
+    plan = _family_plan(name, sections, derived_sections(sections), time.process_time() - begin)
+    return plan, time.process_time() - start, os.getpid(), time.process_time()
 
 
-# Expected CPU seconds by cost rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each rank's
-# checks); a proof group is -1.  The schedule orders by rank, and weighs deriving a family for a lane by these.
-EXPECTED_SECONDS = {-1: 5.0, 0: 3.0, 1: 0.3, 2: 0.05, 3: 0.15}
+# Expected CPU seconds by schedule rank (measured with benchmarks/bench_pipeline.py --profile: the mean of each
+# rank's checks, 14, 24, 109 and 239 of them; the longest 5.3, 2.5, 4.1 and 1.7 s); a proof group is -1.  The
+# schedule orders by rank, and weighs deriving a family for a lane by these.
+EXPECTED_SECONDS = {-1: 5.0, 0: 2.8, 1: 0.5, 2: 0.3, 3: 0.05}
+CHEAP_DERIVE = 2.0  # seconds of derive a lane spends on families another lane has, to take a plan
 
 
 @dataclass
@@ -332,16 +342,18 @@ class _Task:
 
 
 class Schedule:
-    """verify's work on ``lanes`` (executors of ``width`` processes each), from plain data.
+    """verify's work on ``lanes``, executors that each run ``width`` tasks at a time (None: an outside executor,
+    which gets every task as soon as it is known, in this order, and schedules them itself: a Dask cluster's
+    scheduler, the test session's AffinityExecutor).
 
-    Plans first: one task per leaf family (a family no other one needs) derives it with its context in a worker
-    and returns the plans of those families; each family's checks are queued when its plan comes in, and the
-    proof groups when their inputs are planned.  A free lane takes, of the checks whose families it has derived,
+    Plans first: one task per family derives it (and its context, where the worker lacks it) and returns its plan,
+    a free lane taking the family it lacks the fewest families of; each family's checks are queued when its plan
+    comes in, and the proof groups when their inputs are planned.  A free lane takes, of the checks whose families it has derived,
     first those that no other lane can run without deriving, then the costly ones (proof groups, quadratures),
     so that the work left at the end is many cheap checks either lane can take.  A lane derives a family for a
     check only when the work waiting for that family is worth it (more than twice the derive's cost)."""
 
-    def __init__(self, sections: tuple[str, ...], lanes: list[Executor], width: int, derived: Derivation | None,
+    def __init__(self, sections: tuple[str, ...], lanes: list[Executor], width: int | None, derived: Derivation | None,
                  bar, timings: list[dict] | None):
         self.sections, self.lanes, self.width, self.bar, self.timings = sections, lanes, width, bar, timings
         self.have: list[set[str]] = [set() for _ in lanes]
@@ -350,14 +362,13 @@ class Schedule:
         self.items: list[WorkItem] = []
         self.done: dict[int, list[tuple[str, list[CheckResult]]]] = {}
         self.derive_cpu: dict[str, float] = {}
-        self.owner: dict[str, int] = {}  # step label -> the lane that ran its first check
+        self.owner: dict[str, int] = {}  # step label, "family <name>" -> the lane that ran its first check
         self.proofs_queued = False
         if derived is None:
-            needed = {other for name in sections for other in context_of(name, sections)}
-            for order, leaf in enumerate(name for name in sections if name not in needed):
-                context = set(context_of(leaf, sections)) | {leaf}
-                leaf_sections = tuple(name for name in sections if name in context)
-                self.pending.append(_Task(planned_families, (leaf_sections,), frozenset(leaf_sections), (order,), True))
+            for order, name in enumerate(sections):
+                context = set(context_of(name, sections)) | {name}
+                own = tuple(section for section in sections if section in context)
+                self.pending.append(_Task(planned_family, (own,), frozenset(own), (order,), True))
         else:
             for name in sections:
                 self._add_plan(_family_plan(name, sections, derived))
@@ -374,50 +385,68 @@ class Schedule:
 
     def _dispatch(self, running: dict) -> None:
         for lane, executor in enumerate(self.lanes):
-            while self.pending and sum(1 for busy, _ in running.values() if busy == lane) < self.width:
+            while self.pending and (self.width is None
+                                    or sum(1 for busy, _ in running.values() if busy == lane) < self.width):
                 task = self._choose(lane, forced=not running)
                 if task is None:
                     break
                 self.pending.remove(task)
                 self.have[lane] |= task.families
-                if self._label(task):
+                if self._label(task):  # a step's checks, and a family's of one rank, share references
                     self.owner.setdefault(self._label(task), lane)
+                    self.owner.setdefault(self._family(task), lane)
                 running[executor.submit(task.fn, *task.args)] = (lane, task)
 
     def _choose(self, lane: int, forced: bool) -> _Task | None:
         have = self.have[lane]
-        plans = [task for task in self.pending if task.plan]
+        # A plan whose context another lane has whole, and this one could only derive at a cost (a family not yet
+        # planned, or more than CHEAP_DERIVE seconds), is that lane's: a branch's family (outside, for limits) is not
+        # derived twice for a plan.  The early families, which every lane needs, are planned by either.
+        plans = [task for task in self.pending if task.plan and (forced or not self._elsewhere(task, lane))]
         if plans:
             return min(plans, key=lambda task: (len(task.families - have), task.key))
         ready = [task for task in self.pending if task.families <= have]
         if ready:
             return min(ready, key=lambda task: (sum(task.families <= other for other in self.have),
-                                                self.owner.get(self._label(task), lane) != lane, task.key))
-        best = min(self.pending, key=lambda task: (self._cost_of(task.families - have), task.key))
+                                                self.owner.get(self._label(task), lane) != lane, task.key[0],
+                                                self.owner.get(self._family(task), lane) != lane, task.key))
+        items = [task for task in self.pending if not task.plan]
+        if not items:  # only plans another lane is to take
+            return min(self.pending, key=lambda task: task.key) if forced else None
+        best = min(items, key=lambda task: (self._cost_of(task.families - have), task.key))
         missing = best.families - have
-        waiting = sum(EXPECTED_SECONDS[task.key[0]] for task in self.pending if task.families <= have | missing)
+        waiting = sum(EXPECTED_SECONDS[task.key[0]] for task in items if task.families <= have | missing)
         return best if forced or waiting > 2 * self._cost_of(missing) else None
+
+    def _elsewhere(self, task: _Task, lane: int) -> bool:
+        context = task.families - {task.args[0][-1]}
+        missing = context - self.have[lane]
+        cost = sum(self.plans[name].derive_cpu if name in self.plans else math.inf for name in missing)
+        return cost > CHEAP_DERIVE and any(context <= have for other, have in enumerate(self.have) if other != lane)
 
     def _label(self, task: _Task) -> str:
         return self.items[task.index].label if task.index >= 0 else ""
+
+    def _family(self, task: _Task) -> str:
+        return "family " + self.items[task.index].sections[-1] if task.index >= 0 else ""
 
     def _cost_of(self, families) -> float:
         return sum(self.derive_cpu.get(name, 1.0) for name in families)
 
     def _finished(self, task: _Task, value) -> None:
         if task.plan:
-            plans, cpu, pid, process_cpu = value
-            self._timed(f"plan: derive {', '.join(plan.name for plan in plans if plan.derive_cpu > 0.05)}", cpu, pid,
-                        process_cpu, derive={plan.name: plan.derive_cpu for plan in plans})
-            for plan in plans:
-                self.derive_cpu[plan.name] = max(self.derive_cpu.get(plan.name, 0.0), plan.derive_cpu)
-                if plan.name not in self.plans:
-                    self._add_plan(plan)
+            plan, cpu, pid, process_cpu = value
+            # the rest of the plan's CPU: deriving the families before it that this worker lacked, and the digests
+            self._timed(f"plan: {plan.name}", cpu, pid, process_cpu,
+                        derive={plan.name: plan.derive_cpu, f"(before {plan.name})": cpu - plan.derive_cpu})
+            self.derive_cpu[plan.name] = plan.derive_cpu
+            self._add_plan(plan)
             return
         self.done[task.index] = value.results
         item = self.items[task.index]
+        extra = {"derive": {"(for " + (item.label or "proofs") + ")": value.derive_cpu}} if value.derive_cpu > 0.05 else {}
         self._timed(f"{item.label} #{item.index}" if not item.proofs else "proofs: " + ", ".join(item.proofs),
-                    value.cpu, value.pid, value.process_cpu)
+                    value.cpu - value.derive_cpu, value.pid, value.process_cpu, **extra)
         _advance(self.bar, sum(len(results) for _, results in value.results))
 
     def _timed(self, what: str, cpu: float, pid: int, process_cpu: float, **extra) -> None:
@@ -461,9 +490,23 @@ class Schedule:
         return results + _in_proof_order(proved)
 
 
+def _schedule_rank(check) -> int:
+    """0: against quadrature; 1: other numeric comparisons (an approximation's error, a printed form or identity
+    compared only numerically); 2: claims and SymPy limits (numeric evidence, 0.3 s on average); 3: the rest
+    (symbolic, mostly a few milliseconds)."""
+    from .checks.base import ApproximationError, Claim, LimitValue, MatchesPrinted, NumericIdentity, ZeroIdentity
+
+    if isinstance(check, NumericIdentity):
+        return 0
+    if isinstance(check, ApproximationError) or (isinstance(check, (MatchesPrinted, ZeroIdentity))
+                                                 and not check.try_symbolic and check.domain is not None):
+        return 1
+    return 2 if isinstance(check, (Claim, LimitValue)) else 3
+
+
 def _cost_rank(check) -> int:
     """Checks against quadrature first, then other numeric ones, symbolic ones last (measured with
-    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~40 s of them, go before all)."""
+    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~11 s of them, go before all)."""
     from .checks.base import ApproximationError, NumericIdentity, SupError1D
 
     for rank, kind in enumerate((NumericIdentity, ApproximationError, SupError1D)):

@@ -325,7 +325,7 @@ def test_the_default_pool_matches_the_serial_run_and_reports_cpu():
     items = [t["what"] for t in timings if not t["what"].startswith("plan:")]
     assert len(items) == len(set(items)) == len(pooled)
     assert all(t["cpu"] >= 0 and t["process_cpu"] >= t["cpu"] for t in timings)
-    assert sum("derive" in t for t in timings) == 1  # SMALL has one leaf family: one plan
+    assert sorted(t["what"] for t in timings if t["what"].startswith("plan:")) == sorted(f"plan: {name}" for name in SMALL)
 
 
 def test_the_schedule_keeps_a_lane_on_the_families_it_derived():
@@ -371,3 +371,20 @@ def test_a_numeric_only_zero_identity_still_proves_and_fails():
                          domain=where, try_symbolic=False)
     assert (right.run(step).verdict, right.run(step).method) == ("pass", "numeric")
     assert wrong.run(step).verdict == "fail"
+
+
+def test_a_branch_family_is_planned_by_the_lane_that_has_its_context():
+    """limits needs outside: a lane without outside leaves limits' plan to the lane that derived it (outside's
+    ~7 s derive is not repeated for a plan), unless nothing else runs; a cheap missing context it derives itself."""
+    from softsign_scaling.pipeline import CHEAP_DERIVE, FamilyPlan, Schedule
+    from softsign_scaling.sections import ORDER
+
+    schedule = Schedule(ORDER, [None, None], 1, None, None, None)
+    limits = next(task for task in schedule.pending if task.args[0][-1] == "limits")
+    schedule.pending = [limits]
+    context = limits.families - {"limits"}
+    schedule.have = [set(context), context - {"outside"}]
+    assert schedule._choose(1, forced=False) is None and schedule._choose(0, forced=False) is limits
+    assert schedule._choose(1, forced=True) is limits
+    schedule.plans["outside"] = FamilyPlan("outside", (), (), (), derive_cpu=CHEAP_DERIVE / 2)  # a cheap outside
+    assert schedule._choose(1, forced=False) is limits

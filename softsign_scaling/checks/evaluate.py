@@ -38,12 +38,14 @@ def mp_function(expr: sp.Basic, symbols: Sequence[sp.Symbol]) -> Evaluator:
     return sp.lambdify(tuple(symbols), outer, modules=[module, "mpmath"])
 
 
-def _quadrature_of(integral: sp.Integral, symbols: tuple[sp.Symbol, ...]) -> Evaluator:
-    """mp.quad of a one-dimensional Integral over its limits (which may depend on ``symbols``)."""
+def _quadrature_of(integral: sp.Integral, symbols: tuple[sp.Symbol, ...], functions: dict | None = None) -> Evaluator:
+    """mp.quad of a one-dimensional Integral over its limits (which may depend on ``symbols``); ``functions``: names
+    the integrand's printed code looks up there before mpmath (memoised versions of mpmath's, say)."""
     if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
         raise ValueError(f"only one-dimensional definite integrals are evaluated, not {integral}")
     variable, low, high = integral.limits[0]
-    integrand = sp.lambdify((variable,) + symbols, integral.function, modules="mpmath", cse=True)
+    modules = [functions, "mpmath"] if functions else "mpmath"
+    integrand = sp.lambdify((variable,) + symbols, integral.function, modules=modules, cse=True)
     bounds = sp.lambdify(symbols, sp.Tuple(low, high), modules="mpmath")
 
     def value(*args):

@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..steps import Step
 from .base import NumericIdentity, as_expr, check_result
-from .evaluate import mp_function
+from .evaluate import _quadrature_of
 
 
 @dataclass(frozen=True)
@@ -68,4 +68,26 @@ def laplace_value(integral: sp.Integral, symbols: tuple, point: tuple[str, ...],
 
 @lru_cache(maxsize=64)
 def _compiled(integral: sp.Integral, symbols: tuple):
-    return mp_function(integral, symbols)
+    return _quadrature_of(integral, symbols, functions=_MEMOISED)
+
+
+def _memoised(function):
+    """``function`` (an mpmath function of one real argument) remembered by (argument, working precision): the same
+    number as computed afresh.  A Laplace integrand is e^(-b s) K(a, s): at every b of the domain, and in the other
+    moment's integrand, the quadrature's nodes s and the erfc and exp of K(a, s) there are the same numbers."""
+    values: dict[tuple, mp.mpf] = {}
+
+    def remembered(argument):
+        if not isinstance(argument, mp.mpf):
+            return function(argument)
+        key = (argument._mpf_, mp.mp.prec)
+        value = values.get(key)
+        if value is None:
+            if len(values) >= 200_000:
+                values.clear()
+            value = values[key] = function(argument)
+        return value
+    return remembered
+
+
+_MEMOISED = {"erfc": _memoised(mp.erfc), "exp": _memoised(mp.exp)}
