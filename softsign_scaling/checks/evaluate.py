@@ -33,12 +33,12 @@ def mp_function(expr: sp.Basic, symbols: Sequence[sp.Symbol]) -> Evaluator:
     if not integrals:
         return sp.lambdify(tuple(symbols), expr, modules="mpmath")
     names = {integral: sp.Function(f"_integral_{k}") for k, integral in enumerate(integrals)}
-    module = {str(function): _quadrature_of(integral, tuple(symbols)) for integral, function in names.items()}
+    module = {str(function): quadrature_of(integral, tuple(symbols)) for integral, function in names.items()}
     outer = expr.xreplace({integral: function(*symbols) for integral, function in names.items()})
     return sp.lambdify(tuple(symbols), outer, modules=[module, "mpmath"])
 
 
-def _quadrature_of(integral: sp.Integral, symbols: tuple[sp.Symbol, ...], functions: dict | None = None) -> Evaluator:
+def quadrature_of(integral: sp.Integral, symbols: tuple[sp.Symbol, ...], functions: dict | None = None) -> Evaluator:
     """mp.quad of a one-dimensional Integral over its limits (which may depend on ``symbols``); ``functions``: names
     the integrand's printed code looks up there before mpmath (memoised versions of mpmath's, say)."""
     if len(integral.limits) != 1 or len(integral.limits[0]) != 3:

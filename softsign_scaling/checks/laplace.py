@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..steps import Step
 from .base import NumericIdentity, as_expr, check_result
-from .evaluate import _quadrature_of
+from .evaluate import quadrature_of
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def laplace_value(integral: sp.Integral, symbols: tuple, point: tuple[str, ...],
 
 @lru_cache(maxsize=64)
 def _compiled(integral: sp.Integral, symbols: tuple):
-    return _quadrature_of(integral, symbols, functions=_MEMOISED)
+    return quadrature_of(integral, symbols, functions=_MEMOISED)
 
 
 def _memoised(function):
