@@ -49,26 +49,8 @@ OFFLOADED = (
 )
 
 
-# Whole files whose tests run there too, each test that takes none of the session's costly fixtures (COSTLY: the
-# derivation, the background's work, early work); the files are shared out between OFFLOAD_PROCESSES processes.
-OFFLOADED_FILES = (
-    "tests/test_correlated.py", "tests/test_fast_moments.py", "tests/test_momentum.py", "tests/test_numeric_accuracy.py",
-    "tests/test_numeric_input.py", "tests/test_numeric_properties.py", "tests/test_outside_atlas.py",
-    "tests/test_outside_numeric.py", "tests/test_outside_series.py", "tests/test_real.py", "tests/test_real_heldout.py",
-    "tests/test_real_torch.py", "tests/test_real_validation.py", "tests/test_scale.py", "tests/test_sim.py",
-    "tests/test_sim_acceptance.py", "tests/test_sim_command.py", "tests/test_sim_momentum.py",
-)
-COSTLY = (*BACKGROUND, "derivation", "derived_here", "early")
-OFFLOAD_PROCESSES = 2
-
-
 def _offloaded(item) -> bool:
-    if os.environ.get("SOFTSIGN_OFFLOADED_RESULTS") or item.nodeid in EARLY:
-        return False
-    if item.nodeid.split("[")[0] in OFFLOADED:
-        return True
-    return (item.nodeid.split("::")[0] in OFFLOADED_FILES
-            and not set(COSTLY) & set(getattr(item, "fixturenames", ())))
+    return not os.environ.get("SOFTSIGN_OFFLOADED_RESULTS") and item.nodeid.split("[")[0] in OFFLOADED
 
 
 def pytest_collection_modifyitems(config, items):
@@ -101,32 +83,18 @@ def pytest_collection_finish(session):
         for item in session.items:
             if _runs(item) and item.nodeid in EARLY:
                 _early(session.config, item.nodeid)
-        offloaded = [item for item in session.items if _runs(item) and _offloaded(item)]
+        offloaded = [item.nodeid for item in session.items if _runs(item) and _offloaded(item)]
         if offloaded:
             from early import Offload
 
-            files = sorted({item.nodeid.split("::")[0] for item in offloaded})
-            share = {name: k % OFFLOAD_PROCESSES for k, name in enumerate(files)}
-            groups = [[item.nodeid for item in offloaded if share[item.nodeid.split("::")[0]] == k]
-                      for k in range(OFFLOAD_PROCESSES)]
-            markers = session.config.getoption("-m") or ""
-            session.config._softsign_offload = [Offload(group, markers=markers) for group in groups if group]
-            for item in offloaded:  # its fixtures are set up in the offloaded process, not here
-                item.setup = _no_setup
-
-
-def _no_setup() -> None:
-    pass
+            session.config._softsign_offload = Offload(offloaded, markers=session.config.getoption("-m") or "")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """An offloaded test: its outcome in the offloaded process (started at collection) is this test's outcome."""
-    offloads = getattr(pyfuncitem.config, "_softsign_offload", None) or ()
-    if not isinstance(offloads, (list, tuple)):
-        offloads = (offloads,)
-    offload = next((o for o in offloads if pyfuncitem.nodeid in o.nodeids), None)
-    if offload is None:
+    """An offloaded test: its outcome in the second process (started at collection) is this test's outcome."""
+    offload = getattr(pyfuncitem.config, "_softsign_offload", None)
+    if offload is None or pyfuncitem.nodeid not in offload.nodeids:
         return None
     outcome, text = offload.outcome(pyfuncitem.nodeid)
     if outcome == "skipped":
@@ -195,7 +163,8 @@ def _start_workers_under_another_hash_seed() -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for offload in getattr(session.config, "_softsign_offload", None) or ():
+    offload = getattr(session.config, "_softsign_offload", None)
+    if offload is not None:
         offload.close()
     for handle in getattr(session.config, "_softsign_early", {}).values():
         if handle is not None:
