@@ -123,26 +123,24 @@ def output_root(command: str, out: str | None, subdirectories: tuple[str, ...]) 
     return root
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+def _integer_from(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {value}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, not {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _integer_from(text, 1)
 
 
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, not {value}")
-    return value
+    return _integer_from(text, 0)
 
 
 def parse_numbers(text: str, name: str) -> list[float]:

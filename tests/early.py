@@ -51,20 +51,15 @@ class Early:
         return self._finished
 
     def _stop(self) -> None:
+        """Kill the run's process group (the leader may be gone while what it started is not) and reap the leader."""
         import os
         import signal
 
-        if self._process.poll() is None:
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._process.wait()
-        else:  # the leader is gone; its group may not be
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._process.wait()
 
     def close(self) -> None:
         self._stop()

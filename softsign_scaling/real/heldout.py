@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .collect import FlatModel, require_torch, collect
+from .validate import Pool
 
 CONFIG = {
     "eps": (1e-8, 1e-6, 1e-3, 1e-2),
@@ -65,29 +66,17 @@ HALF_OCTAVES = (-1, 0, 1)  # the first grid, in half octaves around eta_q
 WIDEST = (-10, 8)  # the grid is widened up to eta_q x 2^-5 .. x 2^4
 
 
-class Population:
-    """A checkpoint's model on the population: per-example gradients (P x n) once, the mean loss at any w."""
+class Population(Pool):
+    """A checkpoint's model on the population: validate.Pool's per-example gradients (P x n, held once) and minibatch
+    draws, with sigma, w0 as a numpy vector and the mean loss at any w."""
 
     def __init__(self, model, loss_fn, x, y, chunk: int = 128):
-        torch = require_torch()
         from torch.func import functional_call
 
-        self.torch, self.model, self.loss_fn, self.x, self.y = torch, model, loss_fn, x, y
-        self.flat = FlatModel(model, loss_fn, [(x, y)])
-        self.P = int(x.shape[0])
-        self.per_example = torch.cat([self.flat.per_example(x[i:i + chunk], y[i:i + chunk])
-                                      for i in range(0, self.P, chunk)]).to(torch.float64)
-        self.g = self.per_example.mean(dim=0).numpy()
+        super().__init__(model, loss_fn, x, y, chunk)
         self.sigma = self.per_example.std(dim=0, correction=0).numpy()
-        self.w0 = self.flat.flat(self.flat.params).to(torch.float64).numpy()
+        self.w0 = self.w0.numpy()
         self._call = functional_call
-
-    def minibatch_gradients(self, B: int, samples: int, generator) -> np.ndarray:
-        torch = self.torch
-        index = torch.randint(0, self.P, (samples, B), generator=generator)
-        counts = torch.zeros(samples, self.P, dtype=torch.float64)
-        counts.scatter_add_(1, index, torch.ones(samples, B, dtype=torch.float64))
-        return (counts @ self.per_example / B).numpy()
 
     def loss(self, w: np.ndarray) -> float:
         """The population's mean loss at the flat parameters w (one plain forward pass)."""
