@@ -19,7 +19,7 @@ from sympy.printing.numpy import NumPyPrinter
 from ..checks.base import symbolic_zero
 from ..files import write_text
 from ..sections import family
-from ..sections.limits import r
+from ..sections.limits import A, TC, r
 from ..steps import Derivation
 from ..symbols import a, b
 
@@ -43,6 +43,23 @@ _COMMON = [(sp.Symbol("r"), a / b), (R1, hypot(sp.Symbol("r"), 1)), (inverse, _p
 R, R3, slope = sp.symbols("R R3 slope", positive=True)
 x_inv, bx2, px2 = sp.Symbol("x", real=True), sp.Symbol("bx2", positive=True), sp.Symbol("px2", positive=True)
 k0, s0, C = sp.symbols("k0 s0 C", positive=True)
+# L-7, L-8: clip (the order numeric/_far.py typed: Q(t) by erfc, phi(t) with its exponent capped at 1e4 so that the
+# branches the runtime does not take stay finite; the cap is inactive where the form is used, |t| <= T_FLAT)
+size, t_, tail, density, first, second = sp.symbols("size t tail density first second", real=True)
+SQRT_HALF, INV_SQRT_2PI = sp.symbols("SQRT_HALF INV_SQRT_2PI", positive=True)
+minimum, erfc = sp.Function("minimum"), sp.Function("erfc")
+HALF = sp.Rational(1, 2)
+# module constants: (name, value as printed (unevaluated), its meaning for the proofs)
+CONSTANTS = [
+    (SQRT_HALF, sp.Pow(HALF, HALF, evaluate=False), sp.sqrt(HALF)),
+    (INV_SQRT_2PI, _mul(1, _pow(sp.Pow(_mul(2, sp.pi), HALF, evaluate=False), -1)), 1 / sp.sqrt(2 * sp.pi)),
+]
+_CLIP = [(size, sp.Abs(a)), (t_, sp.Add(b, _mul(-1, size), evaluate=False)),
+         (tail, _mul(HALF, erfc(_mul(t_, SQRT_HALF)))),
+         (density, _mul(INV_SQRT_2PI, sp.exp(_mul(-HALF, minimum(_mul(t_, t_), 10000))))),
+         (first, sp.Add(_mul(t_, tail), _mul(-1, density), evaluate=False)),
+         (second, sp.Add(sp.Add(1, _mul(-1, tail), evaluate=False), _mul(-1, t_, density), _mul(t_, t_, tail),
+                         evaluate=False))]
 FORMS = {
     "far_exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
                   _COMMON, (inverse, _pow(_mul(inverse, inverse, inverse), 2))),
@@ -75,6 +92,16 @@ FORMS = {
                               _pow(_mul(sp.Add(1, _pow(_mul(x_inv, _pow(k0, -1)), 2), evaluate=False),
                                         sp.Add(1, bx2, px2, evaluate=False)), -1))),
                         ("a", "b", "k0", "s0", "C")),
+    "far_clip": ("L-7", "clip without its lower corner, t = b - |a| (|t| <= T_FLAT): mu = 1 + E[min(z, t)]/|a|,"
+                 " nu = Var(min(z, t))", _CLIP,
+                 (sp.Add(1, _mul(first, _pow(size, -1)), evaluate=False), sp.Add(second, _mul(-1, first, first),
+                                                                                  evaluate=False))),
+    "far_clip_above": ("L-7 t -> oo", "clip's t -> oo limit (t = b - |a| > T_FLAT): (mu, nu) = (1, 1)", [],
+                       (sp.Integer(1), sp.Integer(1))),
+    "far_clip_below": ("L-7 t -> -oo", "clip's t -> -oo limit (t < -T_FLAT): (mu, nu) = (b/|a|, 0)", [],
+                       (_mul(b, _pow(sp.Abs(a), -1)), sp.Integer(0))),
+    "steady_clip": ("L-8", "clip at |a| >= A_FAR > b: the update pinned at sign(a), (m, v) = (sign(a), 0)", [],
+                    (sp.sign(a), sp.Integer(0))),
 }
 
 
@@ -89,7 +116,14 @@ def expected(derivation: Derivation, label: str) -> sp.Tuple:
     if label == "E-9/E-12":
         mean = derivation["E-9"].result
         return sp.Tuple(mean, derivation["E-12"].result - mean**2)
+    if label.startswith("L-7 "):  # L-7's t -> +-oo limits (extras), in (|a|, t)
+        return derivation["L-7"].extra(label[len("L-7 "):])
     return derivation[label].result.subs(r, a / b)
+
+
+def _in_step_variables(label: str) -> dict:
+    """L-7 is stated in A = |a| and t = b - |a|: its forms are compared there (a = A > 0, b = A + t)."""
+    return {a: A, b: A + TC} if label.startswith("L-7") else {}
 
 
 def c_oo(derivation: Derivation) -> sp.Expr:
@@ -105,21 +139,26 @@ def _substituted(assignments, expr: sp.Expr, constants: dict) -> sp.Expr:
     for name, value in reversed(assignments):
         expr = expr.subs(name, value)
     expr = expr.subs(constants).doit()
+    # minimum(t^2, 1e4) is t^2 where the clip form is used (|t| <= T_FLAT = 40); erfc(x) = 1 - erf(x)
+    expr = expr.replace(minimum, lambda x, cap: x).replace(erfc, lambda x: 1 - sp.erf(x))
     return expr.replace(hypot, lambda x, y: sp.sqrt(x**2 + y**2))
 
 
 def prove(derivation: Derivation) -> None:
     """Each printed form equals its step's result (at r = a/b), or generation fails."""
-    constants = {C_OO: c_oo(derivation)}
+    constants = {C_OO: c_oo(derivation), **{name: meaning for name, _, meaning in CONSTANTS}}
     for name, (label, _, assignments, outputs, *_) in FORMS.items():
+        on = _in_step_variables(label)
         for k, (form, want) in enumerate(zip(outputs, expected(derivation, label))):
-            difference = _substituted(assignments, form, constants) - want
+            difference = _substituted(assignments, form, constants).subs(on) - sp.sympify(want)
             if not symbolic_zero(sp.simplify(difference)):
                 raise ArithmeticError(f"{name}: the printed form of {label}'s element {k} is not its result")
 
 
 def _print(expr: sp.Expr) -> str:
-    printer = NumPyPrinter({"fully_qualified_modules": True, "order": "none", "user_functions": {"hypot": "numpy.hypot"}})
+    printer = NumPyPrinter({"fully_qualified_modules": True, "order": "none",
+                            "user_functions": {"hypot": "numpy.hypot", "minimum": "numpy.minimum",
+                                               "erfc": "scipy.special.erfc"}})
     return printer.doprint(expr)
 
 
@@ -127,19 +166,23 @@ def source(derivation: Derivation) -> str:
     prove(derivation)
     value = c_oo(derivation)
     lines = [
-        '"""Generated by `softsign-scaling derive` from steps L-1 .. L-6 and E-9/E-12; do not edit.',
+        '"""Generated by `softsign-scaling derive` from steps L-1 .. L-8 and E-9/E-12; do not edit.',
         "",
         "The moments far from the origin.  far_*: b >= B_FAR, in SGD units, m = (a/b) mu and v = nu/b^2, the limits of",
         "L-1 .. L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 there).  steady_*: |a| >= A_FAR,",
         "the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;",
-        "anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  Each is printed in the",
-        "operation order of codegen/limits_code.py and proved equal to its step's result there.",
+        "anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  far_clip*, steady_clip: L-7,",
+        "L-8 (clip without its lower corner, and its limits; the runtime picks one per |t| against T_FLAT).  Each is",
+        "printed in the operation order of codegen/limits_code.py and proved equal to its step's result there.",
         '"""',
         "",
         "import numpy",
+        "import scipy.special",
         "",
         f"C_OO = {float(value)!r}  # L-3: lim C(b) as b -> oo, {sp.sstr(value)}",
+        f"T_FLAT = {float(family('limits').constant('T_FLAT'))!r}  # L-7: |t| beyond it the t -> +-oo limits serve",
     ]
+    lines += [f"{name} = {_print(printed)}" for name, printed, _ in CONSTANTS]
     for name, (label, doc, assignments, outputs, *arguments) in FORMS.items():
         lines += ["", "", f"def {name}({', '.join(arguments[0] if arguments else ('a', 'b'))}):",
                   f'    """{label}, {doc}."""']

@@ -92,6 +92,8 @@ NAMES: dict[str, str] = {
     "L-4": r"\left(\mu_{\text{out}}(r),\ \nu_{\text{out}}(r)\right)_{b \to \infty}",
     "L-5": r"\left(m,\ v\right)_{|a| \to \infty}",
     "L-6": r"\left(m_{\text{out}},\ v_{\text{out}}\right)_{|a| \to \infty}",
+    "L-7": r"\left(\mu^{\text{clip}},\ \nu^{\text{clip}}\right)_{\text{upper corner}}",
+    "L-8": r"\left(m^{\text{clip}},\ v^{\text{clip}}\right)_{|a| \to \infty}",
     "M-1": r"\left(\mathbb{E}[m],\ \operatorname{Var}[m]\right)",
     "M-2": r"B_{\text{eff}}",
     "M-3": r"\eta^*(B; \beta_1)",

@@ -1,15 +1,11 @@
-"""The moments far from the origin that are still typed by hand (clip's large-b and large-|a| forms), the anchored
-large-|a| form's anchors, and the regime bounds.
+"""The regime bounds of the moments far from the origin, and the two far forms that pick among generated ones.
 
 b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): there b^4 (in the closed forms) would overflow float64 and v
-underflow, so the closed forms and quadratures cannot be used as they stand.  The exact, approx, anchored and
-outside families' forms there are derived (steps L-1 .. L-4: the limits as b -> oo at fixed r = a/b, relative error
-O(1/b^2) <= 1e-100), and so are the exact and outside large-|a| forms (L-5, L-6), approx's (E-9/E-12 by hypot) and
-anchored's (A-3/A-4 divided by a^2): numeric/generated/limits.py prints them.  Clip's stays here:
-
-* clip: clip(x/b) is linear up to the corner at |x| = b: with t = b - |a|,
-  E[min(z, t)] = t Q(t) - phi(t) and Var(min(z, t)) give mu = 1 + E[min(z, t)]/|a| and nu
-  (the lower corner at -b lies 2b away).
+underflow, so the closed forms and quadratures cannot be used as they stand.  Every family's forms there are
+derived as steps (L-1 .. L-4: the limits as b -> oo at fixed r = a/b; L-7: clip without its lower corner, with its
+t -> +-oo limits) and so are the large-|a| forms (L-5, L-6, L-8; approx's E-9/E-12 by hypot; anchored's A-3/A-4
+divided by a^2): numeric/generated/limits.py prints them.  This module holds the bounds and picks clip's form per
+point (t = b - |a| against T_FLAT, printed with L-7).
 
 At b = B_FAR the regular forms and these agree to float64 resolution (tests/test_numeric_registry.py).
 """
@@ -17,34 +13,29 @@ At b = B_FAR the regular forms and these agree to float64 resolution (tests/test
 from __future__ import annotations
 
 import numpy as np
-import scipy.special as sc
 
 from . import anchored_closed as _anchored
 from .generated import limits as _limits
 
 B_FAR = 1e50
 
-_SQRT_HALF = np.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-
 
 def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    size = np.abs(a)
-    t = b - size  # distance to the upper corner; in float64 it is 0 or huge once b >= B_FAR
+    """L-7 where |t| <= T_FLAT, its t -> oo limit above, its t -> -oo limit below (t = b - |a|)."""
+    t = b - np.abs(a)  # distance to the upper corner; in float64 it is 0 or huge once b >= B_FAR
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # the branches not taken may overflow
-        tail = 0.5 * sc.erfc(t * _SQRT_HALF)  # Q(t)
-        density = _INV_SQRT_2PI * np.exp(-0.5 * np.minimum(t * t, 1e4))
-        first = t * tail - density  # E[min(z, t)]
-        second = (1.0 - tail) - t * density + t * t * tail  # E[min(z, t)^2]
-        mu = np.where(t > 40.0, 1.0, np.where(t < -40.0, b / size, 1.0 + first / size))
-        nu = np.where(t > 40.0, 1.0, np.where(t < -40.0, 0.0, second - first * first))
+        mu, nu = _limits.far_clip(a, b)
+        mu_above, nu_above = _limits.far_clip_above(a, b)
+        mu_below, nu_below = _limits.far_clip_below(a, b)
+        mu = np.where(t > _limits.T_FLAT, mu_above, np.where(t < -_limits.T_FLAT, mu_below, mu))
+        nu = np.where(t > _limits.T_FLAT, nu_above, np.where(t < -_limits.T_FLAT, nu_below, nu))
     return mu, nu
 
 
 # --------------------------------------------------------------------------------------------
 # |a| >= A_FAR with b < B_FAR: the noise is negligible against |a| (relative 1/a^2 <= 1e-100), so
-# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method, derived for exact and outside as L-5, L-6),
-# written without a^2.
+# the update is deterministic, m = f(a), v = f'(a)^2 (the delta method, derived for exact and outside as L-5, L-6;
+# clip's pinned update as L-8), written without a^2.
 
 A_FAR = 1e50
 
@@ -53,8 +44,9 @@ B_TINY = 1e-150  # below, the clip and exact moments are their b = 0 limits to f
 
 
 def steady_clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """|a| - b exceeds float64's spacing at 1e50 (~1e34): the clip is at +-1, its tails e^(-(|a| - b)^2/2) = 0."""
-    return np.sign(a), np.zeros(a.shape)
+    """L-8: |a| - b exceeds float64's spacing at 1e50 (2^114): the clip is at +-1, its tails Q(|a| - b) = 0."""
+    mean, variance = _limits.steady_clip(a, b)
+    return mean, np.full(np.shape(a), variance, dtype=float)
 
 
 def steady_anchored(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,104 @@
+"""Clip's far forms as steps (L-7: the lower corner dropped, with its t -> +-oo limits; L-8: |a| -> oo), their
+checks' power (each fails on a wrong form), and the generated runtime forms against the exact clip moments."""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+from softsign_scaling.checks import reference
+from softsign_scaling.checks.base import Claim, LimitValue, ZeroIdentity
+from softsign_scaling.numeric import _far
+from softsign_scaling.numeric.generated import limits
+from softsign_scaling.sections.limits import A, PHI_T, Q_T, TC
+
+
+def _verdicts(step, kinds=(Claim, ZeroIdentity, LimitValue)) -> dict[str, str]:
+    return {check.name: check.run(step).verdict for check in step.checks if isinstance(check, kinds)}
+
+
+def test_l7_checks_pass_and_a_wrong_form_fails_them(derivation):
+    """The step passes every check; with E[min(z, t)]'s phi(t) added instead of subtracted (a sign slip in the
+    integral), or nu's Var written as E[min^2] (the square of the mean forgotten), the numeric comparison with the
+    exact clip moments and the identity by another route fail."""
+    step = derivation["L-7"]
+    assert set(_verdicts(step).values()) == {"pass"}
+    second = (1 - Q_T) - TC * PHI_T + TC**2 * Q_T
+    for wrong in (sp.Tuple(1 + (TC * Q_T + PHI_T) / A, step.result[1]), sp.Tuple(step.result[0], second)):
+        verdicts = _verdicts(step.with_result(wrong), kinds=(Claim, ZeroIdentity))
+        failed = [name for name, verdict in verdicts.items() if verdict == "fail"]
+        assert any(name.startswith("against the exact clip moments") for name in failed), verdicts
+        assert any(name.startswith("by another route") for name in failed), verdicts
+
+
+def test_l7_bound_is_measured_not_vacuous(derivation):
+    """nu's stated bound holds at the check's points and is within a factor 4 of the measured gap (a bound 1e6 times
+    too loose would let a mutant of nu through); a bound a tenth as large fails the check (negative control)."""
+    step = derivation["L-7"]
+    (check,) = [c for c in step.checks if isinstance(c, Claim) and c.name.startswith("against the exact clip")]
+    outcome = check.run(step)
+    assert outcome.verdict == "pass"
+    ratio = float(outcome.detail.split("worst |nu gap|/bound ")[1].split(";")[0])
+    assert 0.25 < ratio <= 1
+    from softsign_scaling.sections import limits as section
+
+    tight = section._clip_far_check({"L": step.extra("mu lower corner") * A}, step.extra("nu bound") / 10)
+    assert tight.run(step).verdict == "fail"
+
+
+def test_l7_flat_regimes_fail_on_a_wrong_limit(derivation):
+    """The runtime's |t| > T_FLAT regimes take (1, 1) and (b/|a|, 0); the check at t = +-T_FLAT fails when the form's
+    mu is off by 1e-3 (it would then not reach its limit there)."""
+    step = derivation["L-7"]
+    (check,) = [c for c in step.checks if isinstance(c, Claim) and c.name.startswith("the runtime's regimes")]
+    assert check.run(step).verdict == "pass"
+    assert check.run(step.with_result(sp.Tuple(step.result[0] * sp.Rational(1001, 1000), step.result[1]))).verdict \
+        == "fail"
+    assert limits.T_FLAT == 40.0
+
+
+def test_l8_checks_pass_and_a_wrong_form_fails_them(derivation):
+    step = derivation["L-8"]
+    assert set(_verdicts(step).values()) == {"pass"}
+    a = sp.Symbol("a", real=True)
+    for wrong in (sp.Tuple(sp.sign(a) * sp.Rational(999, 1000), 0), sp.Tuple(sp.sign(a), sp.Rational(1, 100))):
+        assert "fail" in _verdicts(step.with_result(wrong), kinds=(Claim,)).values()
+
+
+def test_generated_clip_forms_are_proved_and_a_wrong_one_fails_generation(derivation, monkeypatch):
+    from softsign_scaling.codegen import limits_code as lc
+
+    lc.prove(derivation)
+    label, doc, assignments, outputs = lc.FORMS["far_clip"]
+    wrong_first = [(name, value) if name != lc.first else (name, sp.Add(lc._mul(lc.t_, lc.tail), lc.density,
+                                                                        evaluate=False))
+                   for name, value in assignments]
+    for wrong in ({"far_clip": (label, doc, wrong_first, outputs)},
+                  {"far_clip_below": ("L-7 t -> -oo", "", [], (sp.Integer(1), sp.Integer(0)))},
+                  {"steady_clip": ("L-8", "", [], (sp.sign(lc.a), sp.Rational(1, 2)))}):
+        monkeypatch.setattr(lc, "FORMS", {**lc.FORMS, **wrong})
+        with pytest.raises(ArithmeticError, match="is not its result"):
+            lc.prove(derivation)
+
+
+def test_runtime_clip_far_form_against_the_exact_moments():
+    """numeric's clip far form (the generated L-7 and its limits) against the exact clip moments by mpmath quadrature
+    at points where the lower corner is negligible (s = |a| + b >= 9: its terms < 1e-18); a negative control: the
+    moments without the square of the mean miss."""
+    a = np.array([2.0, -6.0, 1.0, 30.0, 0.5, 50.0])
+    b = np.array([7.0, 3.0, 8.0, 9.0, 45.0, 5.0])  # t = 5, -3, 7, -21, 44.5 (above), -45 (below)
+    mu, nu = _far.clip(a, b)
+    nu_wrong = nu + ((mu - 1) * np.abs(a)) ** 2  # E[min(z, t)^2]: the mean's square not subtracted
+    with mp.workdps(30):
+        for k in range(a.size):
+            A_, B_ = mp.mpf(abs(a[k])), mp.mpf(b[k])
+            m = reference.clip_mean(A_, B_)
+            v = reference.clip_second_moment(A_, B_) - m * m
+            assert float(mu[k]) == pytest.approx(float(B_ / A_ * m), rel=1e-13)
+            assert float(nu[k]) == pytest.approx(float(B_ * B_ * v), rel=1e-9, abs=1e-300)
+            if k == 1:  # t = -3
+                assert float(nu_wrong[k]) != pytest.approx(float(B_ * B_ * v), rel=1e-3)
+    m_steady, v_steady = _far.steady_clip(np.array([1e50, -3e60]), np.array([9.9e49, 1.0]))
+    assert m_steady.tolist() == [1.0, -1.0] and v_steady.tolist() == [0.0, 0.0]
