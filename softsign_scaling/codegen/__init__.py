@@ -9,7 +9,7 @@ anchored_code   generated/anchored.py: the anchored closed form's expressions an
                 (numeric/anchored_fast.py), fitted by mpmath (refitted only when its fingerprint changes)
 moments_code    generated/exact_tables.py, generated/outside_tables.py: the fast exact moments' tables, fitted to
                 numeric/_quadrature.py and numeric/_outside.py (evaluated by numeric/_fast.py)
-limits_code     generated/limits.py: the large-b forms in SGD units (L-1 .. L-4, clip's L-7) and the large-|a|
+limits_code     generated/limits.py: the large-b forms in SGD units (L-1 .. L-4, L-7, L-9) and the large-|a|
                 forms (L-5, L-6, clip's L-8; served by numeric/_far.py and numeric/families.py)
 outside_code    generated/outside.py: eps outside the root: the anchored form's expressions and series (X-12 .. X-15;
                 evaluated by numeric/anchored_outside.py), X-9/X-10's series (numeric/outside_series.py)

@@ -94,6 +94,7 @@ NAMES: dict[str, str] = {
     "L-6": r"\left(m_{\text{out}},\ v_{\text{out}}\right)_{|a| \to \infty}",
     "L-7": r"\left(\mu^{\text{clip}},\ \nu^{\text{clip}}\right)_{\text{upper corner}}",
     "L-8": r"\left(m^{\text{clip}},\ v^{\text{clip}}\right)_{|a| \to \infty}",
+    "L-9": r"\left(\mu^{\text{anch}}_{\text{out}},\ \nu^{\text{anch}}_{\text{out}}\right)_{b \ge 10^{50}}",
     "M-1": r"\left(\mathbb{E}[m],\ \operatorname{Var}[m]\right)",
     "M-2": r"B_{\text{eff}}",
     "M-3": r"\eta^*(B; \beta_1)",

@@ -3,12 +3,14 @@
 Hand-written runtime (issue 24): the expressions and series coefficients are generated from the steps
 (numeric/generated/outside.py); this module picks the form per b (the closed forms of X-12/X-13 on
 (1e-150, B_SWITCH), X-15's series in w = 1/b from B_SWITCH on, the b -> 0 values below 1e-150) and evaluates them.
+At b >= B_FAR the form in SGD units is L-9's (X-14 at a = r b, b = 1/w), printed in numeric/generated/limits.py.
 """
 
 import numpy
 import scipy.special
 
 from ._series import horner
+from .generated import limits as _limits
 from .generated import outside as _forms
 
 B_SWITCH = _forms.B_SWITCH
@@ -61,16 +63,13 @@ def moments_anchored_outside(a, b):
 
 
 def far_anchored_outside(a, b):
-    """b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2), with r = a/b and w = 1/b: mu = b k0/sqrt((r b k0)^2 + 1),
-    nu = [r^2 b (C/b) + b^2 s0 (1 + (pi/2) w^2)/(b k0)^2]/((r^2 + 1 + (pi/2) w^2)(r^2 + 1/(b k0)^2))."""
+    """b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): L-9 (generated/limits.py) at X-15's series in w = 1/b,
+    b k0, b^2 s0 and C/b (all O(1): nothing overflows)."""
     a = numpy.asarray(a, dtype=float)
     b = numpy.asarray(b, dtype=float)
     w = 1.0 / b
-    r = a * w
     bk0 = horner(_forms.BK0_SERIES, w)
     s0b2 = horner(_forms.S0B2_SERIES, w)
     cb = horner(_forms.C_OVER_B_SERIES, w)
-    p = 1.0 + (numpy.pi / 2) * w * w
     with numpy.errstate(over='ignore'):
-        nu = (r * r * b * cb + s0b2 * p / (bk0 * bk0)) / ((r * r + p) * (r * r + 1.0 / (bk0 * bk0)))
-    return bk0 / numpy.sqrt((r * bk0) ** 2 + 1.0), nu
+        return _limits.far_anchored_outside(a, b, bk0, s0b2, cb)

@@ -11,8 +11,8 @@ b = eps sqrt(B)/sigma (b >= 0):
 * ``sign_at_zero``: at b < B_TINY = 1e-150 the sign update's moments (erf(a/sqrt2), 1 - erf^2): the b -> 0
   form, where the O(b) corrections are below float64's resolution and the regular form's 1/b^2 overflows;
 * ``far(a, b) -> (mu, nu)``: the large-b form in SGD units, m = (a/b) mu, v = nu/b^2, for b >= B_FAR = 1e50
-  (derived, steps L-1 .. L-4 and clip's L-7, printed in ``generated/limits.py``; clip's picked per point by
-  ``_far.clip``); None: the family has none (a model of it refuses such eps);
+  (derived, steps L-1 .. L-4, clip's L-7 and anchored_outside's L-9, printed in ``generated/limits.py``; clip's
+  picked per point by ``_far.clip``); None: the family has none (a model of it refuses such eps);
 * ``steady(a, b) -> (mean, variance)``: the large-|a| form (the deterministic update, m = f(a), v = f'(a)^2),
   for |a| >= A_FAR = 1e50 with b < B_FAR (derived, L-5, L-6, and E-9/E-12 by hypot, in ``generated/limits.py``;
   clip's L-8; anchored's A-3/A-4 divided by a^2, its anchors passed by ``_far``); None: the regular form serves there;

@@ -91,7 +91,7 @@ FAMILIES: tuple[Family, ...] = (
            inputs=("X-9", "X-10", "X-12", "X-13", "X-15"), module_file="outside.py",
            needs=("softsign", "scurves", "sgd", "mean", "anchored")),
     Family("limits", "Beyond the article: the moments far from the origin (b -> oo in SGD units, |a| -> oo)",
-           "L-1 .. L-8", inputs=("L-1", "L-2", "L-3", "L-4", "L-5", "L-6", "L-7", "L-8"),
+           "L-1 .. L-9", inputs=("L-1", "L-2", "L-3", "L-4", "L-5", "L-6", "L-7", "L-8", "L-9"),
            module_file="limits.py", constants=("T_FLAT",),
            needs=("softsign", "mean", "second_moment", "anchored", "outside")),
     Family("efficiency", "Beyond the article: the efficiency law with eps, B_noise(eps)",

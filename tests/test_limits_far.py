@@ -1,5 +1,6 @@
-"""Clip's far forms as steps (L-7: the lower corner dropped, with its t -> +-oo limits; L-8: |a| -> oo), their
-checks' power (each fails on a wrong form), and the generated runtime forms against the exact clip moments."""
+"""The far forms derived in issue 24's last part: clip's (L-7: the lower corner dropped, with its t -> +-oo limits;
+L-8: |a| -> oo) and the anchored outside model's in SGD units (L-9); their checks' power (each fails on a wrong form),
+the generated forms' proofs (a wrong printed form fails generation), and the runtime against exact moments."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sympy as sp
 from softsign_scaling.checks import reference
 from softsign_scaling.checks.base import Claim, LimitValue, ZeroIdentity
 from softsign_scaling.numeric import _far
+from softsign_scaling.numeric import anchored_outside as ao
 from softsign_scaling.numeric.generated import limits
 from softsign_scaling.sections.limits import A, PHI_T, Q_T, TC
 
@@ -102,3 +104,42 @@ def test_runtime_clip_far_form_against_the_exact_moments():
                 assert float(nu_wrong[k]) != pytest.approx(float(B_ * B_ * v), rel=1e-3)
     m_steady, v_steady = _far.steady_clip(np.array([1e50, -3e60]), np.array([9.9e49, 1.0]))
     assert m_steady.tolist() == [1.0, -1.0] and v_steady.tolist() == [0.0, 0.0]
+
+
+def test_l9_checks_pass_and_a_wrong_form_fails_them(derivation):
+    """L-9 against X-14 with the closed anchors: passes; with p's pi/2 dropped (1 + w^2) or the cross term r^2 C
+    written r^2 cb (C/b for C), the comparison fails."""
+    from softsign_scaling.sections.limits import BK0, CB, S0B2, r
+
+    step = derivation["L-9"]
+    assert set(_verdicts(step).values()) == {"pass"}
+    w = sp.Symbol("w", positive=True)
+    mu = BK0 / sp.sqrt((r * BK0) ** 2 + 1)
+    for p, cross in ((1 + w**2, r**2 * CB / w), (1 + sp.pi / 2 * w**2, r**2 * CB)):
+        nu = (cross + S0B2 * p / BK0**2) / ((r**2 + p) * (r**2 + 1 / BK0**2))
+        verdicts = _verdicts(step.with_result(sp.Tuple(mu, nu)), kinds=(Claim,))
+        assert "fail" in verdicts.values(), verdicts
+
+
+def test_generated_anchored_outside_form_is_proved_and_a_wrong_one_fails(derivation, monkeypatch):
+    from softsign_scaling.codegen import limits_code as lc
+
+    label, doc, assignments, outputs, arguments = lc.FORMS["far_anchored_outside"]
+    wrong_p = [(name, value) if name != lc.p_ else (name, sp.Add(1, lc._mul(lc.w_, lc.w_), evaluate=False))
+               for name, value in assignments]
+    monkeypatch.setattr(lc, "FORMS", {**lc.FORMS, "far_anchored_outside": (label, doc, wrong_p, outputs, arguments)})
+    with pytest.raises(ArithmeticError, match="far_anchored_outside: the printed form of L-9"):
+        lc.prove(derivation)
+
+
+def test_runtime_anchored_outside_far_form_against_the_regular_form():
+    """At b = 1e3 .. 1e8 (X-15's series range, b < B_FAR) the generated L-9 in SGD units gives the regular anchored
+    outside moments (X-14 at X-15's anchors) to 1e-12; a negative control: the inside model's far form misses."""
+    for b in (1e3, 1e5, 1e8):
+        a = b * np.array([0.0, 1e-3, 0.5, -2.0, 30.0])
+        bb = np.full(a.shape, b)
+        m, v = ao.moments_anchored_outside(a, bb)
+        mu, nu = ao.far_anchored_outside(a, bb)
+        np.testing.assert_allclose((a / b) * mu, m, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(nu / b**2, v, rtol=1e-10, atol=0)
+        assert not np.allclose(limits.far_anchored(a, bb)[1] / b**2, v, rtol=0.1, atol=0)
