@@ -95,13 +95,35 @@ def test_write_all_writes_every_generated_module(derived_here, tmp_path):
 
 
 def test_the_registry_names_the_generated_functions():
-    """Every function a family registers is printed, and nothing else is (dispatchers print as <name>_nonneg)."""
+    """Every function a family registers is printed, and nothing else is (a region function prints as its table
+    <NAME>_REGIONS, evaluated by numeric/regions.py)."""
     from softsign_scaling.codegen.numeric_code import registered_functions
 
     tree = ast.parse((ROOT / GENERATED_PATH).read_text())
-    public = {node.name.removesuffix("_nonneg") for node in tree.body
-              if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
-    assert public == set(registered_functions())
+    public = {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+    tables = {target.id.removesuffix("_REGIONS").lower() for node in tree.body if isinstance(node, ast.Assign)
+              for target in node.targets if isinstance(target, ast.Name) and target.id.endswith("_REGIONS")}
+    assert not public & tables and public | tables == set(registered_functions())
+
+
+def test_the_generated_module_holds_no_dispatch_loop():
+    """Issue 24: runtime code lives in ordinary modules.  The region tables hold (name, where, form) and the one
+    loop that evaluates them is numeric/regions.py's by_region; it takes the first region that holds at each
+    point (a table whose first condition is everywhere False leaves every point to the rest: negative control)."""
+    import numpy as np
+
+    from softsign_scaling.numeric import regions
+    from softsign_scaling.numeric.generated import closed_forms
+
+    text = (ROOT / GENERATED_PATH).read_text()
+    assert "todo" not in text and "numpy.empty" not in text
+    a, b = np.array([0.0, 0.01, 3.0, 50.0]), np.array([0.05, 0.05, 1.0, 3.0])
+    first = [(name, where(a, b) if where else None) for name, where, _ in closed_forms.MEAN_CLIP_REGIONS]
+    assert first[0][1].tolist() == [True, True, False, False] and first[-1][1] is None
+    table = [("one", lambda a_, b_: a_ > 1, lambda a_, b_: a_ * 0 + 1), ("rest", None, lambda a_, b_: a_ * 0 + 2)]
+    assert regions.by_region(table, a, b).tolist() == [2, 2, 1, 1]
+    never = [("none", lambda a_, b_: a_ < -1, lambda a_, b_: a_ * 0 + 1)] + table[1:]
+    assert regions.by_region(never, a, b).tolist() == [2, 2, 2, 2]
 
 
 def test_fingerprint_covers_only_the_inputs(monkeypatch):

@@ -34,7 +34,7 @@ from ..symbols import B, G_nu, S_nu, T_H, a, b, gHg, gg, trSH
 # printer): the fingerprint covers the input expressions and this version, not source files, so a comment
 # or a change elsewhere does not force a regeneration.  tests/test_numeric_codegen.py regenerates the module
 # from scratch and compares the bytes (golden): a change of output without a bump fails there.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 GENERATED_PATH = Path("softsign_scaling") / "numeric" / "generated" / "closed_forms.py"
 FLOAT_DIGITS = 20  # > 17: every folded constant parses to the correctly rounded double
@@ -218,28 +218,23 @@ def print_tail_helpers() -> list[str]:
     return texts
 
 
-def print_dispatcher(function: str, regions, doc: str) -> str:
-    """A function of 1-D float64 arrays a >= 0, b > 0 (one shape) that evaluates each region's form on its points."""
+def print_region_table(function: str, regions, doc: str) -> str:
+    """Each region's condition as a function of (a, b) (the last region takes the rest: None), and the table
+    ``<FUNCTION>_REGIONS`` of (name, condition, form) in dispatch order.  The dispatch itself is runtime code:
+    numeric/regions.py's ``by_region`` (the table holds expressions only, issue 24)."""
     printer = _Printer()
-    lines = [f"def {function}_nonneg(a, b):", f'    """{doc}"""',
-             "    out = numpy.empty(a.shape)",
-             "    todo = numpy.ones(a.shape, dtype=bool)"]
+    lines = []
+    for region in regions[:-1]:
+        condition = printer.doprint(fold_constants(region.condition))
+        lines += [f"def _{function}_{region.name}_where(a, b):",
+                  f'    """Where the {region.name} form of {function} serves (before the regions after it)."""',
+                  f"    return {condition}", "", ""]
+    lines.append(f"{function.upper()}_REGIONS = (  # {doc}: (name, where, form), the first region that holds")
     for index, region in enumerate(regions):
-        target = f"_{function}_{region.name}"
-        last = index == len(regions) - 1
+        where = "None" if index == len(regions) - 1 else f"_{function}_{region.name}_where"
         lines.append(f"    # {region.name}: {region.how}")
-        if last:
-            lines.append("    idx = numpy.flatnonzero(todo)")
-        else:
-            condition = printer.doprint(fold_constants(region.condition))
-            lines.append(f"    idx = numpy.flatnonzero(todo & ({condition}))")
-        lines.append("    if idx.size == a.size:")
-        lines.append(f"        return {target}(a, b)")
-        lines.append("    if idx.size:")
-        lines.append(f"        out[idx] = {target}(a[idx], b[idx])")
-        if not last:
-            lines.append("        todo[idx] = False")
-    lines.append("    return out")
+        lines.append(f'    ("{region.name}", {where}, _{function}_{region.name}),')
+    lines.append(")")
     return "\n".join(lines) + "\n"
 
 
@@ -249,7 +244,9 @@ Every formula below is printed from a SymPy expression of the pipeline, through
 softsign_scaling/stable.py (stable forms, each proved equivalent to the derived
 expression there) and softsign_scaling/codegen/numeric_code.py (the printer).
 Imports numpy and scipy.special only.  Arguments are float64 arrays; the
-region functions take a >= 0 (E-8 is odd in a, E-11 and the variance even).
+region forms take a >= 0 (E-8 is odd in a, E-11 and the variance even); each
+<NAME>_REGIONS table lists them with their conditions, in dispatch order
+(numeric/regions.py evaluates them).
 
 Sources: {sources}.
 Inputs fingerprint: {fingerprint}
@@ -325,7 +322,7 @@ def generate(derivation: Derivation) -> str:
                 expr = nested(expr)
             parts.append(print_function(Function(f"_{function}_{region.name}", (a, b),
                                                  f"{region.label}, {region.name} form: {region.how}", expr)))
-        parts.append(print_dispatcher(function, regions, REGION_DOCS[function]))
+        parts.append(print_region_table(function, regions, REGION_DOCS[function]))
     for function in singles:
         if function.name in wanted:
             parts.append(print_function(function))

@@ -4,8 +4,8 @@
 importing it imports neither SymPy nor matplotlib: the closed forms' expressions and coefficients live in
 ``generated/`` (``closed_forms.py``, ``anchored.py``, ``outside.py`` and the fitted tables), printed by
 ``softsign-scaling derive`` from the pipeline's expressions (through the stable forms of
-:mod:`softsign_scaling.stable`); the ordinary modules here evaluate them (``anchored_closed.py``,
-``anchored_outside.py``, ``anchored_fast.py``, ``_fast.py``); the exact moments' reference is a vectorised fixed
+:mod:`softsign_scaling.stable`); the ordinary modules here evaluate them (``regions.py``, ``anchored_closed.py``,
+``anchored_outside.py``, ``anchored_fast.py``, ``_fast.py``, ``_far.py``); the exact moments' reference is a vectorised fixed
 quadrature (``_quadrature.py``).
 
 Reduced variables, per component: a = g sqrt(B)/sigma, b = eps sqrt(B)/sigma.

@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _far, anchored_fast
+from . import regions as _regions
 from . import anchored_outside as _ao
 from .generated import limits as _limits
 from . import _fast as _f
@@ -370,7 +371,7 @@ def _outside_moments(a, b):
 
 def _clip_moments(a, b):
     """E-8 and E-11 - E-8^2."""
-    return np.copysign(_g.mean_clip_nonneg(np.abs(a), b), a), _g.variance_clip_nonneg(np.abs(a), b)
+    return np.copysign(_regions.mean_clip_nonneg(np.abs(a), b), a), _regions.variance_clip_nonneg(np.abs(a), b)
 
 
 def _approx_moments(a, b):
@@ -414,9 +415,9 @@ BUILT_IN = (
         doc="the SoftSign x/sqrt(x^2 + b^2) of x = a + z: fitted tables (_fast.py), the quadrature the reference"),
     MomentFamily(
         "clip", _clip_moments, far=_far.clip, steady=_far.steady_clip, sign_at_zero=True,
-        mean=lambda a, b: odd(_g.mean_clip_nonneg, a, b),
-        second_moment=lambda a, b: _g.second_moment_clip_nonneg(np.abs(a), b),
-        variance=lambda a, b: _g.variance_clip_nonneg(np.abs(a), b),
+        mean=lambda a, b: odd(_regions.mean_clip_nonneg, a, b),
+        second_moment=lambda a, b: _regions.second_moment_clip_nonneg(np.abs(a), b),
+        variance=lambda a, b: _regions.variance_clip_nonneg(np.abs(a), b),
         doc="E-8 and E-11: clip((a + z)/b, -1, 1)"),
     MomentFamily(
         "approx", _approx_moments, far=_limits.far_approx, steady=_limits.steady_approx,

@@ -4,10 +4,12 @@ Every formula below is printed from a SymPy expression of the pipeline, through
 softsign_scaling/stable.py (stable forms, each proved equivalent to the derived
 expression there) and softsign_scaling/codegen/numeric_code.py (the printer).
 Imports numpy and scipy.special only.  Arguments are float64 arrays; the
-region functions take a >= 0 (E-8 is odd in a, E-11 and the variance even).
+region forms take a >= 0 (E-8 is odd in a, E-11 and the variance even); each
+<NAME>_REGIONS table lists them with their conditions, in dispatch order
+(numeric/regions.py evaluates them).
 
 Sources: E-7, E-8, E-9, E-10, E-11, E-12 (pipeline); E-14, E-15, P-10 (pipeline).
-Inputs fingerprint: 6746247ee488e3cb6b51ec8ed304ed5e16d024f5496a847e83349cdc9436f5e5
+Inputs fingerprint: 51f2b87d030674c9a3b2e17e5b37a8269c4371cee3cce79e30ca220993230288
 Series truncations (degree kept, measured 50-digit truncation error on the region's edges):
     mean_clip series_b: degree 12, error 1.03e-21
     second_moment_clip series_b: degree 11, error 1.87e-20
@@ -80,38 +82,31 @@ def _mean_clip_lower(a, b):
     x2 = -a + b
     return a*x0 + x0*(-x1*(1/2)*scipy.special.erfc(0.7071067811865475244*(x1)) + 0.39894228040143267794*numpy.exp(-1/2*(x1)**2)) - x0*(-x2*(1/2)*scipy.special.erfc(0.7071067811865475244*(x2)) + 0.39894228040143267794*numpy.exp(-1/2*(x2)**2))
 
-def mean_clip_nonneg(a, b):
-    """E-8, E[clip((a + z)/b, -1, 1)], for a >= 0"""
-    out = numpy.empty(a.shape)
-    todo = numpy.ones(a.shape, dtype=bool)
+def _mean_clip_series_b_where(a, b):
+    """Where the series_b form of mean_clip serves (before the regions after it)."""
+    return (a <= 40) & (b <= 1/10) & (a*b <= 3/5)
+
+
+def _mean_clip_series_a_where(a, b):
+    """Where the series_a form of mean_clip serves (before the regions after it)."""
+    return (a <= 1/20) & (b <= 40)
+
+
+def _mean_clip_upper_where(a, b):
+    """Where the upper form of mean_clip serves (before the regions after it)."""
+    return a >= b
+
+
+MEAN_CLIP_REGIONS = (  # E-8, E[clip((a + z)/b, -1, 1)], for a >= 0: (name, where, form), the first region that holds
     # series_b: b-series of E-8 (sympy.series), truncated where the 50-digit error is below 2^-60
-    idx = numpy.flatnonzero(todo & ((a <= 40) & (b <= 1/10) & (a*b <= 3/5)))
-    if idx.size == a.size:
-        return _mean_clip_series_b(a, b)
-    if idx.size:
-        out[idx] = _mean_clip_series_b(a[idx], b[idx])
-        todo[idx] = False
+    ("series_b", _mean_clip_series_b_where, _mean_clip_series_b),
     # series_a: a-series of E-8: the lower form loses ~ -log10(a) digits as a -> 0
-    idx = numpy.flatnonzero(todo & ((a <= 1/20) & (b <= 40)))
-    if idx.size == a.size:
-        return _mean_clip_series_a(a, b)
-    if idx.size:
-        out[idx] = _mean_clip_series_a(a[idx], b[idx])
-        todo[idx] = False
+    ("series_a", _mean_clip_series_a_where, _mean_clip_series_a),
     # upper: 1 - [psi_1(a - b) - psi_1(a + b)]/b: clip mostly at +1, tails small
-    idx = numpy.flatnonzero(todo & (a >= b))
-    if idx.size == a.size:
-        return _mean_clip_upper(a, b)
-    if idx.size:
-        out[idx] = _mean_clip_upper(a[idx], b[idx])
-        todo[idx] = False
+    ("upper", _mean_clip_upper_where, _mean_clip_upper),
     # lower: a/b - [psi_1(b - a) - psi_1(a + b)]/b: clip mostly linear
-    idx = numpy.flatnonzero(todo)
-    if idx.size == a.size:
-        return _mean_clip_lower(a, b)
-    if idx.size:
-        out[idx] = _mean_clip_lower(a[idx], b[idx])
-    return out
+    ("lower", None, _mean_clip_lower),
+)
 
 def _second_moment_clip_series_b(a, b):
     """E-11, series_b form: b-series of E-11, truncated where the 50-digit error is below 2^-60"""
@@ -143,31 +138,24 @@ def _second_moment_clip_upper(a, b):
     x7 = (1/b**2)
     return -x3*(-x0*x2 + x1) - x3*(-x4*x6 + x5) - x7*(-x0*x1 + x2*(x0**2 + 1)) + x7*(-x4*x5 + x6*(x4**2 + 1)) + 1
 
-def second_moment_clip_nonneg(a, b):
-    """E-11, E[clip((a + z)/b, -1, 1)^2], for a >= 0"""
-    out = numpy.empty(a.shape)
-    todo = numpy.ones(a.shape, dtype=bool)
+def _second_moment_clip_series_b_where(a, b):
+    """Where the series_b form of second_moment_clip serves (before the regions after it)."""
+    return (a <= 40) & (b <= 1/10) & (a*b <= 3/5)
+
+
+def _second_moment_clip_lower_where(a, b):
+    """Where the lower form of second_moment_clip serves (before the regions after it)."""
+    return a <= b - 2
+
+
+SECOND_MOMENT_CLIP_REGIONS = (  # E-11, E[clip((a + z)/b, -1, 1)^2], for a >= 0: (name, where, form), the first region that holds
     # series_b: b-series of E-11, truncated where the 50-digit error is below 2^-60
-    idx = numpy.flatnonzero(todo & ((a <= 40) & (b <= 1/10) & (a*b <= 3/5)))
-    if idx.size == a.size:
-        return _second_moment_clip_series_b(a, b)
-    if idx.size:
-        out[idx] = _second_moment_clip_series_b(a[idx], b[idx])
-        todo[idx] = False
+    ("series_b", _second_moment_clip_series_b_where, _second_moment_clip_series_b),
     # lower: (a^2 + 1)/b^2 minus tails beyond b - a >= 2 and a + b
-    idx = numpy.flatnonzero(todo & (a <= b - 2))
-    if idx.size == a.size:
-        return _second_moment_clip_lower(a, b)
-    if idx.size:
-        out[idx] = _second_moment_clip_lower(a[idx], b[idx])
-        todo[idx] = False
+    ("lower", _second_moment_clip_lower_where, _second_moment_clip_lower),
     # upper: 1 - D, D from the tails at a - b and a + b
-    idx = numpy.flatnonzero(todo)
-    if idx.size == a.size:
-        return _second_moment_clip_upper(a, b)
-    if idx.size:
-        out[idx] = _second_moment_clip_upper(a[idx], b[idx])
-    return out
+    ("upper", None, _second_moment_clip_upper),
+)
 
 def _variance_clip_series_b(a, b):
     """E-11 - E-8^2, series_b form: (1 - m)(1 + m) - (1 - s) from the b-series, 1 - m in erfc"""
@@ -203,31 +191,24 @@ def _variance_clip_upper(a, b):
     x4 = _psi_1(x3)
     return -x0*x2**2 + 2*x0*x2*x4 - x0*x4**2 - x0*_psi_2(x1) + x0*_psi_2(x3) - 4*x2/b
 
-def variance_clip_nonneg(a, b):
-    """E-11 - E-8^2, the variance of the clipped update, for a >= 0"""
-    out = numpy.empty(a.shape)
-    todo = numpy.ones(a.shape, dtype=bool)
+def _variance_clip_series_b_where(a, b):
+    """Where the series_b form of variance_clip serves (before the regions after it)."""
+    return (a <= 40) & (b <= 1/10) & (a*b <= 3/5)
+
+
+def _variance_clip_lower_where(a, b):
+    """Where the lower form of variance_clip serves (before the regions after it)."""
+    return a <= b - 2
+
+
+VARIANCE_CLIP_REGIONS = (  # E-11 - E-8^2, the variance of the clipped update, for a >= 0: (name, where, form), the first region that holds
     # series_b: (1 - m)(1 + m) - (1 - s) from the b-series, 1 - m in erfc
-    idx = numpy.flatnonzero(todo & ((a <= 40) & (b <= 1/10) & (a*b <= 3/5)))
-    if idx.size == a.size:
-        return _variance_clip_series_b(a, b)
-    if idx.size:
-        out[idx] = _variance_clip_series_b(a[idx], b[idx])
-        todo[idx] = False
+    ("series_b", _variance_clip_series_b_where, _variance_clip_series_b),
     # lower: 1/b^2 minus tail terms: the (a/b)^2 of s and m^2 cancelled symbolically
-    idx = numpy.flatnonzero(todo & (a <= b - 2))
-    if idx.size == a.size:
-        return _variance_clip_lower(a, b)
-    if idx.size:
-        out[idx] = _variance_clip_lower(a[idx], b[idx])
-        todo[idx] = False
+    ("lower", _variance_clip_lower_where, _variance_clip_lower),
     # upper: E[y^2] - E[y]^2 with y = 1 - clip: the 1's of s and m^2 cancelled symbolically
-    idx = numpy.flatnonzero(todo)
-    if idx.size == a.size:
-        return _variance_clip_upper(a, b)
-    if idx.size:
-        out[idx] = _variance_clip_upper(a[idx], b[idx])
-    return out
+    ("upper", None, _variance_clip_upper),
+)
 
 def mean_clip_b0(a):
     """E-8 as b -> 0 (eps = 0: the sign update), erf(a/sqrt2)"""
