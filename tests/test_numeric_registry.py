@@ -280,7 +280,7 @@ def test_far_forms_agree_with_the_regular_forms(name):
 def test_steady_forms_agree_with_the_regular_forms(name):
     """The deterministic-update forms (used for |a| >= 1e50) against the regular ones at |a| = 1e7 .. 1e12."""
     model = numeric.get_model(name)
-    steady = numeric.FAMILIES[name].steady  # derived (generated/limits.py) for exact and approx, typed in _far else
+    steady = numeric.FAMILIES[name].steady  # derived, printed in generated/limits.py (clip: L-8)
     for a_size in (1e7, 1e9, 1e12):
         a = a_size * np.array([1.0, -1.0, 3.0, 1.0, 1.0])
         b = np.array([0.5, 2.0, 1e3, 1e-9, a_size / 10])
