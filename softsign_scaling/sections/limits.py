@@ -436,9 +436,9 @@ def _l7(previous: Derivation) -> Step:
         " t -> -oo: (b/|a|, 0)",
         definition=definition, result=sp.Tuple(mu, nu),
         printed=sp.Tuple(1 + first / A, second - first**2),
-        relation=limit("exact without the lower corner at z = -|a| - b; the exact clip's mu - this mu = L(s)/|a|"
-                       " (exactly), |nu - this nu| <= 2 (Q(s) + (|t| + 1) L(s)) + M2(s), with s = |a| + b, L(s) ="
-                       " E[(-s - z)^+], M2(s) = E[((-s - z)^+)^2] (Q(s)-sized: below 1e-300 at b >= 1e50)"),
+        relation=limit("exact as s = |a| + b -> oo (the lower corner at z = -s drops out): the exact clip's mu -"
+                       " this mu = L(s)/|a| exactly, |nu - this nu| <= 2 (Q(s) + (|t| + 1) L(s)) + M2(s), with"
+                       " L(s) = E[(-s - z)^+], M2(s) = E[((-s - z)^+)^2] (Q(s)-sized: below 1e-300 at b >= 1e50)"),
         checks=(MatchesPrinted(name="derived == the hand-typed large-b form of numeric/_far.py (before issue 24)",
                                domain=_CLIP_AT),
                 ZeroIdentity(name="by another route: the clip without its lower corner is (|a| + min(z, t))/b, so"
