@@ -78,6 +78,14 @@ def derivation() -> Derivation:
     return derived_sections(ORDER)
 
 
+def derivation_for(*families: str) -> Derivation:
+    """The steps of the named families and of the families they derive on (:func:`~softsign_scaling.sections.context_of`),
+    in the pipeline's order: what a command that reads a few steps derives (the atlas reads E-9 and E-12: ~2 s of
+    the full derivation's ~20 s); the same step records as :func:`derivation`'s in this process."""
+    wanted = {name for family in families for name in (*context_of(family, ORDER), family)}
+    return derived_sections(tuple(name for name in ORDER if name in wanted))
+
+
 def digest(derived: Derivation) -> str:
     """sha256 of every step's label and result (srepr): a worker's rebuilt derivation must match the caller's."""
     hashed = hashlib.sha256()

@@ -190,8 +190,8 @@ def verified(pytestconfig):
 
 @pytest.fixture(scope="session")
 def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
-    """(the folder, its PYTHONHASHSEED) of `derive --out` run in a background worker, from a folder holding the
-    committed generated/closed_forms.py and fitted tables (tests/background.py)."""
+    """(the folder, its PYTHONHASHSEED) of `derive --out` run in a background worker, from a folder holding only the
+    committed fitted tables: generated/closed_forms.py is generated afresh there (tests/background.py)."""
     background = _background(pytestconfig)
     assert background.tree is not None, "the session started without `derive` in a worker"
     out, seed = background.tree.result()
@@ -201,13 +201,13 @@ def derived_elsewhere(pytestconfig) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def derived_here(derivation, tmp_path_factory) -> tuple[Path, list[Path]]:
     """(the folder, the paths written) of `derive`'s writing in this process, once per session, from a folder
-    holding only the committed fitted tables: generated/closed_forms.py is generated afresh (its golden test reads it)."""
+    holding the committed generated/closed_forms.py and fitted tables (closed_forms.py is generated afresh in the
+    background worker's tree, derived_elsewhere, beside the proofs that need the same series)."""
     from background import COPIED, seeded_tree
 
     from softsign_scaling.cli import write_derived
 
-    root = seeded_tree(tmp_path_factory.mktemp("derived-here"), tuple(name for name in COPIED
-                                                                       if not name.endswith("closed_forms.py")))
+    root = seeded_tree(tmp_path_factory.mktemp("derived-here"), COPIED)
     return root, write_derived(derivation, root)
 
 

@@ -4,7 +4,8 @@ tests (test_kernel.py) and the atlas's regeneration (test_atlas.py), each tens o
 
 The main process is the suite's critical path (the background workers of background.py finish verify long before
 it finishes the other tests), so work moved from it into a concurrent process shortens the run; the test that reads
-the result runs late (conftest sorts it after the others, before the ones waiting for verify)."""
+the result runs late (conftest sorts it after the others, before the ones waiting for verify).  Like the background
+workers, these processes run at a lower priority (background.lower_priority), so that the test process keeps a core."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ class Early:
         self.timeout = timeout
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         # its own process group: close() stops what it started too (a pool's workers, a DDP run's ranks)
+        # at the background's priority (background.lower_priority): the test process keeps a core
+        from background import lower_priority
+
         self._process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=lower_priority)
         self._finished: Finished | None = None
 
     def result(self) -> Finished:

@@ -50,9 +50,9 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_derive_is_byte_reproducible_and_matches_the_committed_files(derived_here, derived_elsewhere):
-    """`derive` in a background worker under another hash seed (conftest: from the committed generated/closed_forms.py) and this
-    session's `derive` writing (derived_here: generated/closed_forms.py generated afresh) write the same bytes, and those are the
-    committed files."""
+    """`derive` in a background worker under another hash seed (conftest: generated/closed_forms.py generated afresh) and
+    this session's `derive` writing (derived_here: from the committed generated/closed_forms.py) write the same bytes, and
+    those are the committed files."""
     elsewhere, seed = derived_elsewhere
     assert seed and seed != os.environ.get("PYTHONHASHSEED"), "the worker ran under this process's hash seed"
     first, second = _tree(elsewhere), _tree(derived_here[0])

@@ -110,3 +110,29 @@ def test_close_and_a_timeout_stop_what_the_work_started():
         while _alive(grandchild) and time.time() < deadline:
             time.sleep(0.1)
         assert not _alive(grandchild), stop
+
+
+def test_background_work_runs_below_the_test_process_priority():
+    """Early subprocesses and the background workers yield to the test process (background.lower_priority): the
+    niceness they report is this process's plus BACKGROUND_NICENESS (capped at 19); a process started without it
+    reports this process's (the control: the probe tells them apart)."""
+    import os
+    import subprocess
+
+    from background import BACKGROUND_NICENESS, AffinityExecutor
+
+    probe = [sys.executable, "-c", "import os; print(os.nice(0))"]
+    here = os.nice(0)
+    expected = min(here + BACKGROUND_NICENESS, 19)
+    assert expected != here
+    run = Early(probe, timeout=60)
+    try:
+        assert int(run.result().output.split()[-1]) == expected
+    finally:
+        run.close()
+    executor = AffinityExecutor(workers=1)
+    try:
+        assert executor.submit(os.nice, 0).result(timeout=120) == expected
+    finally:
+        executor.shutdown()
+    assert int(subprocess.run(probe, capture_output=True, text=True, check=True).stdout) == here  # control
