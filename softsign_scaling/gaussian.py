@@ -37,8 +37,15 @@ def antiderivative(power: int) -> sp.Expr:
 
 def _at(expr: sp.Expr, end: sp.Expr) -> sp.Expr:
     if end in (sp.oo, -sp.oo):
-        return sp.limit(expr, z, end)
+        return _limit(expr, end)
     return expr.subs(z, end)
+
+
+@lru_cache(maxsize=None)
+def _limit(expr: sp.Expr, end: sp.Expr) -> sp.Expr:
+    """sympy.limit of an antiderivative at +-oo: a constant per (power, end), asked for by every piece that reaches
+    infinity (a quarter of the derivation's SymPy time when recomputed each time); the same value as computed afresh."""
+    return sp.limit(expr, z, end)
 
 
 def piece(poly: sp.Expr, low: sp.Expr, high: sp.Expr) -> sp.Expr:
