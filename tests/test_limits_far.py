@@ -143,3 +143,30 @@ def test_runtime_anchored_outside_far_form_against_the_regular_form():
         np.testing.assert_allclose((a / b) * mu, m, rtol=1e-12, atol=1e-300)
         np.testing.assert_allclose(nu / b**2, v, rtol=1e-10, atol=0)
         assert not np.allclose(limits.far_anchored(a, bb)[1] / b**2, v, rtol=0.1, atol=0)
+
+
+def test_anchored_outside_far_form_at_huge_r_is_finite():
+    """At b >= 1e50 and |a/b| >~ 1e129, L-9's r^2 b overflows: the runtime takes the same moments divided through by
+    r^2 (far_anchored_outside_wide), never NaN; where r^2 b does not overflow the first form serves unchanged (the
+    wide form agrees with it there to rounding: the control that both print L-9)."""
+    import numpy as np
+
+    from softsign_scaling import numeric
+    from softsign_scaling.numeric import anchored_outside as ao
+    from softsign_scaling.numeric.generated import limits as forms
+
+    a = np.array([1e200, -1e200, 1e180, 3e60])
+    b = np.array([1e50, 1e50, 1e300, 1e60])
+    variance = numeric.variance_anchored_outside(a, b)
+    assert np.all(np.isfinite(variance)) and np.all(variance >= 0)
+    assert np.all(np.isfinite(numeric.mean_anchored_outside(a, b)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(forms.far_anchored_outside(1e200, 1e50, 1.0, 1.0, 1.0)[1])  # the first form alone: NaN
+    moderate_a, moderate_b = np.array([3e60, -2e55, 7e52]), np.array([1e60, 1e50, 1e50])
+    w = 1.0 / moderate_b
+    series = [ao.horner(coefficients, w) for coefficients in (ao._forms.BK0_SERIES, ao._forms.S0B2_SERIES,
+                                                               ao._forms.C_OVER_B_SERIES)]
+    first = forms.far_anchored_outside(moderate_a, moderate_b, *series)
+    wide = forms.far_anchored_outside_wide(moderate_a, moderate_b, *series)
+    np.testing.assert_allclose(wide, first, rtol=1e-14)
+    assert ao.far_anchored_outside(moderate_a, moderate_b)[1].tobytes() == first[1].tobytes()

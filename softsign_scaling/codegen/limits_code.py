@@ -62,7 +62,7 @@ _CLIP = [(size, sp.Abs(a)), (t_, sp.Add(b, _mul(-1, size), evaluate=False)),
                          evaluate=False))]
 # L-9: the anchored outside form at b >= B_FAR (the order numeric/anchored_outside.py typed), with X-15's series
 # values bk0, s0b2, cb passed in
-w_, r_, p_ = sp.Symbol("w"), sp.Symbol("r"), sp.Symbol("p")
+w_, r_, p_, R2_ = sp.Symbol("w"), sp.Symbol("r"), sp.Symbol("p"), sp.Symbol("r2")
 _BK0_SQ = _mul(BK0, BK0)
 FORMS = {
     "far_exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
@@ -114,6 +114,18 @@ FORMS = {
               _pow(_mul(sp.Add(_mul(r_, r_), p_, evaluate=False),
                         sp.Add(_mul(r_, r_), _mul(1, _pow(_BK0_SQ, -1)), evaluate=False)), -1))),
         ("a", "b", "bk0", "s0b2", "cb")),
+    # |r| so large that r^2 b overflows (|a/b| >~ 1e129 at b = 1e50): the same moments divided through by r^2,
+    # mu = 1/hypot(r, 1/bk0); where r^2 itself overflows both go to 0 (the true values are below 1e-154), never NaN
+    "far_anchored_outside_wide": (
+        "L-9", "far_anchored_outside divided through by r^2, for the |r| where r^2 b overflows:"
+        " mu = 1/hypot(r, 1/bk0), nu = [b cb + s0b2 p/(bk0^2 r^2)]/((1 + p/r^2)(r^2 + 1/bk0^2))",
+        [(w_, _mul(1, _pow(b, -1))), (r_, _mul(a, w_)), (p_, sp.Add(1, _mul(sp.pi / 2, w_, w_), evaluate=False)),
+         (R2_, _mul(r_, r_))],
+        (_pow(hypot(r_, _pow(BK0, -1)), -1),
+         _mul(sp.Add(_mul(b, CB), _mul(S0B2, p_, _pow(_mul(_BK0_SQ, R2_), -1)), evaluate=False),
+              _pow(_mul(sp.Add(1, _mul(p_, _pow(R2_, -1)), evaluate=False),
+                        sp.Add(R2_, _mul(1, _pow(_BK0_SQ, -1)), evaluate=False)), -1))),
+        ("a", "b", "bk0", "s0b2", "cb")),
     "steady_clip": ("L-8", "clip at |a| >= A_FAR > b: the update pinned at sign(a), (m, v) = (sign(a), 0)", [],
                     (sp.sign(a), sp.Integer(0))),
 }
@@ -155,12 +167,20 @@ def c_oo(derivation: Derivation) -> sp.Expr:
     return value
 
 
+def _uncapped(square: sp.Expr, cap: sp.Expr) -> sp.Expr:
+    """minimum(t^2, cap) as t^2: true where the form is used, |t| <= T_FLAT, iff cap >= T_FLAT^2 (else generation fails)."""
+    if not sp.sympify(cap) >= family("limits").constant("T_FLAT") ** 2:
+        raise ArithmeticError(f"minimum(t^2, {cap}) caps t^2 inside |t| <= T_FLAT: the clip form would be wrong there")
+    return square
+
+
 def _substituted(assignments, expr: sp.Expr, constants: dict) -> sp.Expr:
     for name, value in reversed(assignments):
         expr = expr.subs(name, value)
     expr = expr.subs(constants).doit()
-    # minimum(t^2, 1e4) is t^2 where the clip form is used (|t| <= T_FLAT = 40); erfc(x) = 1 - erf(x)
-    expr = expr.replace(minimum, lambda x, cap: x).replace(erfc, lambda x: 1 - sp.erf(x))
+    # minimum(t^2, cap) is t^2 where the clip form is used (|t| <= T_FLAT = 40: the cap must not bind there);
+    # erfc(x) = 1 - erf(x)
+    expr = expr.replace(minimum, _uncapped).replace(erfc, lambda x: 1 - sp.erf(x))
     return expr.replace(hypot, lambda x, y: sp.sqrt(x**2 + y**2))
 
 

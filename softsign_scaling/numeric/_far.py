@@ -22,6 +22,7 @@ B_FAR = 1e50
 
 def clip(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """L-7 where |t| <= T_FLAT, its t -> oo limit above, its t -> -oo limit below (t = b - |a|)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     t = b - np.abs(a)  # distance to the upper corner; in float64 it is 0 or huge once b >= B_FAR
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # the branches not taken may overflow
         mu, nu = _limits.far_clip(a, b)

@@ -64,12 +64,18 @@ def moments_anchored_outside(a, b):
 
 def far_anchored_outside(a, b):
     """b >= B_FAR, in SGD units (m = (a/b) mu, v = nu/b^2): L-9 (generated/limits.py) at X-15's series in w = 1/b,
-    b k0, b^2 s0 and C/b (all O(1): nothing overflows)."""
+    b k0, b^2 s0 and C/b (all O(1)); where its r^2 b overflows (|r| = |a/b| >~ 1e129 at b = 1e50, else NaN), the same
+    moments divided through by r^2 (far_anchored_outside_wide; 0 where even r^2 overflows)."""
     a = numpy.asarray(a, dtype=float)
     b = numpy.asarray(b, dtype=float)
     w = 1.0 / b
     bk0 = horner(_forms.BK0_SERIES, w)
     s0b2 = horner(_forms.S0B2_SERIES, w)
     cb = horner(_forms.C_OVER_B_SERIES, w)
-    with numpy.errstate(over='ignore'):
-        return _limits.far_anchored_outside(a, b, bk0, s0b2, cb)
+    with numpy.errstate(over='ignore', invalid='ignore', divide='ignore'):  # the rows not taken
+        mu, nu = _limits.far_anchored_outside(a, b, bk0, s0b2, cb)
+        wide = ~numpy.isfinite(nu)
+        if wide.any():
+            mu_wide, nu_wide = _limits.far_anchored_outside_wide(a, b, bk0, s0b2, cb)
+            mu, nu = numpy.where(wide, mu_wide, mu), numpy.where(wide, nu_wide, nu)
+    return mu, nu

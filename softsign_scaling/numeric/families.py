@@ -159,10 +159,15 @@ def checked_pair(a, b) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     return flat_a, flat_b, shape
 
 
-def shaped(values: np.ndarray, shape: tuple[int, ...], what: str):
-    """``values`` in the broadcast ``shape`` (a float for a 0-d input); a NaN is an error, never silent."""
+def shaped(values: np.ndarray, shape: tuple[int, ...], what: str, bounded: bool = False):
+    """``values`` in the broadcast ``shape`` (a float for a 0-d input); a NaN is an error, never silent, and so is an
+    infinity where ``bounded`` (a moment of the update, |u| <= 1: e.g. the anchored outside model's SGD-unit nu ~ C
+    overflows at b >~ 1e308)."""
     if np.isnan(values).any():
         raise FloatingPointError(f"{what} produced NaN for finite input; please report the input")
+    if bounded and np.isinf(values).any():
+        raise FloatingPointError(f"{what} overflowed for finite input (b too close to float64's largest number?);"
+                                 " please report the input")
     return float(values[0]) if shape == () else values.reshape(shape)
 
 
@@ -290,14 +295,14 @@ class MomentFamily:
             if found.huge.any():
                 steady = self.steady or self.moments
                 out[found.huge] = _of_pair(kind, *steady(a[found.huge], b[found.huge]))
-        return shaped(np.broadcast_to(out, a.shape), shape, what)
+        return shaped(np.broadcast_to(out, a.shape), shape, what, bounded=True)
 
     def moments_public(self, a, b, name: str | None = None):
         """(mean, variance) at (a, b), checked and broadcast, from one evaluation of the pair."""
         a, b, shape = checked_pair(a, b)
         mean, variance = self.pair(a, b)
         what = name or f"moments_{self.name}"
-        return shaped(mean, shape, what), shaped(variance, shape, what)
+        return shaped(mean, shape, what, bounded=True), shaped(variance, shape, what, bounded=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -585,7 +585,8 @@ def _steady_clip_check(tail: sp.Expr) -> Claim:
 # --------------------------------------------------------------------------------------------
 # L-9: the anchored outside model (X-14, with X-15's series for its anchors) in SGD units.  No limit is taken: the
 # runtime evaluates X-14's moments at b >= B_FAR exactly as at b >= 10, through X-15's series in w = 1/b, but in
-# (r, w) so that nothing overflows (b k0, b^2 s0 and C/b are O(1)).
+# (r, w), with b k0, b^2 s0 and C/b O(1) (r^2 b still overflows for |r| >~ 1e129 at b = 1e50: the runtime then uses
+# the same form divided through by r^2, printed and proved by codegen/limits_code.py).
 
 BK0, S0B2, CB = sp.symbols("bk0 s0b2 cb", positive=True)  # b k0_out, b^2 s0_out, C/b: X-15's series
 AO_POINTS = (("1.5", "3"), ("-20", "10"), ("7", "30"), ("0", "3"))

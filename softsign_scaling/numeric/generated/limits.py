@@ -106,6 +106,15 @@ def far_anchored_outside(a, b, bk0, s0b2, cb):
     return bk0/numpy.sqrt((r*bk0)**2 + 1), (r*r*b*cb + s0b2*p/((bk0*bk0)))/(((r*r + p)*(r*r + 1/((bk0*bk0)))))
 
 
+def far_anchored_outside_wide(a, b, bk0, s0b2, cb):
+    """L-9, far_anchored_outside divided through by r^2, for the |r| where r^2 b overflows: mu = 1/hypot(r, 1/bk0), nu = [b cb + s0b2 p/(bk0^2 r^2)]/((1 + p/r^2)(r^2 + 1/bk0^2))."""
+    w = 1/b
+    r = a*w
+    p = 1 + ((1/2)*numpy.pi)*w*w
+    r2 = r*r
+    return numpy.hypot(r, bk0**(-1.0))**(-1.0), (b*cb + s0b2*p/(((bk0*bk0)*r2)))/(((1 + p/r2)*(r2 + 1/((bk0*bk0)))))
+
+
 def steady_clip(a, b):
     """L-8, clip at |a| >= A_FAR > b: the update pinned at sign(a), (m, v) = (sign(a), 0)."""
     return numpy.sign(a), 0
