@@ -170,3 +170,16 @@ def test_anchored_outside_far_form_at_huge_r_is_finite():
     wide = forms.far_anchored_outside_wide(moderate_a, moderate_b, *series)
     np.testing.assert_allclose(wide, first, rtol=1e-14)
     assert ao.far_anchored_outside(moderate_a, moderate_b)[1].tobytes() == first[1].tobytes()
+
+
+def test_a_cap_inside_the_clip_forms_range_fails_generation():
+    """far_clip prints exp(-minimum(t^2, cap)/2); the proof reads minimum(t^2, cap) as t^2, true where the form
+    serves (|t| <= T_FLAT = 40) only if cap >= T_FLAT^2 = 1600: a cap of 1000 must fail generation (control: 1e4)."""
+    import sympy as sp
+
+    from softsign_scaling.codegen.limits_code import _uncapped
+
+    t = sp.Symbol("t")
+    assert _uncapped(t**2, sp.Float(1e4)) == t**2
+    with pytest.raises(ArithmeticError, match="caps"):
+        _uncapped(t**2, sp.Float(1000.0))
