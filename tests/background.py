@@ -255,16 +255,21 @@ class Background:
         self._verified.result()
         return dict(self._baselines)
 
+    def want(self, labels) -> None:
+        """Survey these steps too: after verify (with the others), or now if verify is done."""
+        with self._lock:
+            for label in labels:
+                if label not in self._surveys:
+                    self._surveys[label] = Future()
+                    if self._failed is not None:
+                        self._surveys[label].set_exception(self._failed)
+                    elif self._baselines is not None:
+                        self._submit(label)
+
     def survey(self, label: str) -> tuple[tuple[str, str], ...]:
         """The step's survey; one not requested when the session started is submitted now."""
         self._start()
-        with self._lock:
-            if label not in self._surveys:
-                self._surveys[label] = Future()
-                if self._failed is not None:
-                    self._surveys[label].set_exception(self._failed)
-                elif self._baselines is not None:
-                    self._submit(label)
+        self.want([label])
         return self._surveys[label].result()
 
     def close(self, finished: bool) -> None:

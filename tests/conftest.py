@@ -69,6 +69,20 @@ def _runs(item) -> bool:
     return item.get_closest_marker("skip") is None
 
 
+def _whole_suite(config) -> bool:
+    """A plain `pytest` (the README's test command, CI): no -m, -k or --collect-only, and only folders named (the
+    default test path), so every background fixture will be asked for."""
+    return (not config.getoption("collectonly") and not config.getoption("markexpr")
+            and not config.getoption("keyword") and all(Path(arg).is_dir() for arg in config.args))
+
+
+def pytest_sessionstart(session):
+    """In a whole-suite run, start verify and the background `derive` now rather than after collection: collecting
+    takes ~25 s of one core (the tests' parameters read the derivation), during which the other core was idle."""
+    if _whole_suite(session.config):
+        _background(session.config, (), verify=True, tree=True)
+
+
 def pytest_collection_finish(session):
     """Start verify (and the mutation surveys of the mutation tests that will run) in the background."""
     wanted = [item for item in session.items
@@ -78,7 +92,7 @@ def pytest_collection_finish(session):
     verify = any(set(BACKGROUND[:3]) & set(item.fixturenames) for item in wanted)
     tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
-        _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree)
+        _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree).want(dict.fromkeys(labels))
     if not session.config.getoption("collectonly"):
         for item in session.items:
             if _runs(item) and item.nodeid in EARLY:
