@@ -183,3 +183,13 @@ def test_a_cap_inside_the_clip_forms_range_fails_generation():
     assert _uncapped(t**2, sp.Float(1e4)) == t**2
     with pytest.raises(ArithmeticError, match="caps"):
         _uncapped(t**2, sp.Float(1000.0))
+
+
+def test_an_overflowing_moment_is_a_one_line_error_not_a_silent_inf():
+    """At b ~ 1.7e308 the anchored outside model's SGD-unit nu (~ C ~ b) overflows: the public function says so
+    (FloatingPointError, one line) instead of returning inf; the same call at b = 1e300 returns a finite value."""
+    from softsign_scaling import numeric
+
+    with pytest.raises(FloatingPointError, match="overflowed for finite input"):
+        numeric.variance_anchored_outside(1.7e308, 1.7e308)
+    assert 0.0 < numeric.variance_anchored_outside(1e300, 1e300) < 1.0
