@@ -107,6 +107,9 @@ def suite() -> None:
             summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
             budget = f"   target <= {SUITE_BUDGET:.0f} s  ({seconds / SUITE_BUDGET:.2f} of budget)" if not extra else ""
             print(f"{name:<42}: {seconds:6.1f} s{budget}   [{summary}]")
+            for line in result.stdout.splitlines():  # what failed, by name (the run's own report stays in the clone)
+                if line.startswith(("FAILED", "ERROR")):
+                    print(f"    {line}")
 
 
 def timed_verify() -> tuple[float, dict]:

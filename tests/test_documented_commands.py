@@ -158,6 +158,8 @@ COVERAGE: dict[str, tuple] = {
         (("docs/run-level.md", "softsign_scaling.real.runlevel_report"),)),),
     "python benchmarks/bench_sim.py": (NoWrites(("benchmarks/bench_sim.py",)),),
     "python benchmarks/bench_correlated.py": (NoWrites(("benchmarks/bench_correlated.py",)),),
+    # --suite runs pytest in a fresh clone under a temporary folder, not in this checkout
+    "python benchmarks/bench_pipeline.py": (NoWrites(("benchmarks/bench_pipeline.py",)),),
     "python benchmarks/mutation_survey.py": (NoWrites(("benchmarks/mutation_survey.py",)),
                                              SlowRun((("benchmarks/mutation_survey.py", "E-2"),))),
     "pdflatex": (Run(("pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-output-directory", "{tmp}",
