@@ -93,6 +93,9 @@ def pytest_collection_finish(session):
     tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
         _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree).want(dict.fromkeys(labels))
+    elif hasattr(session.config, "_softsign_background"):  # started with the session, but no selected test reads it
+        session.config._softsign_background.close(finished=False)  # (e.g. --lf, --deselect, --ignore): stop it now
+        del session.config._softsign_background
     if not session.config.getoption("collectonly"):
         for item in session.items:
             if _runs(item) and item.nodeid in EARLY:
@@ -150,9 +153,14 @@ def _background(config, labels: tuple[str, ...] = (), verify: bool = True, tree:
 
 
 def other_hash_seed() -> str:
-    """A PYTHONHASHSEED other than this process's: "2" where it is "1", else "1" (this process's seed is random
-    unless PYTHONHASHSEED is set)."""
-    return "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    """A PYTHONHASHSEED other than this process's, drawn afresh each session (so that over many runs `derive`'s
+    bytes are compared across many seeds, not one fixed pair; the failing test prints the seed)."""
+    import random
+
+    own = os.environ.get("PYTHONHASHSEED")
+    while (seed := str(random.SystemRandom().randrange(1, 2**32))) == own:
+        pass
+    return seed
 
 
 def _start_workers_under_another_hash_seed() -> None:

@@ -34,11 +34,14 @@ class Early:
         self.timeout = timeout
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         # its own process group: close() stops what it started too (a pool's workers, a DDP run's ranks)
-        # at the background's priority (background.lower_priority): the test process keeps a core
-        from background import lower_priority
+        # at the background's priority (background.lower_priority): the test process keeps a core; by nice(1), not
+        # a preexec_fn (unsafe once the session's background threads run)
+        from background import BACKGROUND_NICENESS
 
+        if shutil.which("nice"):
+            argv = ["nice", "-n", str(BACKGROUND_NICENESS), *argv]
         self._process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                         start_new_session=True, preexec_fn=lower_priority)
+                                         start_new_session=True)
         self._finished: Finished | None = None
 
     def result(self) -> Finished:

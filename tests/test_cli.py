@@ -55,6 +55,7 @@ def test_derive_is_byte_reproducible_and_matches_the_committed_files(derived_her
     those are the committed files."""
     elsewhere, seed = derived_elsewhere
     assert seed and seed != os.environ.get("PYTHONHASHSEED"), "the worker ran under this process's hash seed"
+    print(f"the background derive ran under PYTHONHASHSEED={seed}")  # shown with a failure below
     first, second = _tree(elsewhere), _tree(derived_here[0])
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []

@@ -123,6 +123,8 @@ def test_background_work_runs_below_the_test_process_priority():
 
     probe = [sys.executable, "-c", "import os; print(os.nice(0))"]
     here = os.nice(0)
+    if here >= 19:
+        pytest.skip("this session already runs at the lowest priority (niceness 19)")
     expected = min(here + BACKGROUND_NICENESS, 19)
     assert expected != here
     run = Early(probe, timeout=60)
