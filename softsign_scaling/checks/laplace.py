@@ -14,6 +14,7 @@ import sympy as sp
 from ..steps import Step
 from .base import NumericIdentity, as_expr, check_result
 from .evaluate import quadrature_of
+from .reference import remembered
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,6 @@ def _compiled(integral: sp.Integral, symbols: tuple):
     return quadrature_of(integral, symbols, functions=_MEMOISED)
 
 
-def _memoised(function):
-    """``function`` (an mpmath function of one real argument) remembered by (argument, working precision): the same
-    number as computed afresh.  A Laplace integrand is e^(-b s) K(a, s): at every b of the domain, and in the other
-    moment's integrand, the quadrature's nodes s and the erfc and exp of K(a, s) there are the same numbers."""
-    values: dict[tuple, mp.mpf] = {}
-
-    def remembered(argument):
-        if not isinstance(argument, mp.mpf):
-            return function(argument)
-        key = (argument._mpf_, mp.mp.prec)
-        value = values.get(key)
-        if value is None:
-            if len(values) >= 200_000:
-                values.clear()
-            value = values[key] = function(argument)
-        return value
-    return remembered
-
-
-_MEMOISED = {"erfc": _memoised(mp.erfc), "exp": _memoised(mp.exp)}
+# A Laplace integrand is e^(-b s) K(a, s): at every b of the domain, and in the other moment's integrand, the
+# quadrature's nodes s and the erfc and exp of K(a, s) there are the same numbers.
+_MEMOISED = {"erfc": remembered(mp.erfc, 200_000), "exp": remembered(mp.exp, 200_000)}

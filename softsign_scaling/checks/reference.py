@@ -33,21 +33,29 @@ class QuadratureError(ArithmeticError):
 
 CROSS_CHECK_DIGITS = 30  # at or above this working precision a second rule confirms every value
 
-# exp(-z^2/2) by (z, working precision): the quadrature nodes between the grid's fixed nodes are the same numbers
-# for every point (a, b) a check evaluates (and for every reference with the same grid), so most of the Gaussian
-# weights a check needs were computed already; cached, each is the same number as computed afresh.
-_WEIGHTS: dict[tuple, mp.mpf] = {}
-_WEIGHTS_KEPT = 400_000
+def remembered(function: Callable[[mp.mpf], mp.mpf], kept: int) -> Callable:
+    """``function`` (of one mpmath real) remembered by (argument, working precision), up to ``kept`` values (then
+    forgotten all at once): each value the same number as computed afresh.  Quadratures evaluate their integrands at
+    the same nodes again and again (every point of a check's domain, the other moment's integrand), so the costly
+    parts of an integrand are mostly computed already.  A non-mpf argument is passed through uncached."""
+    values: dict[tuple, mp.mpf] = {}
+
+    def at(argument):
+        if not isinstance(argument, mp.mpf):
+            return function(argument)
+        key = (argument._mpf_, mp.mp.prec)
+        value = values.get(key)
+        if value is None:
+            if len(values) >= kept:
+                values.clear()
+            value = values[key] = function(argument)
+        return value
+    return at
 
 
-def _gaussian_weight(z: mp.mpf) -> mp.mpf:
-    key = (z._mpf_, mp.mp.prec)
-    weight = _WEIGHTS.get(key)
-    if weight is None:
-        if len(_WEIGHTS) >= _WEIGHTS_KEPT:
-            _WEIGHTS.clear()
-        weight = _WEIGHTS[key] = mp.exp(-z * z / 2)
-    return weight
+# exp(-z^2/2): the quadrature nodes between the grid's fixed nodes are the same numbers for every point (a, b) a
+# check evaluates (and for every reference with the same grid).
+_gaussian_weight = remembered(lambda z: mp.exp(-z * z / 2), 400_000)
 
 
 
