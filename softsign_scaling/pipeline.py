@@ -192,7 +192,7 @@ def run_check(step: Step, index: int) -> CheckResult:
         return check.run(step)
     except Exception as error:  # noqa: BLE001 - any error of a check is its verdict, not verify's crash
         return CheckResult(label=step.label, name=check.name, kind=step.relation.kind,
-                           method="numeric" if _cost_rank(check) < 3 else "symbolic", verdict="fail",
+                           method="numeric" if _is_numeric(check) else "symbolic", verdict="fail",
                            detail=_error_text(error))
 
 
@@ -256,7 +256,7 @@ def verify(derived: Derivation | None = None, workers: int | None = None, execut
 
 @dataclass(frozen=True)
 class Plan:
-    """verify's work, as plain data: every check (label, index, cost rank), the proof groups that apply, and
+    """verify's work, as plain data: every check (label, index, schedule rank), the proof groups that apply, and
     the digest of the derivation they belong to."""
 
     checks: tuple[tuple[str, int, int], ...]
@@ -267,7 +267,7 @@ class Plan:
 def plan_of(derived: Derivation) -> Plan:
     from .stable import proofs_apply
 
-    checks = tuple((step.label, i, _cost_rank(check)) for step in derived.steps for i, check in enumerate(step.checks))
+    checks = tuple((step.label, i, _schedule_rank(check)) for step in derived.steps for i, check in enumerate(step.checks))
     return Plan(checks, PROOF_GROUPS if proofs_apply(derived) else (), digest(derived))
 
 
@@ -512,15 +512,12 @@ def _schedule_rank(check) -> int:
     return 2 if isinstance(check, (Claim, LimitValue)) else 3
 
 
-def _cost_rank(check) -> int:
-    """Checks against quadrature first, then other numeric ones, symbolic ones last (measured with
-    benchmarks/bench_pipeline.py --profile; the proof groups, the series ~11 s of them, go before all)."""
+def _is_numeric(check) -> bool:
+    """Whether a check's evidence is numeric (a quadrature comparison, an approximation's measured error): the
+    method a check that raised is reported with."""
     from .checks.base import ApproximationError, NumericIdentity, SupError1D
 
-    for rank, kind in enumerate((NumericIdentity, ApproximationError, SupError1D)):
-        if isinstance(check, kind):
-            return rank
-    return 3
+    return isinstance(check, (NumericIdentity, ApproximationError, SupError1D))
 
 
 def _advance(bar, results: int) -> None:
