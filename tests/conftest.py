@@ -50,7 +50,9 @@ OFFLOADED = (
 
 
 def _offloaded(item) -> bool:
-    return not os.environ.get("SOFTSIGN_OFFLOADED_RESULTS") and item.nodeid.split("[")[0] in OFFLOADED
+    from early import OFFLOAD_ENV
+
+    return not os.environ.get(OFFLOAD_ENV) and item.nodeid.split("[")[0] in OFFLOADED
 
 
 def pytest_collection_modifyitems(config, items):
@@ -80,7 +82,7 @@ def pytest_sessionstart(session):
     """In a whole-suite run, start verify and the background `derive` now rather than after collection: collecting
     takes ~25 s of one core (the tests' parameters read the derivation), during which the other core was idle."""
     if _whole_suite(session.config):
-        _background(session.config, (), verify=True, tree=True)
+        _background(session.config, verify=True, tree=True)
 
 
 def pytest_collection_finish(session):
@@ -92,7 +94,7 @@ def pytest_collection_finish(session):
     verify = any(set(BACKGROUND[:3]) & set(item.fixturenames) for item in wanted)
     tree = any("derived_elsewhere" in item.fixturenames for item in wanted)
     if wanted and not session.config.getoption("collectonly"):
-        _background(session.config, tuple(dict.fromkeys(labels)), verify=verify, tree=tree).want(dict.fromkeys(labels))
+        _background(session.config, verify=verify, tree=tree).want(dict.fromkeys(labels))
     elif hasattr(session.config, "_softsign_background"):  # started with the session, but no selected test reads it
         session.config._softsign_background.close(finished=False)  # (e.g. --lf, --deselect, --ignore): stop it now
         del session.config._softsign_background
@@ -140,15 +142,15 @@ def early(request):
     return handle.result()
 
 
-def _background(config, labels: tuple[str, ...] = (), verify: bool = True, tree: bool = True):
-    """The session's Background (started at collection for the tests that will run; a fixture asking for it
-    afterwards starts it with everything)."""
+def _background(config, verify: bool = True, tree: bool = True):
+    """The session's Background (started with the session or at collection for the tests that will run, which
+    then name the surveys they want: Background.want; a fixture asking for it afterwards starts it with everything)."""
     from background import Background, load_record
 
     if not hasattr(config, "_softsign_background"):
         _start_workers_under_another_hash_seed()
         folder = Path(tempfile.mkdtemp(prefix="softsign-derived-")) if tree else None
-        config._softsign_background = Background(labels, record=load_record(), tree=folder, verify=verify)
+        config._softsign_background = Background((), record=load_record(), tree=folder, verify=verify)
     return config._softsign_background
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+from early import OFFLOAD_ENV
+
 _OUTCOMES: dict[str, list[str]] = {}
 
 
@@ -20,7 +22,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    path = os.environ.get("SOFTSIGN_OFFLOADED_RESULTS")
+    path = os.environ.get(OFFLOAD_ENV)
     if path:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(_OUTCOMES, handle)
