@@ -163,7 +163,8 @@ def shaped(values: np.ndarray, shape: tuple[int, ...], what: str, bounded: bool 
     """``values`` in the broadcast ``shape`` (a float for a 0-d input); a NaN is an error, never silent, and so is an
     infinity where ``bounded`` (a moment of the update, |u| <= 1: e.g. the anchored outside model's SGD-unit nu ~ C
     overflows at b >~ 1e308)."""
-    if not (np.isfinite(values).all() if bounded else not np.isnan(values).any()):  # one pass over the values
+    suspect = not np.isfinite(values).all() if bounded else np.isnan(values).any()  # one pass over the values
+    if suspect:
         if np.isnan(values).any():
             raise FloatingPointError(f"{what} produced NaN for finite input; please report the input")
         raise FloatingPointError(f"{what} overflowed for finite input (b too close to float64's largest number?);"
