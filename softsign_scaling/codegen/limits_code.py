@@ -64,6 +64,7 @@ _CLIP = [(size, sp.Abs(a)), (t_, sp.Add(b, _mul(-1, size), evaluate=False)),
 # values bk0, s0b2, cb passed in
 w_, r_, p_, R2_ = sp.Symbol("w"), sp.Symbol("r"), sp.Symbol("p"), sp.Symbol("r2")
 _BK0_SQ = _mul(BK0, BK0)
+_L9 = [(w_, _mul(1, _pow(b, -1))), (r_, _mul(a, w_)), (p_, sp.Add(1, _mul(sp.pi / 2, w_, w_), evaluate=False))]
 FORMS = {
     "far_exact": ("L-1", "the exact SoftSign: mu = 1/sqrt(r^2 + 1), nu = 1/(r^2 + 1)^3 (the delta method)",
                   _COMMON, (inverse, _pow(_mul(inverse, inverse, inverse), 2))),
@@ -108,7 +109,7 @@ FORMS = {
         "L-9", "the anchored outside moments (X-14) in SGD units, w = 1/b, r = a/b, X-15's anchors bk0 = b k0,"
         " s0b2 = b^2 s0, cb = C/b: mu = bk0/sqrt((r bk0)^2 + 1), nu = [r^2 C + s0b2 p/bk0^2]/((r^2 + p)(r^2 + 1/bk0^2)),"
         " p = 1 + (pi/2) w^2",
-        [(w_, _mul(1, _pow(b, -1))), (r_, _mul(a, w_)), (p_, sp.Add(1, _mul(sp.pi / 2, w_, w_), evaluate=False))],
+        _L9,
         (_mul(BK0, _pow(sp.Pow(sp.Add(_pow(_mul(r_, BK0), 2), 1, evaluate=False), HALF, evaluate=False), -1)),
          _mul(sp.Add(_mul(r_, r_, b, CB), _mul(S0B2, p_, _pow(_BK0_SQ, -1)), evaluate=False),
               _pow(_mul(sp.Add(_mul(r_, r_), p_, evaluate=False),
@@ -119,8 +120,7 @@ FORMS = {
     "far_anchored_outside_wide": (
         "L-9", "far_anchored_outside divided through by r^2, for the |r| where r^2 b overflows:"
         " mu = 1/hypot(r, 1/bk0), nu = [b cb + s0b2 p/(bk0^2 r^2)]/((1 + p/r^2)(r^2 + 1/bk0^2))",
-        [(w_, _mul(1, _pow(b, -1))), (r_, _mul(a, w_)), (p_, sp.Add(1, _mul(sp.pi / 2, w_, w_), evaluate=False)),
-         (R2_, _mul(r_, r_))],
+        _L9 + [(R2_, _mul(r_, r_))],
         (_pow(hypot(r_, _pow(BK0, -1)), -1),
          _mul(sp.Add(_mul(b, CB), _mul(S0B2, p_, _pow(_mul(_BK0_SQ, R2_), -1)), evaluate=False),
               _pow(_mul(sp.Add(1, _mul(p_, _pow(R2_, -1)), evaluate=False),
@@ -213,7 +213,8 @@ def source(derivation: Derivation) -> str:
         "the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;",
         "anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  far_clip*, steady_clip: L-7,",
         "L-8 (clip without its lower corner, and its limits; the runtime picks one per |t| against T_FLAT).",
-        "far_anchored_outside: L-9 (X-14 in SGD units at X-15's series anchors).  Each is printed in the operation",
+        "far_anchored_outside: L-9 (X-14 in SGD units at X-15's series anchors; _wide: divided through by r^2, for",
+        "the |r| where r^2 b overflows).  Each is printed in the operation",
         "order of codegen/limits_code.py and proved equal to its step's result there.",
         '"""',
         "",

@@ -5,7 +5,8 @@ L-1 .. L-4 as b -> oo at fixed r = a/b (relative error O(1/b^2), below 1e-100 th
 the deterministic update of L-5, L-6 (relative error O(1/a^2)) and E-9/E-12 written with hypot;
 anchored_steady: A-3/A-4 divided through by a^2 (both placements' anchors).  far_clip*, steady_clip: L-7,
 L-8 (clip without its lower corner, and its limits; the runtime picks one per |t| against T_FLAT).
-far_anchored_outside: L-9 (X-14 in SGD units at X-15's series anchors).  Each is printed in the operation
+far_anchored_outside: L-9 (X-14 in SGD units at X-15's series anchors; _wide: divided through by r^2, for
+the |r| where r^2 b overflows).  Each is printed in the operation
 order of codegen/limits_code.py and proved equal to its step's result there.
 """
 
